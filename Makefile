@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make setup` then `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Datasets prepared by `make setup`; TMNIST specs need font files or the published CSVs.
+PREPARE ?= digits fashion
+
+.PHONY: setup install prepare test lint typecheck pytest bench clean
+
+setup: install prepare
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+
+prepare:
+	$(BIN)/latentmap data prepare $(PREPARE)
+
+test: lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest -q
+
+bench:
+	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_csv.py
+	$(BIN)/python bench/bench_tmnist_rebuild.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""The TMNIST / MNIST glyph recipe: render, invert, crop, fit into 20 px, centre of mass.
+
+For each character a font's cmap covers: render with Pillow at size 28, invert (ink
+bright on black), crop to the ink bounding box, scale the longer side to 20 px keeping
+the aspect ratio, then place it on a 28x28 canvas so that its centre of mass sits at the
+centre. Characters with no ink at this size are skipped, as the TMNIST authors skipped
+characters missing from a font.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import Image, ImageDraw, ImageFont
+
+from ..errors import DataError
+
+FONT_SIZE = 28
+BOX = 20
+SIDE = 28
+CENTRE = (SIDE - 1) / 2  # in pixel-index coordinates
+FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
+
+
+def render_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
+    """One character as a (28, 28) uint8 image, or None when it draws no ink."""
+    left, top, right, bottom = (int(v) for v in font.getbbox(char))
+    if right <= left or bottom <= top:
+        return None
+    # Drawing white on black is the inverted black-on-white rendering.
+    canvas = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(canvas).text((-left, -top), char, font=font, fill=255)
+    ink_box = canvas.getbbox()
+    if ink_box is None:
+        return None
+    ink = canvas.crop(ink_box)
+    scale = BOX / max(ink.size)
+    size = (max(1, round(ink.width * scale)), max(1, round(ink.height * scale)))
+    glyph = np.asarray(ink.resize(size, Image.Resampling.LANCZOS))
+    return centre_of_mass_paste(glyph)
+
+
+def centre_of_mass_paste(glyph: np.ndarray) -> np.ndarray:
+    """Paste ``glyph`` onto a 28x28 canvas with its centre of mass at the centre
+    (integer shift; ink pushed past the border is clipped, as in MNIST)."""
+    weights = glyph.astype(np.float64)
+    total = weights.sum()
+    out = np.zeros((SIDE, SIDE), dtype=np.uint8)
+    if total == 0:
+        return out
+    h, w = glyph.shape
+    cy = weights.sum(axis=1) @ np.arange(h) / total
+    cx = weights.sum(axis=0) @ np.arange(w) / total
+    oy, ox = round(CENTRE - cy), round(CENTRE - cx)
+    y0, x0 = max(oy, 0), max(ox, 0)
+    y1, x1 = min(oy + h, SIDE), min(ox + w, SIDE)
+    out[y0:y1, x0:x1] = glyph[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    return out
+
+
+def covered_codepoints(path: str | os.PathLike[str]) -> set[int]:
+    """Code points in the font's best cmap (fontTools)."""
+    try:
+        with TTFont(path, lazy=True) as font:
+            cmap = font.getBestCmap()
+    except (TTLibError, OSError, AssertionError, KeyError, ValueError, ImportError) as exc:
+        raise DataError(f"cannot read font file {path}: {exc}; remove or replace it") from exc
+    if cmap is None:
+        raise DataError(f"font file {path} has no usable character map; remove or replace it")
+    return set(cmap)
+
+
+def render_font(path: str | os.PathLike[str], charset: str) -> tuple[np.ndarray, np.ndarray]:
+    """Every character of ``charset`` the font covers and draws with ink.
+
+    Returns ``images`` (k, 28, 28) uint8 and ``positions`` (k,) int16 into ``charset``.
+    """
+    codepoints = covered_codepoints(path)
+    try:
+        font = ImageFont.truetype(str(path), FONT_SIZE)
+    except OSError as exc:
+        raise DataError(f"cannot read font file {path}: {exc}; remove or replace it") from exc
+    images, positions = [], []
+    for position, char in enumerate(charset):
+        if ord(char) not in codepoints:
+            continue
+        image = render_glyph(font, char)
+        if image is not None:
+            images.append(image)
+            positions.append(position)
+    if not images:
+        return np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.int16)
+    return np.stack(images), np.asarray(positions, dtype=np.int16)
+
+
+def find_font_files(directory: str | os.PathLike[str]) -> list[Path]:
+    """Font files under ``directory`` (recursively), sorted for a deterministic order."""
+    root = Path(directory)
+    return sorted(
+        (p for p in root.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()),
+        key=lambda p: p.relative_to(root).as_posix(),
+    )

@@ -1,0 +1,224 @@
+"""Typography-MNIST: read the published CSV files, or rebuild them from font files.
+
+Both paths produce a :class:`TmnistArrays`: images, labels (positions in the charset),
+and per-typeface metadata. Typeface names are the CSV's ``names`` column, or the font
+file's stem when rebuilding.
+"""
+
+import csv
+import io
+import multiprocessing
+import os
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import DataError
+from . import render
+
+# The 94 printable ASCII characters U+0021..U+007E, in code-point order.
+ALPHANUMERIC = "".join(chr(c) for c in range(0x21, 0x7F))
+NUMERIC = "0123456789"
+GOOD = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ~#$%&?"
+
+CSV_FILES = {"numeric": "TMNIST_Data.csv", "alphanumeric": "94_character_TMNIST.csv"}
+CSV_HEADER = ["names", "labels", *map(str, range(1, 785))]
+FONT_META = ("family", "weight", "style", "category")
+
+
+@dataclass
+class TmnistArrays:
+    images: np.ndarray  # (N, 28, 28) uint8
+    labels: np.ndarray  # (N,) int64, positions in the charset
+    typeface_ids: np.ndarray  # (N,) int32 into ``fonts["name"]``
+    fonts: dict[str, np.ndarray]  # per typeface: name, family, weight, style, category (str)
+
+
+def charset_for(spec: str) -> str:
+    return NUMERIC if spec == "numeric" else ALPHANUMERIC
+
+
+# --------------------------------------------------------------------------- CSV files
+
+
+def find_csv(tmnist_dir: Path, spec: str) -> Path | None:
+    name = CSV_FILES[spec]
+    for candidate in (tmnist_dir / name, tmnist_dir / f"{name}.zip"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _open_csv(path: Path) -> io.BufferedIOBase:
+    if path.suffix.lower() != ".zip":
+        return open(path, "rb")
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{path} is not a readable zip file ({exc}); download it again") from exc
+    members = [m for m in archive.namelist() if m.lower().endswith(".csv") and not m.startswith("__MACOSX")]
+    if len(members) != 1:
+        raise DataError(f"{path} should hold exactly one .csv file, found {len(members)}")
+    return archive.open(members[0])  # type: ignore[return-value]
+
+
+def read_csv(path: str | os.PathLike[str], charset: str, block_mb: int = 16) -> TmnistArrays:
+    """Stream a published TMNIST CSV (plain or zipped) in vectorised blocks (pyarrow)."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    path = Path(path)
+    try:
+        with _open_csv(path) as stream:
+            header = next(csv.reader([stream.readline().decode("utf-8", "replace")]), [])
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    if header != CSV_HEADER:
+        missing = [c for c in CSV_HEADER if c not in header]
+        extra = [c for c in header if c not in CSV_HEADER]
+        raise DataError(
+            f"{path} is not a TMNIST CSV: expected columns names, labels, 1..784"
+            f" (missing: {missing[:5] or 'none'}, unexpected: {extra[:5] or 'none'})"
+        )
+    types = {"names": pa.string(), "labels": pa.string(), **{c: pa.uint8() for c in CSV_HEADER[2:]}}
+    label_of = {c: i for i, c in enumerate(charset)}
+    images, labels, names = [], [], []
+    rows = 0
+    try:
+        with _open_csv(path) as stream:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=block_mb << 20),
+                convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+            )
+            for batch in reader:
+                pixels = np.column_stack([batch.column(i).to_numpy(zero_copy_only=False) for i in range(2, 786)])
+                if any(batch.column(i).null_count for i in range(2, 786)):
+                    raise DataError(f"{path} has empty pixel cells near row {rows + 2}")
+                chars = batch.column(1).to_numpy(zero_copy_only=False)
+                uniques, inverse = np.unique(chars, return_inverse=True)
+                unknown = [str(u) for u in uniques if u not in label_of]
+                if unknown:
+                    raise DataError(f"{path} has labels outside the expected characters: {unknown[:5]}")
+                labels.append(np.array([label_of[u] for u in uniques], dtype=np.int64)[inverse])
+                images.append(pixels.reshape(-1, 28, 28))
+                names.append(batch.column(0).to_numpy(zero_copy_only=False))
+                rows += batch.num_rows
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise DataError(f"{path} is malformed: {first}") from exc
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"cannot read {path} ({exc}); it may be truncated: download it again") from exc
+    if rows == 0:
+        raise DataError(f"{path} has a header but no rows")
+    font_names, typeface_ids = np.unique(np.concatenate(names).astype(str), return_inverse=True)
+    return TmnistArrays(
+        images=np.concatenate(images),
+        labels=np.concatenate(labels),
+        typeface_ids=typeface_ids.astype(np.int32),
+        fonts=_font_table(font_names, manifest={}),
+    )
+
+
+# --------------------------------------------------------------------------- font files
+
+
+def read_manifest(fonts_dir: Path) -> dict[str, dict[str, str]]:
+    """``manifest.csv`` beside the fonts (Google Fonts corpus): typeface -> metadata."""
+    path = fonts_dir / "manifest.csv"
+    if not path.is_file():
+        return {}
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from exc
+    if rows and "file" not in rows[0]:
+        raise DataError(f"{path} has no 'file' column; fix or remove it")
+    return {Path(row["file"]).stem: {k: row.get(k) or "" for k in FONT_META} for row in rows if row.get("file")}
+
+
+def _font_table(names: np.ndarray, manifest: dict[str, dict[str, str]]) -> dict[str, np.ndarray]:
+    table = {"name": np.asarray(names, dtype=str)}
+    for key in FONT_META:
+        table[key] = np.array([manifest.get(n, {}).get(key, "") for n in table["name"]], dtype=str)
+    return table
+
+
+def unique_typefaces(files: list[Path]) -> list[Path]:
+    """One file per typeface name (stem): the first in sorted order wins."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        seen.setdefault(path.stem, path)
+    return list(seen.values())
+
+
+def _render_task(task: tuple[str, str]) -> tuple[np.ndarray, np.ndarray] | str:
+    path, charset = task
+    try:
+        return render.render_font(path, charset)
+    except DataError as exc:  # sent back as text so the parent can report it cleanly
+        return str(exc)
+
+
+def _rendered(tasks: list[tuple[str, str]], workers: int) -> Iterator[tuple[np.ndarray, np.ndarray] | str]:
+    if workers <= 1 or len(tasks) < 8:
+        yield from map(_render_task, tasks)
+        return
+    # fork shares the loaded modules; results come back in input order (deterministic).
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    with context.Pool(workers) as pool:
+        yield from pool.imap(_render_task, tasks, chunksize=4)
+
+
+def rebuild(
+    fonts_dir: str | os.PathLike[str],
+    charset: str,
+    workers: int | None = None,
+    progress: bool = True,
+) -> TmnistArrays:
+    """Render ``charset`` from every font file under ``fonts_dir`` (the TMNIST recipe)."""
+    fonts_dir = Path(fonts_dir)
+    files = unique_typefaces(render.find_font_files(fonts_dir))
+    if not files:
+        raise DataError(
+            f"no font files (.ttf, .otf, .woff, .woff2) under {fonts_dir}: set --fonts-dir or "
+            "LATENTMAP_FONTS, or put the published TMNIST CSV files in <data dir>/tmnist/"
+        )
+    workers = workers or os.cpu_count() or 1
+    tasks = [(str(p), charset) for p in files]
+    images, labels, typeface_ids = [], [], []
+    bar = tqdm(total=len(tasks), unit="font", desc=f"rendering {len(charset)} chars", disable=not progress)
+    with bar:
+        for font_id, result in enumerate(_rendered(tasks, workers)):
+            if isinstance(result, str):
+                raise DataError(result)
+            glyphs, positions = result
+            images.append(glyphs)
+            labels.append(positions.astype(np.int64))
+            typeface_ids.append(np.full(len(positions), font_id, dtype=np.int32))
+            bar.update()
+    return TmnistArrays(
+        images=np.concatenate(images),
+        labels=np.concatenate(labels),
+        typeface_ids=np.concatenate(typeface_ids),
+        fonts=_font_table(np.array([p.stem for p in files]), read_manifest(fonts_dir)),
+    )
+
+
+def fonts_fingerprint(fonts_dir: Path) -> str:
+    """Cheap identity of a font corpus (names, sizes, mtimes) to tell when a cache is stale."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in render.find_font_files(fonts_dir):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(fonts_dir).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    manifest = fonts_dir / "manifest.csv"
+    if manifest.is_file():
+        digest.update(f"manifest\0{manifest.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()

@@ -1,0 +1,75 @@
+"""Shared fixtures: real data from ../shared (MNIST, Fashion-MNIST, the font corpus).
+
+``LATENTMAP_SHARED`` overrides where the shared folder is; by default it sits beside the
+repository, as in CI.
+"""
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LATENTMAP_SHARED", REPO.parent / "shared"))
+DATASETS = SHARED / "datasets"
+FONTS = SHARED / "fonts" / "google"
+
+# A small, varied slice of the corpus, including fonts with known blank glyphs.
+SMALL_FONTS = [
+    "ABeeZee-Regular", "Abel-Regular", "AbrilFatface-Regular", "Italiana-Regular",
+    "BIZUDGothic-Regular", "OpenSans-Bold", "OpenSans-Italic", "Roboto-Regular",
+    "Lobster-Regular", "PlayfairDisplay-Regular", "SourceCodePro-Regular", "Pacifico-Regular",
+    "Merriweather-Regular", "Oswald-Regular", "Lato-Black", "Inconsolata-Regular",
+    "DancingScript-Regular", "Bangers-Regular", "CourierPrime-Regular", "Raleway-Light",
+]  # fmt: skip
+
+
+def require(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (set LATENTMAP_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    return require(DATASETS)
+
+
+@pytest.fixture(scope="session")
+def fonts_dir() -> Path:
+    return require(FONTS)
+
+
+@pytest.fixture(scope="session")
+def small_fonts_dir(tmp_path_factory: pytest.TempPathFactory, fonts_dir: Path) -> Path:
+    """About 20 real font files and the matching manifest rows, in a folder of their own."""
+    folder = tmp_path_factory.mktemp("fonts")
+    available = {p.stem: p for p in fonts_dir.glob("*.woff2")}
+    chosen = [available[name] for name in SMALL_FONTS if name in available]
+    assert len(chosen) >= 15, "the shared font corpus is missing the fonts these tests use"
+    for path in chosen:
+        shutil.copy(path, folder / path.name)
+    with open(fonts_dir / "manifest.csv", newline="") as src, open(folder / "manifest.csv", "w", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        names = {p.name for p in chosen}
+        writer.writerows(row for row in reader if row["file"] in names)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def data_env(monkeypatch: pytest.MonkeyPatch, datasets_dir: Path, small_fonts_dir: Path, session_cache: Path) -> Path:
+    """Point latentmap at the shared (read-only) datasets, a small font folder and a
+    session-wide cache, as CI does with the full corpus."""
+    monkeypatch.setenv("LATENTMAP_DATA", str(datasets_dir))
+    monkeypatch.setenv("LATENTMAP_FONTS", str(small_fonts_dir))
+    monkeypatch.setenv("LATENTMAP_CACHE", str(session_cache))
+    return session_cache
