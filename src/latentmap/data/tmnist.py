@@ -192,7 +192,9 @@ def rebuild(
     workers = workers or os.cpu_count() or 1
     tasks = [(str(p), charset) for p in files]
     images, labels, typeface_ids = [], [], []
-    bar = tqdm(total=len(tasks), unit="font", desc=f"rendering {len(charset)} chars", disable=not progress)
+    bar = tqdm(
+        total=len(tasks), unit="font", desc=f"rendering {len(charset)} chars", disable=None if progress else True
+    )  # None: only on a terminal
     with bar:
         for font_id, result in enumerate(_rendered(tasks, workers)):
             if isinstance(result, str):
