@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Datasets prepared by `make setup`; TMNIST specs need font files or the published CSVs.
 PREPARE ?= digits fashion
+# The CPU wheel; installed first so that no dependency pulls a newer (CUDA) torch.
+TORCH ?= torch==2.13.0
 
 .PHONY: setup install prepare test lint typecheck pytest bench clean
 
@@ -12,6 +14,7 @@ setup: install prepare
 install:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e ".[dev]"
 
 prepare:

@@ -1,4 +1,5 @@
-"""``latentmap`` command line: ``latentmap data prepare|info|sample``.
+"""``latentmap`` command line: ``data prepare|info|sample``, ``train dense|sparse|vae``,
+``evaluate``.
 
 Each command is a thin function over the importable core; errors the user can fix
 (:class:`LatentmapError`) print one line and exit with status 2.
@@ -8,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -17,6 +19,13 @@ from .errors import LatentmapError
 from .images import labelled_rows, save_png, tile
 
 Command = Callable[[argparse.Namespace], None]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (what was wrong and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -90,8 +99,33 @@ def cmd_data_sample(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {args.per_class} random images for each of {len(rows)} classes")
 
 
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from .atomic import write_text
+    from .metrics import evaluate
+    from .runs import load_run
+
+    run = load_run(args.run, device=args.device)
+    test = dataset_from_args(args, run.dataset_spec).split("test")
+    result = evaluate(run, test.images, test.labels, test.label_names, nll_samples=args.nll_samples)
+    print(f"test MSE (pixel space): {result['mse']:.5f}")
+    for name, value in result["mse_per_class"].items():  # type: ignore[attr-defined]
+        print(f"  {name:<12} {value:.5f}")
+    if "elbo" in result:
+        elbo = result["elbo"]
+        print(f"negative ELBO {elbo['negative_elbo']:.2f} nats = reconstruction {elbo['reconstruction']:.2f}"  # type: ignore[index]
+              f" + KL {elbo['kl']:.2f}")  # type: ignore[index]  # fmt: skip
+        print(f"active units: {result['active_units']} of {run.d_latent}")
+    if "nll" in result:
+        print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats")  # type: ignore[index]
+    out = run.path / "evaluation.json"
+    write_text(out, json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="latentmap", description="Learn and explore latent representations of MNIST-style images."
     )
     parser.add_argument("--version", action="version", version=f"latentmap {__version__}")
@@ -104,12 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
     prepare.add_argument("--force", action="store_true", help="rebuild even if a valid cache exists")
     add_data_options(prepare)
-    prepare.set_defaults(run=cmd_data_prepare)
+    prepare.set_defaults(handler=cmd_data_prepare)
 
     info = data_commands.add_parser("info", help="counts per split and class, sources and cache path")
     info.add_argument("spec", help=SPEC_HELP)
     add_data_options(info)
-    info.set_defaults(run=cmd_data_info)
+    info.set_defaults(handler=cmd_data_info)
 
     sample = data_commands.add_parser("sample", help="save a mosaic of random images per class")
     sample.add_argument("spec", help=SPEC_HELP)
@@ -120,7 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--split", choices=["train", "test", "all"], default="train", help="(default: %(default)s)")
     sample.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     add_data_options(sample)
-    sample.set_defaults(run=cmd_data_sample)
+    sample.set_defaults(handler=cmd_data_sample)
+
+    from .train_cli import DESCRIPTIONS, build_parser as train_parser, run_training
+
+    training = commands.add_parser("train", help="train an autoencoder (same flags as dense.py / vae.py)")
+    kinds = training.add_subparsers(dest="train_kind", required=True, metavar="KIND")
+    for kind, description in DESCRIPTIONS.items():
+        sub = kinds.add_parser(kind, parents=[train_parser(kind, add_help=False)], help=description,
+                               description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+        sub.set_defaults(handler=lambda a, k=kind: run_training(k, a))
+
+    evaluation = commands.add_parser("evaluate", help="test MSE per class; ELBO, active units and NLL for VAEs")
+    evaluation.add_argument("run", help="run directory or its model.safetensors")
+    evaluation.add_argument("--nll_samples", "--nll-samples", type=int, default=0,
+                            help="importance samples for the NLL (e.g. 5000; 0 skips it)")  # fmt: skip
+    evaluation.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
+    add_data_options(evaluation)
+    evaluation.set_defaults(handler=cmd_evaluate)
     return parser
 
 
@@ -142,7 +193,7 @@ def run(command: Command, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run(args.run, args)
+    return run(args.handler, args)
 
 
 if __name__ == "__main__":

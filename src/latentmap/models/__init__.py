@@ -1,0 +1,19 @@
+"""Autoencoders: one module per kind, each an ``nn.Module`` with ``encode()``/``decode()``."""
+
+from .common import Autoencoder, ModelConfig
+from .dense import DenseAutoencoder
+from .sparse import SparseAutoencoder
+from .vae import VariationalAutoencoder
+
+KINDS: dict[str, type[Autoencoder]] = {
+    "dense": DenseAutoencoder,
+    "sparse": SparseAutoencoder,
+    "vae": VariationalAutoencoder,
+}
+
+
+def build_model(config: ModelConfig) -> Autoencoder:
+    return KINDS[config.kind](config)
+
+
+__all__ = ["KINDS", "Autoencoder", "ModelConfig", "build_model"]

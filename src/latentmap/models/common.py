@@ -1,0 +1,98 @@
+"""Pieces shared by every autoencoder: the model config, MLP stacks, the base class."""
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import LatentmapError
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
+
+
+@dataclass
+class ModelConfig:
+    kind: str  # dense | sparse | vae
+    n_features: int  # 784 pixels, or the number of PCA features
+    d_latent: int = 16
+    layers: list[int] = field(default_factory=list)
+    dec_layers: list[int] | None = None  # None: the encoder's layers reversed
+    activation: str = "relu"
+    dropout_layer: int | None = None
+    dropout_rate: float = 0.5
+    pixel_output: bool = True  # sigmoid outputs in [0, 1]; False in PCA space (linear)
+    sparsity_lambda: float = 1e-3  # sparse: weight of the L1 activity penalty
+    binary_codes: bool = False  # sparse: Heaviside codes with a straight-through gradient
+    likelihood: str = "mse"  # vae: "mse" (the original loss) or "bernoulli" (the ELBO)
+
+    def __post_init__(self) -> None:
+        sizes = [*self.layers, *(self.dec_layers or []), self.d_latent, self.n_features]
+        if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+            raise LatentmapError(f"layer sizes must be positive integers, got {sizes}")
+        if self.dropout_layer is not None and not 0 <= self.dropout_layer < len(self.layers):
+            raise LatentmapError(
+                f"--dropout_layer {self.dropout_layer} is out of range: it indexes --layers "
+                f"({len(self.layers)} encoding layers; the code layer never gets dropout)"
+            )
+        if not 0 <= self.dropout_rate < 1:
+            raise LatentmapError(f"--dropout_rate must be in [0, 1), got {self.dropout_rate}")
+        if self.activation not in ACTIVATIONS:
+            raise LatentmapError(f"unknown activation '{self.activation}': use {', '.join(ACTIVATIONS)}")
+        if self.likelihood not in ("mse", "bernoulli"):
+            raise LatentmapError(f"unknown likelihood '{self.likelihood}': use mse or bernoulli")
+        if self.likelihood == "bernoulli" and not self.pixel_output:
+            raise LatentmapError("--likelihood bernoulli models pixels: it cannot be combined with --pca_dims")
+
+    @property
+    def decoder_layers(self) -> list[int]:
+        return list(reversed(self.layers)) if self.dec_layers is None else list(self.dec_layers)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mlp(sizes: list[int], activation: str, last_activation: bool = False, dropout_after: int | None = None,
+        dropout_rate: float = 0.0) -> nn.Sequential:  # fmt: skip
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with an activation after each hidden
+    layer (and after the last one if ``last_activation``); dropout after hidden layer
+    ``dropout_after`` (an index into ``sizes[1:-1]``)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 or last_activation:
+            layers.append(ACTIVATIONS[activation]())
+            if i == dropout_after and dropout_rate > 0:
+                layers.append(nn.Dropout(dropout_rate))
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """Base class: ``encode`` gives the deterministic code, ``decode`` the reconstruction in
+    feature space; ``forward`` returns what ``loss`` needs."""
+
+    config: ModelConfig
+    decoder: nn.Sequential
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.decoder = mlp([config.d_latent, *config.decoder_layers, config.n_features], config.activation)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.decode_logits(z)
+        return torch.sigmoid(out) if self.config.pixel_output else out
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        code = self.encode(x)
+        return {"code": code, "recon": self.decode(code)}
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+        recon = torch.mean((out["recon"] - x) ** 2)
+        return recon, {"recon": recon}

@@ -1,0 +1,23 @@
+"""Sparse autoencoder: many code units with an L1 activity penalty; optionally binary
+codes (a Heaviside step whose gradient passes straight through, clipped to |h| <= 1)."""
+
+import torch
+
+from .dense import DenseAutoencoder
+
+
+def binary_step(h: torch.Tensor) -> torch.Tensor:
+    """Exactly 0/1 forward; the gradient of clamp(h, -1, 1) backward."""
+    clipped = h.clamp(-1.0, 1.0)
+    return (h > 0).to(h.dtype) + (clipped - clipped.detach())
+
+
+class SparseAutoencoder(DenseAutoencoder):
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.encoder(x)
+        return binary_step(h) if self.config.binary_codes else torch.relu(h)
+
+    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+        recon = torch.mean((out["recon"] - x) ** 2)
+        l1 = out["code"].abs().sum(dim=1).mean()
+        return recon + self.config.sparsity_lambda * l1, {"recon": recon, "l1": l1}

@@ -1,0 +1,192 @@
+"""The run directory: ``config.json``, ``model.safetensors``, ``history.csv``,
+``figures/``, ``checkpoint/``; and :func:`load_run`, the trained model as a plain object.
+"""
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.numpy import load_file as load_numpy
+from safetensors.torch import save as save_torch_bytes
+
+from .atomic import atomic_path, write_bytes, write_text
+from .errors import LatentmapError
+from .models import Autoencoder, ModelConfig, build_model
+from .preprocess import Preprocessor
+
+CONFIG = "config.json"
+WEIGHTS = "model.safetensors"
+HISTORY = "history.csv"
+CHECKPOINT = "checkpoint/state.pt"
+
+
+class RunError(LatentmapError):
+    """A run directory is missing, incomplete, corrupt or inconsistent."""
+
+
+def run_dir_of(path: str | os.PathLike[str]) -> Path:
+    """Accept a run directory or its ``model.safetensors``."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".safetensors":
+        return path.parent
+    if path.is_dir():
+        return path
+    raise RunError(f"{path} is not a run directory or a model.safetensors file")
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CONFIG
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunError(f"{run_dir} is not a run: it has no {CONFIG}") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path} is unreadable or not JSON: {exc}") from exc
+    if not isinstance(config, dict) or not {"model", "preprocess", "dataset"} <= config.keys():
+        raise RunError(f"{path} is not a latentmap run config (needs model, preprocess, dataset)")
+    return config
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> None:
+    write_text(run_dir / CONFIG, json.dumps(config, indent=2) + "\n")
+
+
+def save_weights(run_dir: Path, model: Autoencoder, preprocessor: Preprocessor, config: dict[str, Any]) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tensors.update({f"preprocess.{k}": torch.from_numpy(v) for k, v in preprocessor.arrays().items()})
+    write_bytes(run_dir / WEIGHTS, save_torch_bytes(tensors, metadata={"config": json.dumps(config)}))
+
+
+def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:
+    if not rows:
+        return
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(run_dir / HISTORY, out.getvalue())
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    path = run_dir / HISTORY
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+
+
+def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
+    with atomic_path(run_dir / CHECKPOINT) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / CHECKPOINT
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no checkpoint to resume from ({CHECKPOINT})")
+    try:
+        state: dict[str, Any] = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as exc:  # torch raises many types for a corrupt file
+        raise RunError(f"checkpoint {path} is corrupt: {exc}") from exc
+    return state
+
+
+def model_from_config(config: dict[str, Any]) -> Autoencoder:
+    return build_model(ModelConfig(**config["model"]))
+
+
+def restore_model(model: Autoencoder, weights: dict[str, torch.Tensor], source: str) -> None:
+    expected = model.state_dict()
+    if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
+        missing = sorted(set(expected) - set(weights))[:3]
+        raise RunError(f"{source} does not match its config.json (missing or mis-shaped weights: {missing or 'shapes'})")
+    model.load_state_dict(weights)
+
+
+@dataclass
+class Run:
+    """A trained autoencoder and everything needed to use it on images."""
+
+    path: Path
+    config: dict[str, Any]
+    model: Autoencoder
+    preprocessor: Preprocessor
+    device: torch.device
+
+    @property
+    def dataset_spec(self) -> str:
+        return str(self.config["dataset"])
+
+    @property
+    def kind(self) -> str:
+        return self.model.config.kind
+
+    @property
+    def d_latent(self) -> int:
+        return self.model.config.d_latent
+
+    def features(self, images: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.preprocessor.transform(images)).to(self.device)
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """uint8 or float images (N, 28, 28) -> codes (N, d_latent) float32."""
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[1:] != (28, 28):
+            raise LatentmapError(f"expected images of shape (N, 28, 28), got {images.shape}")
+        if images.dtype != np.uint8:
+            images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+        self.model.eval()
+        codes = [self.model.encode(self.features(images[i : i + batch_size])).cpu().numpy()
+                 for i in range(0, len(images), batch_size)]  # fmt: skip
+        return np.concatenate(codes) if codes else np.zeros((0, self.d_latent), np.float32)
+
+    @torch.no_grad()
+    def decode(self, codes: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """codes (N, d_latent) -> images (N, 28, 28) float32 in [0, 1]."""
+        codes = np.asarray(codes, dtype=np.float32)
+        if codes.ndim != 2 or codes.shape[1] != self.d_latent:
+            raise LatentmapError(f"expected codes of shape (N, {self.d_latent}), got {codes.shape}")
+        self.model.eval()
+        parts = [self.model.decode(torch.from_numpy(codes[i : i + batch_size]).to(self.device)).cpu().numpy()
+                 for i in range(0, len(codes), batch_size)]  # fmt: skip
+        features = np.concatenate(parts) if parts else np.zeros((0, self.preprocessor.n_features), np.float32)
+        return self.preprocessor.inverse_transform(features)
+
+    def reconstruct(self, images: np.ndarray) -> np.ndarray:
+        return self.decode(self.encode(images))
+
+
+def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
+    """Load a trained run from its directory or its ``model.safetensors``."""
+    run_dir = run_dir_of(path)
+    config = read_config(run_dir)
+    weights_path = run_dir / WEIGHTS
+    if not weights_path.is_file():
+        raise RunError(f"{run_dir} has no {WEIGHTS} yet (training has not finished a stage)")
+    try:
+        arrays = load_numpy(weights_path)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise RunError(f"{weights_path} is corrupt: {exc}") from exc
+    try:
+        model = model_from_config(config)
+        preprocessor = Preprocessor.from_saved(
+            config["preprocess"], {k.removeprefix("preprocess."): v for k, v in arrays.items() if k.startswith("preprocess.")}
+        )
+    except (TypeError, KeyError) as exc:
+        raise RunError(f"{run_dir / CONFIG} is inconsistent: {exc}") from exc
+    weights = {k.removeprefix("model."): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model.")}
+    restore_model(model, weights, str(weights_path))
+    if preprocessor.n_features != model.config.n_features:
+        raise RunError(f"{weights_path}: the preprocessor gives {preprocessor.n_features} features, the model expects {model.config.n_features}")
+    torch_device = torch.device(device)
+    model.to(torch_device).eval()
+    return Run(run_dir, config, model, preprocessor, torch_device)

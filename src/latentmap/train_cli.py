@@ -1,0 +1,131 @@
+"""Command lines of the original ``dense.py`` / ``vae.py`` (same flags, same meaning), shared
+by the scripts at the repository root and ``latentmap train dense|sparse|vae``.
+Every flag also has a hyphenated alias (``--d-latent`` for ``--d_latent``).
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+
+from .training import TrainOptions, train
+
+DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
+DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16}
+DESCRIPTIONS = {
+    "dense": "Train a dense autoencoder (ReLU hidden layers, linear code, MSE loss).",
+    "sparse": "Train a sparse autoencoder (many code units, L1 activity penalty, optional binary codes).",
+    "vae": "Train a variational autoencoder (Gaussian encoder, KL to N(0, I), KL weight schedules).",
+}
+
+
+def flag(group: argparse._ActionsContainer, name: str, **kwargs: object) -> None:
+    """``--name`` plus its hyphenated alias when the name has an underscore."""
+    names = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+    group.add_argument(*names, dest=name, **kwargs)  # type: ignore[arg-type]
+
+
+def positive_fraction_or_int(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 0 or (value >= 1 and value != int(value)):
+        raise argparse.ArgumentTypeError("use 0, an integer number of dimensions, or a fraction in (0, 1)")
+    return value
+
+
+def layer_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"layer size '{text}' is not a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"layer size {value} is not a positive integer")
+    return value
+
+
+def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> argparse.ArgumentParser:
+    from .cli import OneLineParser
+
+    parser = OneLineParser(
+        prog=prog,
+        description=DESCRIPTIONS[kind],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        add_help=add_help,
+    )
+    data = parser.add_argument_group("data")
+    flag(data, "dataset", default="digits",
+         help="digits | fashion | numeric | alphanumeric | path to a font_set.json")  # fmt: skip
+    flag(data, "pca_dims", type=positive_fraction_or_int, default=0,
+         help="0: no PCA, only scaling; int > 0: PCA dimensions; 0 < float < 1: fraction of variance kept")  # fmt: skip
+    flag(data, "whiten", action="store_true", help="z-score each PCA feature")
+    flag(data, "binary_input", action="store_true", help="binarize inputs (pixel > 0.5)")
+    flag(data, "max_train", type=int, default=None, help="train on a seeded subsample of this many images")
+    flag(data, "data_dir", default=None, help="data root (default: $LATENTMAP_DATA or the user cache dir)")
+    flag(data, "fonts_dir", default=None, help="font files for TMNIST (default: $LATENTMAP_FONTS)")
+    flag(data, "cache_dir", default=None, help="dataset cache (default: $LATENTMAP_CACHE)")
+
+    model = parser.add_argument_group("model")
+    flag(model, "d_latent", type=layer_size, default=DEFAULT_LATENT[kind], help="code size")
+    flag(model, "layers", type=layer_size, nargs="*", default=DEFAULT_LAYERS[kind],
+         help="encoder hidden layer sizes, e.g. --layers 512 128")  # fmt: skip
+    flag(model, "dec_layers", type=layer_size, nargs="*", default=None,
+         help="decoder hidden layer sizes (default: the encoder's reversed)")  # fmt: skip
+    flag(model, "activation", choices=["relu", "tanh", "elu"], default="relu", help="hidden-layer activation")
+    flag(model, "dropout_layer", type=int, default=None,
+         help="index into --layers of the encoding layer followed by dropout (never the code layer)")  # fmt: skip
+    flag(model, "dropout_rate", type=float, default=0.5, help="dropout probability")
+    if kind == "sparse":
+        flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
+        flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")
+    if kind == "vae":
+        flag(model, "reg_lambda", type=float, default=None,
+             help="weight of the KL term (default 0.01 with --likelihood mse, 1 with bernoulli)")  # fmt: skip
+        flag(model, "likelihood", choices=["mse", "bernoulli"], default="mse",
+             help="mse: the original loss (mean pixel MSE + reg_lambda x mean KL); bernoulli: the ELBO on binarized data")  # fmt: skip
+        flag(model, "dynamic_binarization", action="store_true", help="with bernoulli: resample binary pixels every batch")
+        schedule = parser.add_argument_group("KL weight schedule")
+        flag(schedule, "beta_schedule", choices=["constant", "linear", "cyclical"], default="constant",
+             help="constant, linear warm-up, or cyclical annealing (Fu et al. 2019)")  # fmt: skip
+        flag(schedule, "beta_low", type=float, default=0.0, help="low KL weight of the warm-up / cycles")
+        flag(schedule, "beta_high", type=float, default=None, help="high KL weight (default: --reg_lambda)")
+        flag(schedule, "warmup", type=float, default=0.25, help="linear: fraction of training spent warming up")
+        flag(schedule, "cycles", type=int, default=4, help="cyclical: number of cycles")
+        flag(schedule, "cycle_lead", type=float, default=0.0, help="cyclical: lead-in fraction held at the low value")
+        flag(schedule, "cycle_ramp", type=float, default=0.5, help="cyclical: fraction of each cycle spent ramping up")
+
+    training = parser.add_argument_group("training")
+    flag(training, "batch_size", type=int, default=256, help="batch size")
+    flag(training, "epochs", type=int, default=25, help="epochs per stage")
+    flag(training, "stages", type=int, default=1, help="stages; figures and a checkpoint after each")
+    flag(training, "learn_rate", type=float, default=1e-3, help="Adam learning rate")
+    flag(training, "seed", type=int, default=0, help="random seed (runs are reproducible)")
+    flag(training, "device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    flag(training, "out", default=None, help="run directory (default: runs/<dataset>-<kind>-<dims>)")
+    flag(training, "resume", action="store_true", help="continue the interrupted run in --out exactly")
+    flag(training, "overwrite", action="store_true", help="replace an existing run in --out")
+    flag(training, "no_plot", action="store_true", help="save figures without opening windows")
+    return parser
+
+
+def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
+    known = {f.name for f in fields(TrainOptions)}
+    return TrainOptions(kind=kind, **{k: v for k, v in vars(args).items() if k in known})
+
+
+def run_training(kind: str, args: argparse.Namespace) -> None:
+    out = train(options_from_args(kind, args))
+    print(f"run saved in {out}")
+
+
+def script_main(kind: str, argv: Sequence[str] | None = None) -> int:
+    """Entry point of the thin ``dense.py`` / ``vae.py`` scripts."""
+    from .cli import run
+
+    args = build_parser(kind, prog=f"{kind}.py").parse_args(argv)
+    return run(lambda a: run_training(kind, a), args)
+
+
+if __name__ == "__main__":
+    sys.exit(script_main("dense"))
