@@ -23,8 +23,8 @@ prepare:
 test: lint typecheck pytest
 
 lint:
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench *.py
+	$(BIN)/ruff format --check src tests bench *.py
 
 typecheck:
 	$(BIN)/mypy

@@ -18,12 +18,27 @@ FONTS = SHARED / "fonts" / "google"
 
 # A small, varied slice of the corpus, including fonts with known blank glyphs.
 SMALL_FONTS = [
-    "ABeeZee-Regular", "Abel-Regular", "AbrilFatface-Regular", "Italiana-Regular",
-    "BIZUDGothic-Regular", "OpenSans-Bold", "OpenSans-Italic", "Roboto-Regular",
-    "Lobster-Regular", "PlayfairDisplay-Regular", "SourceCodePro-Regular", "Pacifico-Regular",
-    "Merriweather-Regular", "Oswald-Regular", "Lato-Black", "Inconsolata-Regular",
-    "DancingScript-Regular", "Bangers-Regular", "CourierPrime-Regular", "Raleway-Light",
-]  # fmt: skip
+    "ABeeZee-Regular",
+    "Abel-Regular",
+    "AbrilFatface-Regular",
+    "Italiana-Regular",
+    "BIZUDGothic-Regular",
+    "OpenSans-Bold",
+    "OpenSans-Italic",
+    "Roboto-Regular",
+    "Lobster-Regular",
+    "PlayfairDisplay-Regular",
+    "SourceCodePro-Regular",
+    "Pacifico-Regular",
+    "Merriweather-Regular",
+    "Oswald-Regular",
+    "Lato-Black",
+    "Inconsolata-Regular",
+    "DancingScript-Regular",
+    "Bangers-Regular",
+    "CourierPrime-Regular",
+    "Raleway-Light",
+]
 
 
 def require(path: Path) -> Path:

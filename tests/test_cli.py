@@ -48,7 +48,16 @@ def test_bad_input_gives_one_line_and_nonzero_exit(data_env, args, message):
 
 
 def test_bad_data_dir(tmp_path):
-    result = run_cli("data", "info", "alphanumeric", "--data-dir", str(tmp_path), "--fonts-dir", str(tmp_path / "x"),
-                     "--cache-dir", str(tmp_path / "c"))  # fmt: skip
+    result = run_cli(
+        "data",
+        "info",
+        "alphanumeric",
+        "--data-dir",
+        str(tmp_path),
+        "--fonts-dir",
+        str(tmp_path / "x"),
+        "--cache-dir",
+        str(tmp_path / "c"),
+    )
     assert result.returncode == 2 and "no Typography-MNIST source" in result.stderr
     assert not list((tmp_path / "c").glob("*.npz")) if (tmp_path / "c").exists() else True

@@ -18,9 +18,12 @@ def write(path, payload):
 def test_font_set_selects_typefaces_and_characters(data_env, tmp_path):
     spec = write(
         tmp_path / "font_set.json",
-        {"charset": ["A", "b", "3", "?"], "clusters": [{"font_names": CHOSEN[:2]}, {"font_names": CHOSEN[2:]}],
-         "algorithm": "kmeans"},
-    )  # fmt: skip
+        {
+            "charset": ["A", "b", "3", "?"],
+            "clusters": [{"font_names": CHOSEN[:2]}, {"font_names": CHOSEN[2:]}],
+            "algorithm": "kmeans",
+        },
+    )
     data = load_dataset(str(spec))
     assert data.label_names == ["A", "b", "3", "?"]
     assert len(data) == 12 and data.class_counts().tolist() == [3, 3, 3, 3]

@@ -6,26 +6,16 @@ Each command is a thin function over the importable core; errors the user can fi
 """
 
 import argparse
-import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Sequence
 
 import numpy as np
 
 from . import __version__
+from .cli_common import OneLineParser, run
 from .data import BUILTIN_SPECS, Dataset, load_dataset
 from .errors import LatentmapError
 from .images import labelled_rows, save_png, tile
-
-Command = Callable[[argparse.Namespace], None]
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage errors in one line (what was wrong and where to look), exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -110,15 +100,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     test = dataset_from_args(args, run.dataset_spec).split("test")
     result = evaluate(run, test.images, test.labels, test.label_names, nll_samples=args.nll_samples)
     print(f"test MSE (pixel space): {result['mse']:.5f}")
-    for name, value in result["mse_per_class"].items():  # type: ignore[attr-defined]
+    for name, value in result["mse_per_class"].items():
         print(f"  {name:<12} {value:.5f}")
     if "elbo" in result:
         elbo = result["elbo"]
-        print(f"negative ELBO {elbo['negative_elbo']:.2f} nats = reconstruction {elbo['reconstruction']:.2f}"  # type: ignore[index]
-              f" + KL {elbo['kl']:.2f}")  # type: ignore[index]  # fmt: skip
+        print(
+            f"negative ELBO {elbo['negative_elbo']:.2f} nats ="
+            f" reconstruction {elbo['reconstruction']:.2f} + KL {elbo['kl']:.2f}"
+        )
         print(f"active units: {result['active_units']} of {run.d_latent}")
     if "nll" in result:
-        print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats")  # type: ignore[index]
+        print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats")
     out = run.path / "evaluation.json"
     write_text(out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
@@ -156,39 +148,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_options(sample)
     sample.set_defaults(handler=cmd_data_sample)
 
-    from .train_cli import DESCRIPTIONS, build_parser as train_parser, run_training
+    from .train_cli import DESCRIPTIONS, run_training
+    from .train_cli import build_parser as train_parser
 
     training = commands.add_parser("train", help="train an autoencoder (same flags as dense.py / vae.py)")
     kinds = training.add_subparsers(dest="train_kind", required=True, metavar="KIND")
     for kind, description in DESCRIPTIONS.items():
-        sub = kinds.add_parser(kind, parents=[train_parser(kind, add_help=False)], help=description,
-                               description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+        sub = kinds.add_parser(
+            kind,
+            parents=[train_parser(kind, add_help=False)],
+            help=description,
+            description=description,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
         sub.set_defaults(handler=lambda a, k=kind: run_training(k, a))
 
     evaluation = commands.add_parser("evaluate", help="test MSE per class; ELBO, active units and NLL for VAEs")
     evaluation.add_argument("run", help="run directory or its model.safetensors")
-    evaluation.add_argument("--nll_samples", "--nll-samples", type=int, default=0,
-                            help="importance samples for the NLL (e.g. 5000; 0 skips it)")  # fmt: skip
+    evaluation.add_argument(
+        "--nll_samples",
+        "--nll-samples",
+        type=int,
+        default=0,
+        help="importance samples for the NLL (e.g. 5000; 0 skips it)",
+    )
     evaluation.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     add_data_options(evaluation)
     evaluation.set_defaults(handler=cmd_evaluate)
     return parser
-
-
-def run(command: Command, args: argparse.Namespace) -> int:
-    """Run a command, turning user-fixable errors into one line on stderr."""
-    try:
-        command(args)
-    except LatentmapError as exc:
-        print(f"latentmap: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("latentmap: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,14 +57,14 @@ def loss_curves(history: list[dict[str, float]], beta_curve: tuple[np.ndarray, n
 def reconstruction_quantiles(images: np.ndarray, recon: np.ndarray) -> Figure:
     errors = ((images - recon) ** 2).reshape(len(images), -1).mean(axis=1)
     fig = Figure(figsize=(11, 5.2), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1])  # type: ignore[misc]
     ax = top.subplots()
     ax.hist(errors, bins=60, color="tab:blue", alpha=0.8)
     ax.set(title=f"test reconstruction error (mean pixel MSE; mean {errors.mean():.4f})", xlabel="MSE", ylabel="images")
     quantiles = np.linspace(0, 1, 8)
     order = np.argsort(errors)
     picks = order[np.minimum((quantiles * (len(order) - 1)).round().astype(int), len(order) - 1)]
-    for q, i in zip(quantiles, picks, strict=True):
+    for i in picks:
         ax.axvline(errors[i], color="tab:red", lw=0.8)
     axes = bottom.subplots(2, 8)
     for col, (q, i) in enumerate(zip(quantiles, picks, strict=True)):
@@ -158,7 +158,8 @@ def sparse_activity(codes: np.ndarray, labels: np.ndarray, names: list[str]) -> 
 
 def sparse_code_matrix(codes: np.ndarray, labels: np.ndarray, names: list[str], per_class: int = 100) -> Figure:
     order = np.argsort(-(codes > 0).mean(axis=0))
-    rows, ticks = [], []
+    rows: list[np.ndarray] = []
+    ticks: list[tuple[float, str]] = []
     for c in np.unique(labels)[:10]:
         members = codes[labels == c][:per_class]
         ticks.append((sum(len(r) for r in rows) + len(members) / 2, names[c]))
@@ -172,7 +173,9 @@ def sparse_code_matrix(codes: np.ndarray, labels: np.ndarray, names: list[str], 
     return fig
 
 
-def stage_figures(run: "Run", history: list[dict[str, float]], data: "TrainData", stage: int, directory: Path) -> list[Path]:
+def stage_figures(
+    run: "Run", history: list[dict[str, float]], data: "TrainData", stage: int, directory: Path
+) -> list[Path]:
     """Write every figure for one stage; returns their paths."""
     import torch
 

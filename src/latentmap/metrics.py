@@ -2,6 +2,7 @@
 terms, active units and the importance-weighted NLL (Burda et al. 2016) in nats."""
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from .runs import Run
 ACTIVE_UNIT_VARIANCE = 0.01
 
 
-def mse_by_class(run: Run, images: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, object]:
+def mse_by_class(run: Run, images: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
     recon = run.reconstruct(images)
     errors = ((images.astype(np.float32) / 255 - recon) ** 2).reshape(len(images), -1).mean(axis=1)
     per_class = {names[c]: float(errors[labels == c].mean()) for c in np.unique(labels)}
@@ -26,8 +27,9 @@ def binarize(images: np.ndarray, seed: int = 0) -> torch.Tensor:
 
 
 @torch.no_grad()
-def importance_weighted_nll(model: VariationalAutoencoder, x: torch.Tensor, k: int, batch: int = 100,
-                            sample_chunk: int = 500, seed: int = 0) -> torch.Tensor:  # fmt: skip
+def importance_weighted_nll(
+    model: VariationalAutoencoder, x: torch.Tensor, k: int, batch: int = 100, sample_chunk: int = 500, seed: int = 0
+) -> torch.Tensor:
     """-log p(x) estimated with k importance samples per image (nats, one per image).
 
     Memory stays bounded: images in batches, samples in chunks, combined with a running
@@ -69,8 +71,10 @@ def active_units(model: VariationalAutoencoder, x: torch.Tensor) -> tuple[int, l
     return int((variance > ACTIVE_UNIT_VARIANCE).sum()), variance.cpu().tolist()
 
 
-def evaluate(run: Run, images: np.ndarray, labels: np.ndarray, names: list[str], nll_samples: int = 0) -> dict[str, object]:
-    result: dict[str, object] = {"run": str(run.path), "dataset": run.dataset_spec, "test_images": len(images)}
+def evaluate(
+    run: Run, images: np.ndarray, labels: np.ndarray, names: list[str], nll_samples: int = 0
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"run": str(run.path), "dataset": run.dataset_spec, "test_images": len(images)}
     result.update(mse_by_class(run, images, labels, names))
     if isinstance(run.model, VariationalAutoencoder):
         if run.preprocessor.uses_pca:

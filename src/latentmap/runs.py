@@ -60,7 +60,9 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
 
 def save_weights(run_dir: Path, model: Autoencoder, preprocessor: Preprocessor, config: dict[str, Any]) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tensors.update({f"preprocess.{k}": torch.from_numpy(v) for k, v in preprocessor.arrays().items()})
+    tensors.update(
+        {f"preprocess.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in preprocessor.arrays().items()}
+    )
     write_bytes(run_dir / WEIGHTS, save_torch_bytes(tensors, metadata={"config": json.dumps(config)}))
 
 
@@ -107,7 +109,9 @@ def restore_model(model: Autoencoder, weights: dict[str, torch.Tensor], source: 
     expected = model.state_dict()
     if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
         missing = sorted(set(expected) - set(weights))[:3]
-        raise RunError(f"{source} does not match its config.json (missing or mis-shaped weights: {missing or 'shapes'})")
+        raise RunError(
+            f"{source} does not match its config.json (missing or mis-shaped weights: {missing or 'shapes'})"
+        )
     model.load_state_dict(weights)
 
 
@@ -145,8 +149,10 @@ class Run:
         if images.dtype != np.uint8:
             images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
         self.model.eval()
-        codes = [self.model.encode(self.features(images[i : i + batch_size])).cpu().numpy()
-                 for i in range(0, len(images), batch_size)]  # fmt: skip
+        codes = [
+            self.model.encode(self.features(images[i : i + batch_size])).cpu().numpy()
+            for i in range(0, len(images), batch_size)
+        ]
         return np.concatenate(codes) if codes else np.zeros((0, self.d_latent), np.float32)
 
     @torch.no_grad()
@@ -156,8 +162,10 @@ class Run:
         if codes.ndim != 2 or codes.shape[1] != self.d_latent:
             raise LatentmapError(f"expected codes of shape (N, {self.d_latent}), got {codes.shape}")
         self.model.eval()
-        parts = [self.model.decode(torch.from_numpy(codes[i : i + batch_size]).to(self.device)).cpu().numpy()
-                 for i in range(0, len(codes), batch_size)]  # fmt: skip
+        parts = [
+            self.model.decode(torch.from_numpy(codes[i : i + batch_size]).to(self.device)).cpu().numpy()
+            for i in range(0, len(codes), batch_size)
+        ]
         features = np.concatenate(parts) if parts else np.zeros((0, self.preprocessor.n_features), np.float32)
         return self.preprocessor.inverse_transform(features)
 
@@ -179,14 +187,18 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
     try:
         model = model_from_config(config)
         preprocessor = Preprocessor.from_saved(
-            config["preprocess"], {k.removeprefix("preprocess."): v for k, v in arrays.items() if k.startswith("preprocess.")}
+            config["preprocess"],
+            {k.removeprefix("preprocess."): v for k, v in arrays.items() if k.startswith("preprocess.")},
         )
     except (TypeError, KeyError) as exc:
         raise RunError(f"{run_dir / CONFIG} is inconsistent: {exc}") from exc
     weights = {k.removeprefix("model."): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("model.")}
     restore_model(model, weights, str(weights_path))
     if preprocessor.n_features != model.config.n_features:
-        raise RunError(f"{weights_path}: the preprocessor gives {preprocessor.n_features} features, the model expects {model.config.n_features}")
+        raise RunError(
+            f"{weights_path}: the preprocessor gives {preprocessor.n_features} features,"
+            f" the model expects {model.config.n_features}"
+        )
     torch_device = torch.device(device)
     model.to(torch_device).eval()
     return Run(run_dir, config, model, preprocessor, torch_device)

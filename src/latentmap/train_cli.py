@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
+from .cli_common import OneLineParser, run
 from .training import TrainOptions, train
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
@@ -45,9 +46,7 @@ def layer_size(text: str) -> int:
     return value
 
 
-def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> argparse.ArgumentParser:
-    from .cli import OneLineParser
-
+def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> OneLineParser:
     parser = OneLineParser(
         prog=prog,
         description=DESCRIPTIONS[kind],
@@ -55,10 +54,14 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> a
         add_help=add_help,
     )
     data = parser.add_argument_group("data")
-    flag(data, "dataset", default="digits",
-         help="digits | fashion | numeric | alphanumeric | path to a font_set.json")  # fmt: skip
-    flag(data, "pca_dims", type=positive_fraction_or_int, default=0,
-         help="0: no PCA, only scaling; int > 0: PCA dimensions; 0 < float < 1: fraction of variance kept")  # fmt: skip
+    flag(data, "dataset", default="digits", help="digits | fashion | numeric | alphanumeric | path to a font_set.json")
+    flag(
+        data,
+        "pca_dims",
+        type=positive_fraction_or_int,
+        default=0,
+        help="0: no PCA, only scaling; int > 0: PCA dimensions; 0 < float < 1: fraction of variance kept",
+    )
     flag(data, "whiten", action="store_true", help="z-score each PCA feature")
     flag(data, "binary_input", action="store_true", help="binarize inputs (pixel > 0.5)")
     flag(data, "max_train", type=int, default=None, help="train on a seeded subsample of this many images")
@@ -68,26 +71,63 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> a
 
     model = parser.add_argument_group("model")
     flag(model, "d_latent", type=layer_size, default=DEFAULT_LATENT[kind], help="code size")
-    flag(model, "layers", type=layer_size, nargs="*", default=DEFAULT_LAYERS[kind],
-         help="encoder hidden layer sizes, e.g. --layers 512 128")  # fmt: skip
-    flag(model, "dec_layers", type=layer_size, nargs="*", default=None,
-         help="decoder hidden layer sizes (default: the encoder's reversed)")  # fmt: skip
+    flag(
+        model,
+        "layers",
+        type=layer_size,
+        nargs="*",
+        default=DEFAULT_LAYERS[kind],
+        help="encoder hidden layer sizes, e.g. --layers 512 128",
+    )
+    flag(
+        model,
+        "dec_layers",
+        type=layer_size,
+        nargs="*",
+        default=None,
+        help="decoder hidden layer sizes (default: the encoder's reversed)",
+    )
     flag(model, "activation", choices=["relu", "tanh", "elu"], default="relu", help="hidden-layer activation")
-    flag(model, "dropout_layer", type=int, default=None,
-         help="index into --layers of the encoding layer followed by dropout (never the code layer)")  # fmt: skip
+    flag(
+        model,
+        "dropout_layer",
+        type=int,
+        default=None,
+        help="index into --layers of the encoding layer followed by dropout (never the code layer)",
+    )
     flag(model, "dropout_rate", type=float, default=0.5, help="dropout probability")
     if kind == "sparse":
         flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
         flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")
     if kind == "vae":
-        flag(model, "reg_lambda", type=float, default=None,
-             help="weight of the KL term (default 0.01 with --likelihood mse, 1 with bernoulli)")  # fmt: skip
-        flag(model, "likelihood", choices=["mse", "bernoulli"], default="mse",
-             help="mse: the original loss (mean pixel MSE + reg_lambda x mean KL); bernoulli: the ELBO on binarized data")  # fmt: skip
-        flag(model, "dynamic_binarization", action="store_true", help="with bernoulli: resample binary pixels every batch")
+        flag(
+            model,
+            "reg_lambda",
+            type=float,
+            default=None,
+            help="weight of the KL term (default 0.01 with --likelihood mse, 1 with bernoulli)",
+        )
+        flag(
+            model,
+            "likelihood",
+            choices=["mse", "bernoulli"],
+            default="mse",
+            help="mse: the original loss (mean pixel MSE + reg_lambda x mean KL); bernoulli: the ELBO on binary data",
+        )
+        flag(
+            model,
+            "dynamic_binarization",
+            action="store_true",
+            help="with bernoulli: resample binary pixels every batch",
+        )
         schedule = parser.add_argument_group("KL weight schedule")
-        flag(schedule, "beta_schedule", choices=["constant", "linear", "cyclical"], default="constant",
-             help="constant, linear warm-up, or cyclical annealing (Fu et al. 2019)")  # fmt: skip
+        flag(
+            schedule,
+            "beta_schedule",
+            choices=["constant", "linear", "cyclical"],
+            default="constant",
+            help="constant, linear warm-up, or cyclical annealing (Fu et al. 2019)",
+        )
         flag(schedule, "beta_low", type=float, default=0.0, help="low KL weight of the warm-up / cycles")
         flag(schedule, "beta_high", type=float, default=None, help="high KL weight (default: --reg_lambda)")
         flag(schedule, "warmup", type=float, default=0.25, help="linear: fraction of training spent warming up")
@@ -121,8 +161,6 @@ def run_training(kind: str, args: argparse.Namespace) -> None:
 
 def script_main(kind: str, argv: Sequence[str] | None = None) -> int:
     """Entry point of the thin ``dense.py`` / ``vae.py`` scripts."""
-    from .cli import run
-
     args = build_parser(kind, prog=f"{kind}.py").parse_args(argv)
     return run(lambda a: run_training(kind, a), args)
 

@@ -141,8 +141,12 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
             "max_train": options.max_train,
         },
         "beta": beta.to_json(),
-        "versions": {"latentmap": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                     "python": platform.python_version()},  # fmt: skip
+        "versions": {
+            "latentmap": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
         "options": {k: v for k, v in asdict(options).items() if k not in ("data_dir", "fonts_dir", "cache_dir")},
     }
 
@@ -169,9 +173,17 @@ def load_train_data(dataset: Dataset, max_train: int | None, seed: int) -> Train
 class Trainer:
     """Trains one run; ``on_epoch_end(epoch)`` is a hook (tests use it to interrupt)."""
 
-    def __init__(self, run_dir: Path, config: dict[str, Any], data: TrainData, preprocessor: Preprocessor,
-                 device: torch.device, progress: bool = True, figures: bool = True,
-                 on_epoch_end: Callable[[int], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        run_dir: Path,
+        config: dict[str, Any],
+        data: TrainData,
+        preprocessor: Preprocessor,
+        device: torch.device,
+        progress: bool = True,
+        figures: bool = True,
+        on_epoch_end: Callable[[int], None] | None = None,
+    ) -> None:
         self.run_dir, self.config, self.data, self.pre = run_dir, config, data, preprocessor
         self.device, self.progress, self.figures, self.on_epoch_end = device, progress, figures, on_epoch_end
         training = config["training"]
@@ -225,8 +237,12 @@ class Trainer:
         step0 = self.epoch * steps
         total_steps = self.total_epochs * steps
         sums: dict[str, torch.Tensor] = {}
-        bar = tqdm(total=steps, desc=f"epoch {self.epoch + 1}/{self.total_epochs}", leave=False,
-                   disable=None if self.progress else True)  # fmt: skip
+        bar = tqdm(
+            total=steps,
+            desc=f"epoch {self.epoch + 1}/{self.total_epochs}",
+            leave=False,
+            disable=None if self.progress else True,
+        )
         beta = self.beta(step0 / total_steps)
         with bar:
             for step in range(steps):
@@ -244,7 +260,9 @@ class Trainer:
                     sums[name] = sums.get(name, 0) + value.detach() * weight
                 bar.update()
                 if step % 25 == 0 and not bar.disable:
-                    bar.set_postfix({k: f"{(v / ((step * self.batch_size) + weight)).item():.4g}" for k, v in sums.items()})
+                    bar.set_postfix(
+                        {k: f"{(v / ((step * self.batch_size) + weight)).item():.4g}" for k, v in sums.items()}
+                    )
         return {**{k: (v / n).item() for k, v in sums.items()}, "beta": beta}
 
     @torch.no_grad()
@@ -270,9 +288,14 @@ class Trainer:
                 test = self.evaluate(self.x_test)
                 self.epoch += 1
                 stage = -(-self.epoch // self.epochs_per_stage)
-                row = {"epoch": self.epoch, "stage": stage, **{f"train_{k}": v for k, v in train.items() if k != "beta"},
-                       **{f"test_{k}": v for k, v in test.items()}, "beta": train["beta"],
-                       "seconds": time.perf_counter() - started}  # fmt: skip
+                row = {
+                    "epoch": self.epoch,
+                    "stage": stage,
+                    **{f"train_{k}": v for k, v in train.items() if k != "beta"},
+                    **{f"test_{k}": v for k, v in test.items()},
+                    "beta": train["beta"],
+                    "seconds": time.perf_counter() - started,
+                }
                 self.history.append(row)
                 runs.write_history(self.run_dir, self.history)
                 runs.save_checkpoint(self.run_dir, self.state())
@@ -291,8 +314,10 @@ class Trainer:
         if not self.progress:
             return
         terms = "  ".join(f"{k.removeprefix('train_')} {v:.4g}" for k, v in row.items() if k.startswith("train_"))
-        tqdm.write(f"epoch {self.epoch:>3}/{self.total_epochs}  {terms}  test_loss {row['test_loss']:.4g}"
-                   f"  ({row['seconds']:.1f} s)")  # fmt: skip
+        tqdm.write(
+            f"epoch {self.epoch:>3}/{self.total_epochs}  {terms}  test_loss {row['test_loss']:.4g}"
+            f"  ({row['seconds']:.1f} s)"
+        )
 
     def end_stage(self, stage: int) -> None:
         runs.save_weights(self.run_dir, self.model, self.pre, self.config)
@@ -318,8 +343,10 @@ def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
             raise LatentmapError(f"cannot resume: {out} is not a run directory")
         return
     if (out / runs.CONFIG).exists() and not overwrite:
-        raise LatentmapError(f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
-                             "or --out for a new directory")  # fmt: skip
+        raise LatentmapError(
+            f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
+            "or --out for a new directory"
+        )
     ensure_writable_dir(out)
 
 
@@ -329,9 +356,18 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     if options.resume:
         prepare_run_dir(out, resume=True, overwrite=False)
         config = runs.read_config(out)
-        options = TrainOptions(**{**config["options"], "resume": True, "out": str(out), "no_plot": options.no_plot,
-                                  "device": options.device, "data_dir": options.data_dir,
-                                  "fonts_dir": options.fonts_dir, "cache_dir": options.cache_dir})  # fmt: skip
+        options = TrainOptions(
+            **{
+                **config["options"],
+                "resume": True,
+                "out": str(out),
+                "no_plot": options.no_plot,
+                "device": options.device,
+                "data_dir": options.data_dir,
+                "fonts_dir": options.fonts_dir,
+                "cache_dir": options.cache_dir,
+            }
+        )
     pixel_likelihood = options.kind == "vae" and options.likelihood == "bernoulli"
     preprocessor = Preprocessor(
         pca_dims=options.pca_dims,
@@ -341,8 +377,13 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     )
     build_config(options, n_features=784)  # validate the options before loading data
     device = resolve_device(options.device)
-    dataset = load_dataset(options.dataset, data_dir=options.data_dir, fonts_dir=options.fonts_dir,
-                           cache_dir=options.cache_dir, progress=progress)  # fmt: skip
+    dataset = load_dataset(
+        options.dataset,
+        data_dir=options.data_dir,
+        fonts_dir=options.fonts_dir,
+        cache_dir=options.cache_dir,
+        progress=progress,
+    )
     data = load_train_data(dataset, options.max_train, options.seed)
     preprocessor.fit(data.train_images)
     config = build_config(options, n_features=preprocessor.n_features)
@@ -353,7 +394,9 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         prepare_run_dir(out, resume=False, overwrite=options.overwrite)
         runs.write_config(out, config)
     torch.set_num_threads(os.cpu_count() or 1)
-    trainer = Trainer(out, config, data, preprocessor, device, progress=progress, figures=True, on_epoch_end=on_epoch_end)
+    trainer = Trainer(
+        out, config, data, preprocessor, device, progress=progress, figures=True, on_epoch_end=on_epoch_end
+    )
     if options.resume:
         trainer.restore(runs.load_checkpoint(out))
     trainer.fit()

@@ -20,9 +20,17 @@ from .sources import DataPaths
 
 BUILTIN_SPECS = ("digits", "fashion", "numeric", "alphanumeric")
 FASHION_CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 TEST_FRACTION = 0.15
 SPLIT_KEY = b"latentmap-typeface-split-v1"
 CACHE_VERSION = 1

@@ -1,5 +1,6 @@
 """Pieces shared by every autoencoder: the model config, MLP stacks, the base class."""
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,13 +53,18 @@ class ModelConfig:
         return asdict(self)
 
 
-def mlp(sizes: list[int], activation: str, last_activation: bool = False, dropout_after: int | None = None,
-        dropout_rate: float = 0.0) -> nn.Sequential:  # fmt: skip
+def mlp(
+    sizes: list[int],
+    activation: str,
+    last_activation: bool = False,
+    dropout_after: int | None = None,
+    dropout_rate: float = 0.0,
+) -> nn.Sequential:
     """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with an activation after each hidden
     layer (and after the last one if ``last_activation``); dropout after hidden layer
     ``dropout_after`` (an index into ``sizes[1:-1]``)."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 or last_activation:
             layers.append(ACTIVATIONS[activation]())
@@ -93,6 +99,8 @@ class Autoencoder(nn.Module):
         code = self.encode(x)
         return {"code": code, "recon": self.decode(code)}
 
-    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+    def loss(
+        self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         recon = torch.mean((out["recon"] - x) ** 2)
         return recon, {"recon": recon}

@@ -17,7 +17,9 @@ class SparseAutoencoder(DenseAutoencoder):
         h = self.encoder(x)
         return binary_step(h) if self.config.binary_codes else torch.relu(h)
 
-    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+    def loss(
+        self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         recon = torch.mean((out["recon"] - x) ** 2)
         l1 = out["code"].abs().sum(dim=1).mean()
         return recon + self.config.sparsity_lambda * l1, {"recon": recon, "l1": l1}

@@ -52,7 +52,9 @@ class VariationalAutoencoder(Autoencoder):
         """-log p(x|z) per image for Bernoulli pixels."""
         return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
 
-    def loss(self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:  # fmt: skip
+    def loss(
+        self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         kl = kl_per_dim(out["mu"], out["logvar"])
         if self.config.likelihood == "bernoulli":
             recon = self.reconstruction_nats(x, out["logits"]).mean()

@@ -1,0 +1,34 @@
+"""Command-line plumbing shared by ``latentmap`` and the original scripts."""
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+from .errors import LatentmapError
+
+Command = Callable[[argparse.Namespace], None]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (what was wrong and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def run(command: Command, args: argparse.Namespace) -> int:
+    """Run a command, turning user-fixable errors into one line on stderr."""
+    try:
+        command(args)
+    except LatentmapError as exc:
+        print(f"latentmap: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("latentmap: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return 0
