@@ -12,7 +12,9 @@ Targets on CPU: >= 1.3x the textbook loop's samples/s on the original small mode
 
 import argparse
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -21,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 from latentmap import load_dataset
 from latentmap.models import ModelConfig, build_model
 from latentmap.preprocess import Preprocessor
-from latentmap.training import Trainer, TrainData
+from latentmap.training import TrainData, Trainer
 
 MODELS = {
     "dense 784-16 (dense.py defaults)": ModelConfig(kind="dense", n_features=784, d_latent=16, layers=[]),
@@ -120,18 +122,13 @@ def main() -> None:
     peak = matmul_gflops(device)
     print(f"device {device}, {torch.get_num_threads()} threads, matmul {peak:.0f} GFLOP/s (2048x2048 fp32)")
     print(f"{'model':<34} {'textbook/s':>11} {'ours/s':>9} {'ratio':>6} {'GFLOP/s':>8} {'of matmul':>9}")
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
-        from pathlib import Path
-
         for name, config in MODELS.items():
             textbook = len(train) / textbook_epoch(config, train.images, device)
             ours = len(train) / our_epoch(config, data, device, Path(tmp))
             gflops = ours * training_flops_per_sample(build_model(config)) / 1e9
-            print(
-                f"{name:<34} {textbook:>11,.0f} {ours:>9,.0f} {ours / textbook:>5.2f}x {gflops:>8.1f} {gflops / peak:>8.0%}"
-            )
+            ratio, share = ours / textbook, gflops / peak
+            print(f"{name:<34} {textbook:>11,.0f} {ours:>9,.0f} {ratio:>5.2f}x {gflops:>8.1f} {share:>8.0%}")
 
 
 if __name__ == "__main__":
