@@ -36,6 +36,8 @@ bench:
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_csv.py
 	$(BIN)/python bench/bench_tmnist_rebuild.py
+	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_quality.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

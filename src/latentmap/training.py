@@ -308,6 +308,7 @@ class Trainer:
             if self.epoch > 0:
                 self.restore(runs.load_checkpoint(self.run_dir))
                 runs.save_weights(self.run_dir, self.model, self.pre, self.config)
+                tqdm.write(f"stopped after epoch {self.epoch}; continue with --resume --out {self.run_dir}")
             raise
 
     def report(self, row: dict[str, float]) -> None:
