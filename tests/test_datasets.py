@@ -49,6 +49,9 @@ def test_corrupt_cache_is_rebuilt(datasets_dir, tmp_path):
     (cache / "digits.npz").write_bytes(b"not an npz at all")
     data = load_dataset("digits", data_dir=datasets_dir, cache_dir=cache)
     assert len(data) == 70000
+    valid = (cache / "digits.npz").read_bytes()
+    (cache / "digits.npz").write_bytes(valid[: len(valid) // 2])  # a truncated zip
+    assert len(load_dataset("digits", data_dir=datasets_dir, cache_dir=cache)) == 70000
     with np.load(cache / "digits.npz", allow_pickle=False) as npz:
         assert npz["images"].shape == (70000, 28, 28)
 

@@ -163,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.set_defaults(handler=lambda a, k=kind: run_training(k, a))
 
+    from .embed_cli import add_arguments as embed_arguments
+    from .embed_cli import run_embed
+
+    embed = commands.add_parser(
+        "embed",
+        help="project a run's latent codes to 2D (PCA, t-SNE, UMAP) and draw the map",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    embed_arguments(embed)
+    embed.set_defaults(handler=run_embed)
+
     evaluation = commands.add_parser("evaluate", help="test MSE per class; ELBO, active units and NLL for VAEs")
     evaluation.add_argument("run", help="run directory or its model.safetensors")
     evaluation.add_argument(

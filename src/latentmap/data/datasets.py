@@ -7,6 +7,7 @@ Specs: ``digits`` (MNIST), ``fashion`` (Fashion-MNIST), ``numeric`` (TMNIST digi
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def _load_cache(path: Path, key: str | None) -> tuple[dict[str, np.ndarray], dic
             if meta.get("version") != CACHE_VERSION or (key is not None and meta.get("key") != key):
                 return None
             return {name: npz[name] for name in npz.files if name != "meta"}, meta
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, EOFError):
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, EOFError, zipfile.BadZipFile):
         return None  # a corrupt cache is rebuilt, never trusted
 
 

@@ -1,0 +1,89 @@
+"""Command line of the original ``embed.py <weights_file>`` and ``latentmap embed <run>``."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .cli_common import OneLineParser, run
+from .embedding import METHODS, EmbedJob, EmbedParams, embed_run
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run", help="run directory or its model.safetensors (the original 'weights file')")
+    parser.add_argument(
+        "--methods", nargs="+", default=list(METHODS), metavar="METHOD", help=f"any of {', '.join(METHODS)}"
+    )
+    parser.add_argument("--split", choices=["train", "test", "all"], default="train", help="images to embed")
+    parser.add_argument("--max_points", "--max-points", type=int, default=None, help="seeded subsample size")
+    parser.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
+    parser.add_argument("--n_neighbors", "--n-neighbors", type=int, default=15, help="UMAP neighbours")
+    parser.add_argument("--min_dist", "--min-dist", type=float, default=0.1, help="UMAP minimum distance")
+    parser.add_argument("--metric", default="euclidean", help="distance between codes (t-SNE and UMAP)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--map_size", "--map-size", type=int, default=4096, help="side of map.png in pixels")
+    parser.add_argument("--out_dir", "--out-dir", default="embeddings", help="where the files go")
+    parser.add_argument(
+        "--export",
+        nargs=2,
+        metavar=("FORMAT", "DIR"),
+        default=None,
+        help="also export for another tool: 'projector DIR' (TensorBoard Embedding Projector)",
+    )
+    group = parser.add_argument_group("data locations")
+    group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA)")
+    group.add_argument("--fonts-dir", "--fonts_dir", help="fonts for TMNIST (default: $LATENTMAP_FONTS)")
+    group.add_argument("--cache-dir", "--cache_dir", help="dataset cache (default: $LATENTMAP_CACHE)")
+
+
+def job_from_args(args: argparse.Namespace) -> EmbedJob:
+    from .errors import LatentmapError
+
+    projector = None
+    if args.export:
+        kind, projector = args.export
+        if kind != "projector":
+            raise LatentmapError(f"unknown export format '{kind}': use 'projector DIR'")
+    params = EmbedParams(
+        perplexity=args.perplexity,
+        n_neighbors=args.n_neighbors,
+        min_dist=args.min_dist,
+        metric=args.metric,
+        seed=args.seed,
+    )
+    return EmbedJob(
+        run=args.run,
+        methods=args.methods,
+        split=args.split,
+        max_points=args.max_points,
+        params=params,
+        map_size=args.map_size,
+        out_dir=args.out_dir,
+        projector_dir=projector,
+        data_dir=args.data_dir,
+        fonts_dir=args.fonts_dir,
+        cache_dir=args.cache_dir,
+    )
+
+
+def run_embed(args: argparse.Namespace) -> None:
+    embed_run(job_from_args(args))
+
+
+def build_parser(prog: str | None = None, add_help: bool = True) -> OneLineParser:
+    parser = OneLineParser(
+        prog=prog,
+        add_help=add_help,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Encode a dataset with a trained run and project the codes to 2D.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def script_main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser(prog="embed.py").parse_args(argv)
+    return run(run_embed, args)
+
+
+if __name__ == "__main__":
+    sys.exit(script_main())

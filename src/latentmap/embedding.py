@@ -1,0 +1,331 @@
+"""2D embeddings of latent codes (PCA, t-SNE, UMAP) and the embedding file.
+
+The file ``embeddings/<run-name>.embed-<method>.npz`` holds ``xy`` (N, 2), ``codes``
+(N, d), ``indices`` into the full dataset, ``labels``, ``split`` and ``metadata`` (a JSON
+string: run directory, dataset spec and size, method, parameters, timings, quality
+numbers). No pickles: it loads with ``allow_pickle=False``.
+"""
+
+import json
+import os
+import time
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import LatentmapError
+
+METHODS = ("pca", "tsne", "umap")
+FILE_VERSION = 1
+
+
+class EmbeddingError(LatentmapError):
+    """An embedding file is missing, foreign, corrupt or does not match its run/dataset."""
+
+
+@dataclass
+class EmbedParams:
+    perplexity: float = 30.0
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    metric: str = "euclidean"
+    seed: int = 0
+    n_jobs: int = -1  # all cores
+
+    def __post_init__(self) -> None:
+        if self.perplexity <= 0 or self.n_neighbors < 2 or not 0 <= self.min_dist <= 1:
+            raise LatentmapError("--perplexity must be > 0, --n_neighbors >= 2 and --min_dist in [0, 1]")
+
+
+def check_methods(methods: list[str]) -> list[str]:
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise LatentmapError(f"unknown embedding method(s) {', '.join(unknown)}: use {', '.join(METHODS)}")
+    return list(dict.fromkeys(methods))
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def embed_pca(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, random_state=params.seed).fit_transform(codes)
+
+
+def embed_tsne(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+    """openTSNE, tuned for speed at the same quality as its defaults (see bench/bench_embed.py):
+    approximate neighbours (Annoy) and FFT-accelerated gradients on all cores, PCA
+    initialisation, a shorter schedule that converges on large data thanks to the
+    learning rate N/12 (Belkina et al. 2019) and momentum."""
+    from openTSNE import TSNE
+
+    n = len(codes)
+    perplexity = min(params.perplexity, max(2.0, (n - 1) / 3))
+    tsne = TSNE(
+        n_components=2,
+        perplexity=perplexity,
+        metric=params.metric,
+        initialization="pca",
+        neighbors="annoy" if n > 2000 else "exact",
+        negative_gradient_method="fft" if n > 2000 else "bh",
+        n_jobs=params.n_jobs,
+        random_state=params.seed,
+        early_exaggeration_iter=125,
+        n_iter=375,
+        learning_rate="auto",
+        verbose=False,
+    )
+    return np.asarray(tsne.fit(codes.astype(np.float64)))
+
+
+def embed_umap(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+    import umap
+
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=min(params.n_neighbors, len(codes) - 1),
+        min_dist=params.min_dist,
+        metric=params.metric,
+        random_state=None if params.n_jobs != 1 else params.seed,
+        n_jobs=params.n_jobs,
+        low_memory=True,
+        verbose=False,
+    )
+    return np.asarray(reducer.fit_transform(codes))
+
+
+EMBEDDERS = {"pca": embed_pca, "tsne": embed_tsne, "umap": embed_umap}
+
+
+def project(codes: np.ndarray, method: str, params: EmbedParams) -> tuple[np.ndarray, float]:
+    """2D coordinates (float32) and the wall time in seconds."""
+    if len(codes) < 5:
+        raise LatentmapError(f"need at least 5 points to embed, got {len(codes)}")
+    start = time.perf_counter()
+    xy = EMBEDDERS[method](np.ascontiguousarray(codes, dtype=np.float32), params)
+    return xy.astype(np.float32), time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- quality
+
+
+def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Leave-one-out k-nearest-neighbour label accuracy (majority vote)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(k, len(points) - 1)
+    neighbours = NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    votes = labels[neighbours]
+    n_classes = int(labels.max()) + 1
+    counts = np.apply_along_axis(np.bincount, 1, votes, minlength=n_classes)
+    return float((counts.argmax(axis=1) == labels).mean())
+
+
+def quality(
+    codes: np.ndarray, xy: np.ndarray, labels: np.ndarray, seed: int = 0, sample: int = 5000
+) -> dict[str, float]:
+    """10-NN accuracy in 2D and in the latent space, trustworthiness, on a seeded sample."""
+    from sklearn.manifold import trustworthiness
+
+    rows = np.arange(len(codes))
+    if len(rows) > sample:
+        rows = np.sort(np.random.default_rng(seed).choice(len(rows), size=sample, replace=False))
+    k = min(10, len(rows) - 2)
+    return {
+        "knn10_accuracy_2d": knn_accuracy(xy[rows], labels[rows]),
+        "knn10_accuracy_latent": knn_accuracy(codes[rows], labels[rows]),
+        "trustworthiness": float(trustworthiness(codes[rows], xy[rows], n_neighbors=max(1, k))),
+        "quality_sample": len(rows),
+    }
+
+
+# --------------------------------------------------------------------------- the file
+
+
+@dataclass
+class Embedding:
+    xy: np.ndarray  # (N, 2) float32
+    codes: np.ndarray  # (N, d) float32
+    indices: np.ndarray  # (N,) int64 into the full dataset
+    labels: np.ndarray  # (N,) int64
+    split: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return str(self.metadata.get("method", ""))
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        path = Path(path)
+        meta = json.dumps({**self.metadata, "version": FILE_VERSION})
+        with atomic_path(path) as tmp:
+            np.savez(
+                tmp,
+                xy=self.xy,
+                codes=self.codes,
+                indices=self.indices,
+                labels=self.labels,
+                split=np.array(self.split),
+                metadata=np.array(meta),
+            )
+        return path
+
+
+REQUIRED = {"xy", "codes", "indices", "labels", "split", "metadata"}
+
+
+def load_embedding(path: str | os.PathLike[str]) -> Embedding:
+    """Read and validate an embedding file (never unpickles)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = REQUIRED - set(npz.files)
+            if missing:
+                raise EmbeddingError(f"{path} is not a latentmap embedding (missing {', '.join(sorted(missing))})")
+            arrays = {name: npz[name] for name in REQUIRED}
+    except FileNotFoundError:
+        raise EmbeddingError(f"embedding file {path} does not exist") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise EmbeddingError(f"{path} is not a readable .npz embedding file ({exc})") from exc
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except json.JSONDecodeError as exc:
+        raise EmbeddingError(f"{path} has corrupt metadata ({exc})") from exc
+    n = len(arrays["xy"])
+    shapes_ok = (
+        arrays["xy"].shape == (n, 2)
+        and arrays["codes"].ndim == 2
+        and len(arrays["codes"]) == n
+        and arrays["indices"].shape == (n,)
+        and arrays["labels"].shape == (n,)
+        and np.issubdtype(arrays["indices"].dtype, np.integer)
+        and np.isfinite(arrays["xy"]).all()
+    )
+    if not shapes_ok or not isinstance(metadata, dict) or "run" not in metadata or "dataset" not in metadata:
+        raise EmbeddingError(f"{path} is malformed: arrays disagree in length or metadata lacks run/dataset")
+    return Embedding(
+        xy=arrays["xy"].astype(np.float32),
+        codes=arrays["codes"].astype(np.float32),
+        indices=arrays["indices"].astype(np.int64),
+        labels=arrays["labels"].astype(np.int64),
+        split=str(arrays["split"]),
+        metadata=metadata,
+    )
+
+
+def check_matches(embedding: Embedding, dataset_spec: str, dataset_size: int, d_latent: int | None = None) -> None:
+    """The embedding was made from this dataset (same spec and size) and this code size."""
+    meta = embedding.metadata
+    if meta.get("dataset") != dataset_spec or meta.get("dataset_size") != dataset_size:
+        raise EmbeddingError(
+            f"embedding was made from dataset '{meta.get('dataset')}' with {meta.get('dataset_size')} images, "
+            f"but the run's dataset is now '{dataset_spec}' with {dataset_size}: re-run `latentmap embed`"
+        )
+    if embedding.indices.size and (embedding.indices.min() < 0 or embedding.indices.max() >= dataset_size):
+        raise EmbeddingError("embedding indices point outside the dataset: re-run `latentmap embed`")
+    if d_latent is not None and embedding.codes.shape[1] != d_latent:
+        raise EmbeddingError(
+            f"embedding codes have {embedding.codes.shape[1]} dimensions but the run's code has {d_latent}: "
+            "the run was retrained since; re-run `latentmap embed`"
+        )
+
+
+def params_json(params: EmbedParams) -> dict[str, Any]:
+    return asdict(params)
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class EmbedJob:
+    run: str
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    split: str = "train"
+    max_points: int | None = None
+    params: EmbedParams = field(default_factory=EmbedParams)
+    map_size: int = 4096
+    out_dir: str = "embeddings"
+    projector_dir: str | None = None
+    data_dir: str | None = None
+    fonts_dir: str | None = None
+    cache_dir: str | None = None
+
+
+def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
+    """Encode the run's dataset, project with each method, write the files; returns paths."""
+    from .atomic import ensure_writable_dir
+    from .data import load_dataset
+    from .images import save_png
+    from .maps import render_map
+    from .runs import load_run
+
+    methods = check_methods(job.methods)
+    if job.split not in ("train", "test", "all"):
+        raise LatentmapError(f"unknown split '{job.split}': use train, test or all")
+    if job.map_size < 256:
+        raise LatentmapError("--map_size must be at least 256 pixels")
+    if job.max_points is not None and job.max_points < 5:
+        raise LatentmapError("--max_points must be at least 5")
+    run = load_run(job.run)
+    out_dir = ensure_writable_dir(job.out_dir)
+    dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
+    rows = np.arange(len(dataset))
+    if job.split != "all":
+        rows = rows[dataset.is_test == (job.split == "test")]
+    if job.max_points is not None and job.max_points < len(rows):
+        rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
+    images, labels = dataset.images[rows], dataset.labels[rows]
+    start = time.perf_counter()
+    codes = run.encode(images)
+    log(
+        f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
+        f"({run.d_latent} dims, {time.perf_counter() - start:.1f} s)"
+    )
+    written = []
+    for method in methods:
+        log(f"{method}: projecting {len(rows):,} codes …")
+        xy, seconds = project(codes, method, job.params)
+        scores = quality(codes, xy, labels, seed=job.params.seed)
+        log(
+            f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
+            f"(latent {scores['knn10_accuracy_latent']:.3f}), trustworthiness {scores['trustworthiness']:.3f}"
+        )
+        metadata = {
+            "run": str(run.path.resolve()),
+            "run_name": run.path.name,
+            "model_kind": run.kind,
+            "dataset": run.dataset_spec,
+            "dataset_size": len(dataset),
+            "label_names": dataset.label_names,
+            "method": method,
+            "params": params_json(job.params),
+            "split": job.split,
+            "max_points": job.max_points,
+            "seconds": {"encode": None, method: seconds},
+            "quality": scores,
+        }
+        embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
+        stem = out_dir / f"{run.path.name}.embed-{method}"
+        written.append(embedding.save(Path(f"{stem}.npz")))
+        start = time.perf_counter()
+        title = f"{run.path.name} · {method} · {len(rows):,} {job.split} images"
+        picture = render_map(
+            xy, images, labels, dataset.label_names, size=job.map_size, seed=job.params.seed, title=title
+        )
+        map_path = Path(f"{stem}.map.png")
+        save_png(picture, map_path)
+        written.append(map_path)
+        log(f"{method}: wrote {stem}.npz and {map_path.name} ({time.perf_counter() - start:.1f} s to render)")
+    if job.projector_dir:
+        from .projector import export_projector
+
+        typefaces = dataset.typefaces[rows] if dataset.typeface_ids is not None else None
+        written.append(export_projector(job.projector_dir, codes, labels, dataset.label_names, images, typefaces))
+        log(f"projector files in {job.projector_dir}")
+    return written

@@ -1,0 +1,198 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latentmap import load_dataset, load_run
+from latentmap.embedding import (
+    EmbeddingError,
+    EmbedJob,
+    EmbedParams,
+    check_matches,
+    embed_run,
+    knn_accuracy,
+    load_embedding,
+    project,
+)
+from latentmap.maps import map_positions
+from latentmap.training import TrainOptions, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_opts(datasets_dir, session_cache):
+    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, data_opts):
+    out = tmp_path_factory.mktemp("embed") / "digits-dense-64-8"
+    options = TrainOptions(kind="dense", layers=[64], d_latent=8, epochs=6, max_train=20000, batch_size=128, out=str(out),
+                           no_plot=True, **data_opts)  # fmt: skip
+    return train(options, progress=False)
+
+
+@pytest.fixture(scope="module")
+def embedded(run_dir, tmp_path_factory, data_opts):
+    out = tmp_path_factory.mktemp("embeddings")
+    job = EmbedJob(run=str(run_dir), methods=["pca", "tsne", "umap"], split="test", max_points=3000, map_size=768,
+                   out_dir=str(out), projector_dir=str(out / "projector"), **data_opts)  # fmt: skip
+    embed_run(job, log=lambda *a: None)
+    return out
+
+
+def test_files_shapes_and_dtypes(embedded, run_dir, data_opts):
+    for method in ("pca", "tsne", "umap"):
+        emb = load_embedding(embedded / f"{run_dir.name}.embed-{method}.npz")
+        assert emb.xy.shape == (3000, 2) and emb.xy.dtype == np.float32
+        assert emb.codes.shape == (3000, 8) and emb.codes.dtype == np.float32
+        assert emb.indices.dtype == np.int64 and emb.labels.dtype == np.int64 and emb.split == "test"
+        assert emb.method == method and emb.metadata["dataset"] == "digits"
+        assert {"knn10_accuracy_2d", "knn10_accuracy_latent", "trustworthiness"} <= emb.metadata["quality"].keys()
+        assert emb.metadata["seconds"][method] > 0
+        data = load_dataset("digits", **data_opts)
+        assert data.is_test[emb.indices].all()
+        np.testing.assert_array_equal(data.labels[emb.indices], emb.labels)
+        np.testing.assert_allclose(emb.codes, load_run(run_dir).encode(data.images[emb.indices]), atol=1e-5)
+        check_matches(emb, "digits", len(data), d_latent=8)
+        with np.load(embedded / f"{run_dir.name}.embed-{method}.npz", allow_pickle=False) as npz:
+            assert set(npz.files) == {"xy", "codes", "indices", "labels", "split", "metadata"}
+
+
+def test_pca_matches_scikit_learn(embedded, run_dir):
+    from sklearn.decomposition import PCA
+
+    emb = load_embedding(embedded / f"{run_dir.name}.embed-pca.npz")
+    expected = PCA(n_components=2).fit_transform(emb.codes)
+    for axis in range(2):  # components are defined up to sign
+        sign = np.sign(np.dot(expected[:, axis], emb.xy[:, axis]))
+        np.testing.assert_allclose(emb.xy[:, axis], sign * expected[:, axis], atol=1e-3)
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_nonlinear_methods_separate_classes(embedded, run_dir, method):
+    emb = load_embedding(embedded / f"{run_dir.name}.embed-{method}.npz")
+    assert knn_accuracy(emb.xy, emb.labels) > 0.7  # chance is 0.1
+    assert emb.metadata["quality"]["knn10_accuracy_2d"] > 0.7
+
+
+def test_well_separated_blobs_are_separated():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=10, size=(4, 6))
+    labels = np.repeat(np.arange(4), 300)
+    codes = centres[labels] + rng.normal(size=(1200, 6))
+    for method in ("tsne", "umap"):
+        xy, _ = project(codes, method, EmbedParams(seed=1))
+        assert knn_accuracy(xy, labels) > 0.99
+
+
+def test_map_has_points_where_the_embedding_puts_them(embedded, run_dir):
+    picture = np.asarray(Image.open(embedded / f"{run_dir.name}.embed-umap.map.png"))
+    assert picture.shape == (768, 768, 3)
+    emb = load_embedding(embedded / f"{run_dir.name}.embed-umap.npz")
+    pos = map_positions(emb.xy, 768)
+    ink_at_points = [picture[y : y + 28, x : x + 28].max() for x, y in pos[:200]]
+    assert min(ink_at_points) > 0
+    empty = np.ones((768, 768), bool)
+    for x, y in pos:
+        empty[y : y + 28, x : x + 28] = False
+    legend_rows, legend_cols = np.nonzero((picture == 20).all(axis=-1))  # the legend's dark grey box
+    empty[: legend_rows.max() + 1, : legend_cols.max() + 1] = False
+    assert picture[empty].max() == 0
+
+
+def test_projector_export(embedded):
+    folder = embedded / "projector"
+    tensors = np.loadtxt(folder / "tensors.tsv", delimiter="\t")
+    metadata = (folder / "metadata.tsv").read_text().splitlines()
+    assert tensors.shape == (3000, 8) and len(metadata) == 3001 and metadata[0] == "label\tclass"
+    sprite = Image.open(folder / "sprite.png")
+    config = json.loads((folder / "projector_config.json").read_text())["embeddings"][0]
+    side = config["sprite"]["singleImageDim"][0]
+    columns = int(np.ceil(np.sqrt(3000)))
+    assert sprite.width == columns * side <= 8192 and sprite.height <= 8192
+    assert "single_image_dim: 28" in (folder / "projector_config.pbtxt").read_text()
+
+
+def test_sprite_scales_down_to_fit_the_limit():
+    from latentmap.projector import sprite_layout
+
+    columns, side = sprite_layout(300_000)
+    assert columns * side <= 8192 and side >= 4
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "latentmap", *args], capture_output=True, text=True)
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--methods", "isomap"], "unknown embedding method"),
+        (["--split", "validation"], "invalid choice"),
+        (["--export", "csv", "x"], "unknown export format"),
+    ],
+)
+def test_bad_arguments(run_dir, tmp_path, data_env, args, message):
+    result = run_cli("embed", str(run_dir), "--out_dir", str(tmp_path / "out"), *args)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_not_a_run(tmp_path, data_env):
+    assert_one_line_error(run_cli("embed", str(tmp_path)), "not a run")
+
+
+def test_unwritable_output(run_dir, tmp_path, data_env):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_one_line_error(run_cli("embed", str(run_dir), "--out_dir", str(blocker / "x")), "cannot create directory")
+
+
+def test_dataset_unavailable(run_dir, tmp_path, data_env):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["dataset"] = str(tmp_path / "gone" / "font_set.json")
+    (copy / "config.json").write_text(json.dumps(config))
+    result = subprocess.run([sys.executable, str(REPO / "embed.py"), str(copy), "--out_dir", str(tmp_path / "o")],
+                            capture_output=True, text=True)  # fmt: skip
+    assert_one_line_error(result, "cannot read")
+    assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
+
+
+def test_corrupt_and_foreign_files(tmp_path, embedded, run_dir):
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes((embedded / f"{run_dir.name}.embed-pca.npz").read_bytes()[:500])
+    with pytest.raises(EmbeddingError, match="not a readable"):
+        load_embedding(corrupt)
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    with pytest.raises(EmbeddingError, match="not a latentmap embedding"):
+        load_embedding(foreign)
+    with pytest.raises(EmbeddingError, match="does not exist"):
+        load_embedding(tmp_path / "nope.npz")
+
+
+def test_mismatched_dataset_is_reported(embedded, run_dir):
+    emb = load_embedding(embedded / f"{run_dir.name}.embed-pca.npz")
+    with pytest.raises(EmbeddingError, match="re-run `latentmap embed`"):
+        check_matches(emb, "digits", 1000)
+    with pytest.raises(EmbeddingError, match="dimensions"):
+        check_matches(emb, "digits", 70000, d_latent=16)
