@@ -32,16 +32,33 @@ def data_opts(datasets_dir, session_cache):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, data_opts):
     out = tmp_path_factory.mktemp("embed") / "digits-dense-64-8"
-    options = TrainOptions(kind="dense", layers=[64], d_latent=8, epochs=6, max_train=20000, batch_size=128, out=str(out),
-                           no_plot=True, **data_opts)  # fmt: skip
+    options = TrainOptions(
+        kind="dense",
+        layers=[64],
+        d_latent=8,
+        epochs=6,
+        max_train=20000,
+        batch_size=128,
+        out=str(out),
+        no_plot=True,
+        **data_opts,
+    )
     return train(options, progress=False)
 
 
 @pytest.fixture(scope="module")
 def embedded(run_dir, tmp_path_factory, data_opts):
     out = tmp_path_factory.mktemp("embeddings")
-    job = EmbedJob(run=str(run_dir), methods=["pca", "tsne", "umap"], split="test", max_points=3000, map_size=768,
-                   out_dir=str(out), projector_dir=str(out / "projector"), **data_opts)  # fmt: skip
+    job = EmbedJob(
+        run=str(run_dir),
+        methods=["pca", "tsne", "umap"],
+        split="test",
+        max_points=3000,
+        map_size=768,
+        out_dir=str(out),
+        projector_dir=str(out / "projector"),
+        **data_opts,
+    )
     embed_run(job, log=lambda *a: None)
     return out
 
@@ -171,8 +188,11 @@ def test_dataset_unavailable(run_dir, tmp_path, data_env):
     config = json.loads((copy / "config.json").read_text())
     config["dataset"] = str(tmp_path / "gone" / "font_set.json")
     (copy / "config.json").write_text(json.dumps(config))
-    result = subprocess.run([sys.executable, str(REPO / "embed.py"), str(copy), "--out_dir", str(tmp_path / "o")],
-                            capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(REPO / "embed.py"), str(copy), "--out_dir", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert_one_line_error(result, "cannot read")
     assert not list((tmp_path / "o").glob("*")) if (tmp_path / "o").exists() else True
 

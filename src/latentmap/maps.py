@@ -26,11 +26,11 @@ def palette(n: int) -> np.ndarray:
 
 
 def map_positions(xy: np.ndarray, size: int, thumb: int = THUMB, margin: int = 8) -> np.ndarray:
-    """Top-left pixel (x, y) of each thumbnail; aspect ratio kept, y pointing up."""
+    """Top-left pixel (x, y) of each thumbnail; aspect ratio kept, centred, y pointing up."""
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     span = float(max(hi - lo)) or 1.0
     scale = (size - 2 * margin - thumb) / span
-    pos = (xy - lo) * scale + margin
+    pos = (xy - (lo + hi) / 2) * scale + (size - thumb) / 2  # centred on both axes
     pos[:, 1] = size - thumb - pos[:, 1]
     return np.clip(np.round(pos), 0, size - thumb).astype(np.int64)
 

@@ -152,7 +152,7 @@ def download_idx_files(spec: str, dest: Path, mirrors: tuple[str, ...] | None = 
             try:
                 path = Path(pooch.retrieve(url, known_hash=None, fname=f"{name}.gz", path=dest, progressbar=True))
             except Exception as exc:  # network errors come in many types; try the next mirror
-                errors.append(f"{url}: {exc}")
+                errors.append(f"{url}: {type(exc).__name__}")
                 continue
             try:
                 verified_bytes(spec, name, path)
