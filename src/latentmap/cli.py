@@ -174,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     embed_arguments(embed)
     embed.set_defaults(handler=run_embed)
 
+    from . import demo, explore_cli
+
+    explore = commands.add_parser("explore", help="open the latent explorer web app on embedding file(s)")
+    explore_cli.add_arguments(explore)
+    explore.set_defaults(handler=explore_cli.run_explore)
+
+    demo_parser = commands.add_parser("demo", help="train a small AE and VAE on MNIST, embed them, open the explorer")
+    demo.add_arguments(demo_parser)
+    explore_cli.add_server_arguments(demo_parser)
+    demo_parser.set_defaults(handler=demo.run_demo)
+
     evaluation = commands.add_parser("evaluate", help="test MSE per class; ELBO, active units and NLL for VAEs")
     evaluation.add_argument("run", help="run directory or its model.safetensors")
     evaluation.add_argument(

@@ -1,0 +1,8 @@
+"""The original `python explore_latent.py <embedding_file>`; same as `latentmap explore`."""
+
+import sys
+
+from latentmap.explore_cli import script_main
+
+if __name__ == "__main__":
+    sys.exit(script_main())

@@ -1,0 +1,62 @@
+"""``latentmap demo``: the whole story in one command.
+
+Prepares MNIST, trains a small dense AE and a small VAE (a few epochs each), embeds both
+with UMAP and opens the explorer on the VAE with a switch to the AE. Runs and embeddings
+already in the demo folder are reused, so a second start is quick.
+"""
+
+import argparse
+from pathlib import Path
+
+from .embedding import EmbedJob, EmbedParams, embed_run
+from .training import TrainOptions, train
+
+DEMO_POINTS = 20000  # UMAP on 20k codes takes seconds; the map stays dense enough to explore
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    from .data import load_dataset
+    from .explore_cli import explore
+
+    folder = Path(args.out)
+    data = {"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir}
+    print("1/4 preparing MNIST (digits)")
+    load_dataset("digits", progress=True, **data)
+    models = {
+        "vae": TrainOptions(kind="vae", layers=[256], d_latent=16, epochs=args.epochs, reg_lambda=0.01),
+        "ae": TrainOptions(kind="dense", layers=[256], d_latent=16, epochs=args.epochs),
+    }
+    embeddings = []
+    for step, (name, options) in enumerate(models.items(), start=2):
+        run_dir = folder / f"digits-{name}"
+        options.out, options.no_plot = str(run_dir), True
+        options.data_dir, options.fonts_dir, options.cache_dir = args.data_dir, args.fonts_dir, args.cache_dir
+        if (run_dir / "model.safetensors").is_file() and not args.overwrite:
+            print(f"{step}/4 reusing the {name.upper()} in {run_dir}")
+        else:
+            print(f"{step}/4 training a small {name.upper()} ({args.epochs} epochs)")
+            options.overwrite = True
+            train(options)
+        embedding = folder / "embeddings" / f"{run_dir.name}.embed-umap.npz"
+        if not embedding.is_file() or args.overwrite:
+            print(f"    embedding {DEMO_POINTS:,} training codes with UMAP")
+            embed_run(
+                EmbedJob(
+                    run=str(run_dir),
+                    methods=["umap"],
+                    max_points=DEMO_POINTS,
+                    params=EmbedParams(),
+                    out_dir=str(folder / "embeddings"),
+                    map_size=2048,
+                    **data,
+                )
+            )
+        embeddings.append(str(embedding))
+    print("4/4 starting the explorer (VAE first; switch to the AE at the top of the page)")
+    explore(embeddings, args.host, args.port, not args.no_browser, **data)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="latentmap-demo", help="folder for the demo runs (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=6, help="training epochs per model (default: %(default)s)")
+    parser.add_argument("--overwrite", action="store_true", help="retrain and re-embed even if results exist")

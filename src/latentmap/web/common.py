@@ -1,0 +1,57 @@
+"""Pieces both web apps share: static files, error handlers, starting the server."""
+
+import base64
+import threading
+import webbrowser
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from ..errors import LatentmapError
+from ..latent_ops import RequestError
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install_common(app: FastAPI) -> None:
+    """Static files and 4xx answers for errors the user can correct."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(RequestError)
+    async def request_error(request: Request, exc: RequestError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(LatentmapError)
+    async def latentmap_error(request: Request, exc: LatentmapError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+
+class ImageGrid(BaseModel):
+    rows: int
+    cols: int
+    size: int
+    pixels: str = Field(description="base64 of rows*cols*size*size uint8 pixels, row-major")
+
+
+def image_grid(grid: np.ndarray) -> ImageGrid:
+    """(rows, cols, 28, 28) uint8 -> a compact JSON grid (pixels base64, row-major)."""
+    rows, cols = grid.shape[:2]
+    pixels = base64.b64encode(np.ascontiguousarray(grid).tobytes()).decode()
+    return ImageGrid(rows=rows, cols=cols, size=grid.shape[-1], pixels=pixels)
+
+
+def serve(app: FastAPI, host: str, port: int, open_browser: bool, path: str = "/") -> None:
+    import uvicorn
+
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{path}"
+    print(f"serving on {url} (Ctrl-C stops)")
+    if open_browser:
+        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except OSError as exc:  # port taken, host not local, ...
+        raise LatentmapError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from exc

@@ -1,0 +1,36 @@
+// Thin fetch helpers: JSON in/out, errors surface the server's one-line message.
+
+export async function getJSON(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
+  return response.json();
+}
+
+export async function postJSON(url, body) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) {
+    const detail = Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail;
+    throw new Error(detail ?? response.statusText);
+  }
+  return data;
+}
+
+export async function getBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.arrayBuffer();
+}
+
+export function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => resolve(image);
+    image.onerror = () => reject(new Error(`cannot load ${url}`));
+    image.src = url;
+  });
+}
