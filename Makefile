@@ -38,6 +38,8 @@ bench:
 	$(BIN)/python bench/bench_tmnist_rebuild.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_quality.py
+	$(BIN)/python bench/bench_embed.py
+	$(BIN)/python bench/bench_explorer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,11 +6,12 @@ from .data import Dataset, load_dataset
 from .errors import LatentmapError
 
 if TYPE_CHECKING:
+    from .embedding import Embedding, load_embedding
     from .runs import Run, load_run
 
 __version__ = "0.1.0"
 
-__all__ = ["Dataset", "LatentmapError", "Run", "__version__", "load_dataset", "load_run"]
+__all__ = ["Dataset", "Embedding", "LatentmapError", "Run", "__version__", "load_dataset", "load_embedding", "load_run"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from . import runs
 
         return getattr(runs, name)
+    if name in ("load_embedding", "Embedding"):
+        from . import embedding
+
+        return getattr(embedding, name)
     raise AttributeError(f"module 'latentmap' has no attribute '{name}'")

@@ -182,6 +182,9 @@ export class MapView extends EventTarget {
     this.ctx.putImageData(this.image, 0, 0);
     if (thumbs) this.drawThumbnails(onScreen);
     this.drawMarkers();
+    this.renders = (this.renders ?? 0) + 1;
+    this.renderedAt = performance.now();
+    this.firstRenderAt ??= this.renderedAt;
     this.dispatchEvent(new CustomEvent("rendered", { detail: { thumbnails: thumbs, drawn: onScreen.length } }));
   }
 
