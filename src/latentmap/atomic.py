@@ -45,8 +45,11 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_bytes(target: str | os.PathLike[str], data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:  # disk full, permissions, ...: one clear line, nothing half-written
+        raise LatentmapError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def write_text(target: str | os.PathLike[str], text: str) -> None:

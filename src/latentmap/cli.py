@@ -174,11 +174,15 @@ def build_parser() -> argparse.ArgumentParser:
     embed_arguments(embed)
     embed.set_defaults(handler=run_embed)
 
-    from . import demo, explore_cli
+    from . import demo, explore_cli, fonts_cli
 
     explore = commands.add_parser("explore", help="open the latent explorer web app on embedding file(s)")
     explore_cli.add_arguments(explore)
     explore.set_defaults(handler=explore_cli.run_explore)
+
+    fonts = commands.add_parser("fonts", help="the typeface clustering app: curate and save a font_set.json")
+    fonts_cli.add_arguments(fonts)
+    fonts.set_defaults(handler=fonts_cli.run_fonts)
 
     demo_parser = commands.add_parser("demo", help="train a small AE and VAE on MNIST, embed them, open the explorer")
     demo.add_arguments(demo_parser)

@@ -21,5 +21,10 @@ class FontSetError(LatentmapError):
     """A font_set.json is malformed or names typefaces/characters that do not exist."""
 
 
+class RequestError(LatentmapError):
+    """A request the user can correct (bad index, too many items, impossible parameters);
+    the web apps answer it with 422."""
+
+
 class DownloadError(LatentmapError):
     """A file could not be fetched from any mirror, or failed its checksum."""

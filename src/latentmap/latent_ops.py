@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import check_matches, load_embedding
-from .errors import LatentmapError
+from .errors import LatentmapError, RequestError
 
 MAX_SOURCES = 10
 MAX_ANALOGY_ROWS = 7
@@ -23,10 +23,6 @@ INTERMEDIATE_STEPS = 7
 EXTRAPOLATIONS = (0.1, 0.5)  # beyond the target, as fractions of the source -> target step
 ATLAS_COLUMNS = 64  # 64 x 64 thumbnails of 28 px: 1792 px square atlases
 ATLAS_SIZE = ATLAS_COLUMNS * ATLAS_COLUMNS
-
-
-class RequestError(LatentmapError):
-    """A request the user can correct (bad index, too many items, non-finite numbers)."""
 
 
 def interpolation_weights() -> np.ndarray:

@@ -82,14 +82,16 @@ class Dataset:
         return np.bincount(self.labels, minlength=len(self.label_names))
 
 
+def typeface_hashes(names: np.ndarray) -> np.ndarray:
+    """A keyed hash of each typeface name, as a fraction in [0, 1)."""
+    digests = (hashlib.blake2b(str(n).encode(), key=SPLIT_KEY, digest_size=8).digest() for n in names)
+    return np.fromiter((int.from_bytes(d, "little") / 2**64 for d in digests), dtype=np.float64, count=len(names))
+
+
 def typeface_is_test(names: np.ndarray) -> np.ndarray:
     """Seeded hash split by typeface: about 15% of typefaces go to the test set, always the
     same ones, whatever else is in the corpus."""
-    cut = int(TEST_FRACTION * 2**64)
-    hashes = (
-        int.from_bytes(hashlib.blake2b(str(n).encode(), key=SPLIT_KEY, digest_size=8).digest(), "little") for n in names
-    )
-    return np.fromiter((h < cut for h in hashes), dtype=bool, count=len(names))
+    return typeface_hashes(names) < TEST_FRACTION
 
 
 # --------------------------------------------------------------------------- cache
@@ -227,6 +229,10 @@ def _from_font_set(path: Path, paths: DataPaths, progress: bool, force: bool) ->
     relabel = np.full(len(base.label_names), -1, dtype=np.int64)
     relabel[positions] = np.arange(len(positions))
     subset = base.subset(rows)
+    if not subset.is_test.any() and len(font_set.font_names) > 1:
+        # A small set can miss the 15% by chance; its lowest-hash typeface becomes the test set.
+        names = base.fonts["name"][subset.typeface_ids]
+        subset.is_test = names == names[np.argmin(typeface_hashes(names))]
     return replace(
         subset,
         spec=str(path),

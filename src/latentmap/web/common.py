@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
-from ..errors import LatentmapError
-from ..latent_ops import RequestError
+from ..errors import LatentmapError, RequestError
 
 STATIC = Path(__file__).parent / "static"
 

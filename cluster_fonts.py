@@ -1,0 +1,8 @@
+"""The original `python cluster_fonts.py`; same as `latentmap fonts`."""
+
+import sys
+
+from latentmap.fonts_cli import script_main
+
+if __name__ == "__main__":
+    sys.exit(script_main())

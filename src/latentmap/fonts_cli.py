@@ -1,0 +1,48 @@
+"""``latentmap fonts`` and the original ``python cluster_fonts.py``: the typeface clustering app."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .cli_common import OneLineParser, run
+from .explore_cli import add_server_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset", default="alphanumeric", help="TMNIST dataset to cluster: alphanumeric (default) or numeric"
+    )
+    parser.add_argument(
+        "--out_dir",
+        "--out-dir",
+        default=".",
+        help="folder that relative save paths start from (default: the current directory)",
+    )
+    add_server_arguments(parser)
+
+
+def run_fonts(args: argparse.Namespace) -> None:
+    from .atomic import ensure_writable_dir
+    from .data import load_dataset
+    from .typefaces import TypefaceCorpus
+    from .web.common import serve
+    from .web.fonts import FontsApp, create_app
+
+    out_dir = ensure_writable_dir(Path(args.out_dir).resolve())
+    dataset = load_dataset(
+        args.dataset, data_dir=args.data_dir, fonts_dir=args.fonts_dir, cache_dir=args.cache_dir, progress=True
+    )
+    corpus = TypefaceCorpus(dataset)
+    print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters from {dataset.source}")
+    serve(create_app(FontsApp(corpus, out_dir)), args.host, args.port, not args.no_browser)
+
+
+def script_main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(prog="cluster_fonts.py", description="Cluster typefaces and save a balanced font_set.json.")
+    add_arguments(parser)
+    return run(run_fonts, parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(script_main())

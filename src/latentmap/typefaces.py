@@ -1,0 +1,341 @@
+"""Typeface clustering: one vector per typeface, four algorithms, and the selection of a
+balanced training set (``font_set.json``).
+
+A typeface's vector is its images of the selected characters, flattened and concatenated.
+Within each cluster typefaces are ordered by distance from the cluster's centre
+(K-means: to the centroid in the chosen metric; DBSCAN: to the nearest core point, noise 0;
+spectral: to the cluster centroid in the spectral embedding). A fraction of a cluster takes
+its *least* prototypical members first (farthest from the centre), so small fractions give
+the most diverse subsets.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .data import Dataset
+from .data.tmnist import GOOD
+from .errors import LatentmapError, RequestError
+
+ALGORITHMS = ("kmeans", "spectral", "dbscan", "dbscan-auto")
+SWEEP_STEPS = 40
+
+
+class ClusteringError(RequestError):
+    """Parameters that cannot work (unknown characters, more clusters than typefaces, ...)."""
+
+
+@dataclass
+class ClusterParams:
+    algorithm: str = "kmeans"
+    n_clusters: int = 8
+    metric: str = "euclidean"  # kmeans: euclidean | cosine
+    n_neighbors: int = 10  # spectral: k of the k-nearest-neighbour similarity graph
+    eps: float = 5.0  # dbscan
+    min_samples: int = 5  # dbscan, dbscan-auto
+    pca_dims: int = 0  # 0: none
+    seed: int = 0
+
+
+@dataclass
+class Clustering:
+    """The outcome: clusters as member lists (typeface ids, nearest the centre first)."""
+
+    chars: str
+    params: ClusterParams
+    font_ids: np.ndarray  # typefaces that have every selected character
+    clusters: list[np.ndarray]  # typeface ids per cluster, ordered by distance ascending
+    distances: list[np.ndarray]
+    noise: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # DBSCAN noise, distance 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class TypefaceCorpus:
+    """The per-typeface view of a TMNIST dataset: which glyph row each (typeface, char) is."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        if dataset.typeface_ids is None:
+            raise LatentmapError(f"{dataset.spec} has no typefaces: use alphanumeric or numeric")
+        self.dataset = dataset
+        self.names = dataset.fonts["name"]
+        self.id_of = {str(name): i for i, name in enumerate(self.names)}
+        self.chars = "".join(dataset.label_names)
+        table = np.full((len(self.names), len(self.chars)), -1, dtype=np.int64)
+        table[dataset.typeface_ids, dataset.labels] = np.arange(len(dataset))
+        self.table = table  # (typefaces, chars) -> dataset row, -1 where the glyph is missing
+        good = [self.chars.index(c) for c in GOOD if c in self.chars]
+        self.glyph_counts = {"all": (table >= 0).sum(axis=1), "good": (table[:, good] >= 0).sum(axis=1)}
+
+    def positions(self, chars: str | list[str]) -> list[int]:
+        chars = list(chars)
+        unknown = [c for c in chars if c not in self.chars]
+        if unknown:
+            raise ClusteringError(f"unknown characters {unknown[:5]}: choose among the dataset's {len(self.chars)}")
+        if not chars:
+            raise ClusteringError("select at least one character")
+        if len(set(chars)) != len(chars):
+            raise ClusteringError("a character is selected twice")
+        return [self.chars.index(c) for c in chars]
+
+    def vectors(self, chars: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(typeface ids that have every character, their (n, len(chars) * 784) float32 vectors)."""
+        rows = self.table[:, self.positions(chars)]
+        complete = np.nonzero((rows >= 0).all(axis=1))[0]
+        images = self.dataset.images[rows[complete]]  # (n, chars, 28, 28)
+        return complete, images.reshape(len(complete), -1).astype(np.float32) / 255.0
+
+    def glyph(self, font_id: int, char: str) -> np.ndarray | None:
+        row = self.table[font_id, self.chars.index(char)]
+        return None if row < 0 else self.dataset.images[row]
+
+
+# --------------------------------------------------------------------------- algorithms
+
+
+def reduce(x: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    """Randomized PCA: works for any selection, 4 characters or all 94 (73,696 values)."""
+    if not dims:
+        return x
+    limit = min(x.shape)
+    if not 1 <= dims <= limit:
+        raise ClusteringError(f"PCA dims must be between 1 and {limit} for this selection, got {dims}")
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit_transform(x).astype(np.float32)
+
+
+def kmeans(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    from sklearn.cluster import KMeans
+
+    if params.metric not in ("euclidean", "cosine"):
+        raise ClusteringError(f"unknown K-means metric '{params.metric}': use euclidean or cosine")
+    points = x
+    if params.metric == "cosine":  # spherical K-means: unit vectors, centroids compared by angle
+        points = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    model = KMeans(n_clusters=params.n_clusters, n_init=3, random_state=params.seed).fit(points)
+    centres = model.cluster_centers_[model.labels_]
+    if params.metric == "cosine":
+        cos = np.einsum("nd,nd->n", points, centres) / np.maximum(np.linalg.norm(centres, axis=1), 1e-12)
+        distance = 1.0 - cos
+    else:
+        distance = np.linalg.norm(points - centres, axis=1)
+    return model.labels_, distance, {"inertia": float(model.inertia_)}
+
+
+def spectral(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Spectral clustering on a symmetric k-nearest-neighbour graph, written from its
+    scikit-learn parts so the spectral embedding is at hand for the distances."""
+    from sklearn.cluster import KMeans
+    from sklearn.manifold import spectral_embedding
+    from sklearn.neighbors import kneighbors_graph
+
+    if not 2 <= params.n_neighbors < len(x):
+        raise ClusteringError(f"k must be between 2 and {len(x) - 1}, got {params.n_neighbors}")
+    graph = kneighbors_graph(x, n_neighbors=params.n_neighbors, include_self=True)
+    affinity = 0.5 * (graph + graph.T)
+    embedding = spectral_embedding(affinity, n_components=params.n_clusters, random_state=params.seed, drop_first=False)
+    model = KMeans(n_clusters=params.n_clusters, n_init=3, random_state=params.seed).fit(embedding)
+    distance = np.linalg.norm(embedding - model.cluster_centers_[model.labels_], axis=1)
+    return model.labels_, distance, {}
+
+
+def core_distances(distances: np.ndarray, labels: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Distance from each clustered point to the nearest core point of its cluster (noise: 0)."""
+    out = np.zeros(len(labels))
+    for cluster in np.unique(labels[labels >= 0]):
+        members = np.nonzero(labels == cluster)[0]
+        cores = members[core[members]]
+        out[members] = distances[np.ix_(members, cores)].min(axis=1)
+    return out
+
+
+def dbscan(
+    x: np.ndarray, params: ClusterParams, distances: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    from sklearn.cluster import DBSCAN
+    from sklearn.metrics import pairwise_distances
+
+    if not params.eps > 0:
+        raise ClusteringError(f"eps must be > 0, got {params.eps}")
+    if params.min_samples < 1:
+        raise ClusteringError("min samples must be at least 1")
+    if distances is None:
+        distances = pairwise_distances(x, n_jobs=-1)
+    model = DBSCAN(eps=params.eps, min_samples=params.min_samples, metric="precomputed").fit(distances)
+    core = np.zeros(len(x), bool)
+    core[model.core_sample_indices_] = True
+    return model.labels_, core_distances(distances, model.labels_, core), {"eps": params.eps}
+
+
+def mst_edge_weights(weights: np.ndarray) -> np.ndarray:
+    """Edge weights of a minimum spanning tree of a dense symmetric graph (Prim, O(n^2))."""
+    n = len(weights)
+    in_tree = np.zeros(n, bool)
+    in_tree[0] = True
+    best = weights[0].astype(np.float64)
+    best[0] = np.inf
+    edges = np.empty(n - 1)
+    for k in range(n - 1):
+        j = int(np.argmin(best))
+        edges[k] = best[j]
+        in_tree[j] = True
+        np.minimum(best, weights[j], out=best)
+        best[in_tree] = np.inf
+    return edges
+
+
+class DbscanSweep:
+    """Cluster counts of DBSCAN at any eps from one spanning tree.
+
+    DBSCAN's clusters are the connected components of its core points (those with
+    ``min_samples`` points within eps, themselves included) linked when closer than eps;
+    border points join clusters but never make new ones. With the mutual reachability
+    distance max(d(a, b), core(a), core(b)), that graph is the one of edges <= eps, so the
+    count is (#core points) - (#edges <= eps of its minimum spanning tree)."""
+
+    def __init__(self, distances: np.ndarray, min_samples: int) -> None:
+        self.core = np.partition(distances, min_samples - 1, axis=1)[:, min_samples - 1]
+        reachability = np.maximum(distances, np.maximum.outer(self.core, self.core))
+        self.edges = np.sort(mst_edge_weights(reachability))
+        self.core_sorted = np.sort(self.core)
+
+    def count(self, eps: float) -> int:
+        cores = np.searchsorted(self.core_sorted, eps, side="right")
+        return int(cores - np.searchsorted(self.edges, eps, side="right"))
+
+
+def dbscan_auto(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Sweep eps for the most DBSCAN clusters (each holds a core point and so, apart from
+    border points shared with a neighbour, at least ``min_samples`` members)."""
+    from sklearn.metrics import pairwise_distances
+
+    if params.min_samples < 1 or params.min_samples >= len(x):
+        raise ClusteringError(f"min samples must be between 1 and {len(x) - 1}")
+    distances = pairwise_distances(x, n_jobs=-1)
+    sweep = DbscanSweep(distances, params.min_samples)
+    # From the 2nd percentile of the core distances (few core points) to their maximum
+    # (every point a core point).
+    low, high = float(np.percentile(sweep.core, 2)), float(sweep.core.max())
+    if not high > low > 0:
+        low, high = max(float(sweep.core.min()), 1e-6), float(sweep.core.max()) + 1e-6
+    grid = np.linspace(low, high, SWEEP_STEPS)
+    counts = [sweep.count(eps) for eps in grid]
+    best = len(counts) - 1 - int(np.argmax(counts[::-1]))  # the largest eps reaching the most clusters
+    chosen = float(grid[best])
+    labels, distance, _ = dbscan(x, ClusterParams(eps=chosen, min_samples=params.min_samples), distances)
+    info = {
+        "eps": chosen,
+        "eps_relative": float((chosen - low) / (high - low)),
+        "eps_range": [low, high],
+        "sweep": {"eps": grid.tolist(), "clusters": counts},
+    }
+    return labels, distance, info
+
+
+ALGORITHM_FUNCTIONS = {"kmeans": kmeans, "spectral": spectral, "dbscan": dbscan, "dbscan-auto": dbscan_auto}
+
+
+def cluster_typefaces(corpus: TypefaceCorpus, chars: str | list[str], params: ClusterParams) -> Clustering:
+    if params.algorithm not in ALGORITHMS:
+        raise ClusteringError(f"unknown algorithm '{params.algorithm}': use {', '.join(ALGORITHMS)}")
+    start = time.perf_counter()
+    font_ids, x = corpus.vectors(chars)
+    if len(font_ids) < 2:
+        raise ClusteringError(f"only {len(font_ids)} typeface(s) have all the selected characters")
+    if params.algorithm in ("kmeans", "spectral") and not 1 <= params.n_clusters <= len(font_ids):
+        raise ClusteringError(
+            f"number of clusters must be between 1 and {len(font_ids)} (the typefaces), got {params.n_clusters}"
+        )
+    x = reduce(x, params.pca_dims, params.seed)
+    labels, distance, info = ALGORITHM_FUNCTIONS[params.algorithm](x, params)
+    clusters, distances = [], []
+    for cluster in np.unique(labels[labels >= 0]):
+        members = np.nonzero(labels == cluster)[0]
+        order = members[np.lexsort((corpus.names[font_ids[members]], distance[members]))]  # ties by name
+        clusters.append(font_ids[order])
+        distances.append(distance[order])
+    by_size = np.argsort([-len(c) for c in clusters], kind="stable")
+    clusters = [clusters[i] for i in by_size]
+    distances = [distances[i] for i in by_size]
+    noise = font_ids[labels < 0]
+    summary = {
+        "seconds": time.perf_counter() - start,
+        "clusters": len(clusters),
+        "sizes": [len(c) for c in clusters],
+        "noise": len(noise),
+        "typefaces": len(font_ids),
+        "missing": len(corpus.names) - len(font_ids),
+        "features": int(x.shape[1]),
+        **info,
+    }
+    return Clustering("".join(chars), params, font_ids, clusters, distances, noise, summary)
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def take_count(size: int, fraction: float) -> int:
+    """How many members a fraction of a cluster takes: rounded half up (as the page does),
+    at least one when the fraction is above 0."""
+    if not 0 <= fraction <= 1:
+        raise ClusteringError(f"fractions must lie in [0, 1], got {fraction}")
+    return 0 if fraction == 0 else max(1, int(np.floor(fraction * size + 0.5)))
+
+
+def select(clustering: Clustering, fractions: list[float]) -> list[np.ndarray]:
+    """Typeface ids chosen from each cluster: the farthest from the centre first."""
+    if len(fractions) != len(clustering.clusters):
+        raise ClusteringError(f"expected {len(clustering.clusters)} fractions, got {len(fractions)}")
+    return [
+        members[::-1][: take_count(len(members), f)] for members, f in zip(clustering.clusters, fractions, strict=True)
+    ]
+
+
+def dataset_sizes(corpus: TypefaceCorpus, chosen: np.ndarray, n_selected_chars: int) -> dict[str, int]:
+    """Typefaces and the images of the datasets they would give: DS-S (selected characters),
+    DS-G (the "good" characters) and DS-A (all characters)."""
+    return {
+        "typefaces": len(chosen),
+        "DS-S": len(chosen) * n_selected_chars,  # every clustered typeface has every selected character
+        "DS-G": int(corpus.glyph_counts["good"][chosen].sum()),
+        "DS-A": int(corpus.glyph_counts["all"][chosen].sum()),
+    }
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list[float]) -> Any:
+    """The FontSet of the chosen typefaces (clusters with nothing chosen are left out)."""
+    from .data import FontSet
+
+    chosen = select(clustering, fractions)
+    clusters = [[str(n) for n in corpus.names[ids]] for ids in chosen if len(ids)]
+    if not clusters:
+        raise ClusteringError("no typefaces selected: drag a cluster's fraction above 0%")
+    params = {k: v for k, v in vars(clustering.params).items()}
+    extra = {
+        "algorithm": clustering.params.algorithm,
+        "parameters": params,
+        "fractions": [float(f) for f, ids in zip(fractions, chosen, strict=True) if len(ids)],
+        "cluster_sizes": [len(c) for c, ids in zip(clustering.clusters, chosen, strict=True) if len(ids)],
+        "dataset": corpus.dataset.spec,
+    }
+    return FontSet(charset=list(clustering.chars), clusters=clusters, extra=extra)
+
+
+def font_chars_image(corpus: TypefaceCorpus, font_ids: np.ndarray, chars: str) -> np.ndarray:
+    """The selected characters of every chosen typeface: one strip per typeface, strips in
+    as many columns as keep the picture roughly square."""
+    from .images import tile
+
+    strips = np.zeros((len(font_ids), 28, 28 * len(chars) + 4), np.uint8)
+    for row, font_id in enumerate(font_ids):
+        for k, char in enumerate(chars):
+            glyph = corpus.glyph(int(font_id), char)
+            if glyph is not None:
+                strips[row, :, 28 * k : 28 * (k + 1)] = glyph
+    columns = max(1, round(np.sqrt(len(font_ids) * 28 / strips.shape[2])))
+    return tile(strips, ncols=columns, gap=2, background=40)
