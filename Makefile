@@ -40,6 +40,7 @@ bench:
 	$(BIN)/python bench/bench_quality.py
 	$(BIN)/python bench/bench_embed.py
 	$(BIN)/python bench/bench_explorer.py
+	$(BIN)/python bench/bench_fonts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

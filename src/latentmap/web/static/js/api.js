@@ -14,7 +14,9 @@ export async function postJSON(url, body) {
   });
   const data = await response.json();
   if (!response.ok) {
-    const detail = Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail;
+    const detail = Array.isArray(data.detail)
+      ? data.detail.map((d) => `${d.loc?.at(-1) ?? "request"}: ${d.msg}`).join("; ")
+      : data.detail;
     throw new Error(detail ?? response.statusText);
   }
   return data;
