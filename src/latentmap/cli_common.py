@@ -3,7 +3,7 @@
 import argparse
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .errors import LatentmapError
@@ -16,6 +16,19 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def script_main(
+    prog: str,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    command: Command,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """Entry point of an original script (``explore_latent.py``, ``cluster_fonts.py``, ...)."""
+    parser = OneLineParser(prog=prog, description=description)
+    add_arguments(parser)
+    return run(command, parser.parse_args(argv))
 
 
 def run(command: Command, args: argparse.Namespace) -> int:

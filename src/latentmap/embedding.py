@@ -288,9 +288,10 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     images, labels = dataset.images[rows], dataset.labels[rows]
     start = time.perf_counter()
     codes = run.encode(images)
+    encode_seconds = time.perf_counter() - start
     log(
         f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
-        f"({run.d_latent} dims, {time.perf_counter() - start:.1f} s)"
+        f"({run.d_latent} dims, {encode_seconds:.1f} s)"
     )
     written = []
     for method in methods:
@@ -312,7 +313,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             "params": params_json(job.params),
             "split": job.split,
             "max_points": job.max_points,
-            "seconds": {"encode": None, method: seconds},
+            "seconds": {"encode": encode_seconds, method: seconds},
             "quality": scores,
         }
         embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli_common import OneLineParser, run
+from . import cli_common
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,9 +53,9 @@ def run_explore(args: argparse.Namespace) -> None:
 
 
 def script_main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(prog="explore_latent.py", description="Explore a latent space in the browser.")
-    add_arguments(parser)
-    return run(run_explore, parser.parse_args(argv))
+    return cli_common.script_main(
+        "explore_latent.py", "Explore a latent space in the browser.", add_arguments, run_explore, argv
+    )
 
 
 if __name__ == "__main__":

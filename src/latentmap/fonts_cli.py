@@ -5,7 +5,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cli_common import OneLineParser, run
+from . import cli_common
 from .explore_cli import add_server_arguments
 
 
@@ -39,9 +39,9 @@ def run_fonts(args: argparse.Namespace) -> None:
 
 
 def script_main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(prog="cluster_fonts.py", description="Cluster typefaces and save a balanced font_set.json.")
-    add_arguments(parser)
-    return run(run_fonts, parser.parse_args(argv))
+    return cli_common.script_main(
+        "cluster_fonts.py", "Cluster typefaces and save a balanced font_set.json.", add_arguments, run_fonts, argv
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,15 @@ const MAX_THUMBS = 2500;
 const PICK_RADIUS_PX = 8;
 const GRID = 256; // spatial index cells per side
 
+function dataBounds({ x, y, count }) {
+  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  for (let i = 0; i < count; i++) {
+    if (x[i] < x0) x0 = x[i]; if (x[i] > x1) x1 = x[i];
+    if (y[i] < y0) y0 = y[i]; if (y[i] > y1) y1 = y[i];
+  }
+  return { x0, x1, y0, y1 };
+}
+
 export class MapView extends EventTarget {
   constructor(canvas, atlasLoader) {
     super();
@@ -25,6 +34,7 @@ export class MapView extends EventTarget {
   /** points: {x, y: Float32Array, colors: Uint32Array, count, atlas: {columns, per_atlas, thumb}} */
   setPoints(points) {
     this.points = points;
+    this.bounds = dataBounds(points);
     this.buildIndex();
     this.resize();
     this.fit();
@@ -60,13 +70,7 @@ export class MapView extends EventTarget {
   }
 
   fit() {
-    const { x, y, count } = this.points;
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (let i = 0; i < count; i++) {
-      if (x[i] < x0) x0 = x[i]; if (x[i] > x1) x1 = x[i];
-      if (y[i] < y0) y0 = y[i]; if (y[i] > y1) y1 = y[i];
-    }
-    this.bounds = { x0, x1, y0, y1 };
+    const { x0, x1, y0, y1 } = this.bounds;
     const span = Math.max(x1 - x0, y1 - y0) || 1;
     this.thumbWorld = span / 120; // a thumbnail's side in data units
     this.scale = 0.92 * Math.min(this.canvas.width, this.canvas.height) / span;
@@ -102,11 +106,7 @@ export class MapView extends EventTarget {
   buildIndex() {
     // Counting sort of points into GRID x GRID cells: O(1) lookups for hover and clicks.
     const { x, y, count } = this.points;
-    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-    for (let i = 0; i < count; i++) {
-      if (x[i] < x0) x0 = x[i]; if (x[i] > x1) x1 = x[i];
-      if (y[i] < y0) y0 = y[i]; if (y[i] > y1) y1 = y[i];
-    }
+    const { x0, x1, y0, y1 } = this.bounds;
     const cellW = (x1 - x0) / GRID || 1, cellH = (y1 - y0) / GRID || 1;
     const cell = new Uint32Array(count);
     const starts = new Uint32Array(GRID * GRID + 1);
