@@ -216,3 +216,11 @@ def test_mismatched_dataset_is_reported(embedded, run_dir):
         check_matches(emb, "digits", 1000)
     with pytest.raises(EmbeddingError, match="dimensions"):
         check_matches(emb, "digits", 70000, d_latent=16)
+
+
+def test_umap_is_reproducible_single_threaded():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(600, 5))
+    first, _ = project(codes, "umap", EmbedParams(seed=3, n_jobs=1))
+    second, _ = project(codes, "umap", EmbedParams(seed=3, n_jobs=1))
+    np.testing.assert_array_equal(first, second)

@@ -19,7 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n_neighbors", "--n-neighbors", type=int, default=15, help="UMAP neighbours")
     parser.add_argument("--min_dist", "--min-dist", type=float, default=0.1, help="UMAP minimum distance")
     parser.add_argument("--metric", default="euclidean", help="distance between codes (t-SNE and UMAP)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed (UMAP is reproducible only with --n_jobs 1, its single-threaded mode)",
+    )
+    parser.add_argument("--n_jobs", "--n-jobs", type=int, default=-1, help="CPU threads for t-SNE and UMAP (-1: all)")
     parser.add_argument("--map_size", "--map-size", type=int, default=4096, help="side of map.png in pixels")
     parser.add_argument("--out_dir", "--out-dir", default="embeddings", help="where the files go")
     parser.add_argument(
@@ -49,6 +55,7 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
         min_dist=args.min_dist,
         metric=args.metric,
         seed=args.seed,
+        n_jobs=args.n_jobs,
     )
     return EmbedJob(
         run=args.run,

@@ -10,7 +10,7 @@ the most diverse subsets.
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -319,7 +319,7 @@ def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list
     clusters = [[str(n) for n in corpus.names[ids]] for ids in chosen if len(ids)]
     if not clusters:
         raise ClusteringError("no typefaces selected: drag a cluster's fraction above 0%")
-    params = {k: v for k, v in vars(clustering.params).items()}
+    params = asdict(clustering.params)
     extra = {
         "algorithm": clustering.params.algorithm,
         "parameters": params,

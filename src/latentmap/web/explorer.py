@@ -6,6 +6,7 @@ switch between, say, a VAE and an AE of the same data.
 
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Path, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
@@ -82,8 +83,6 @@ def create_app(spaces: list[LatentSpace]) -> FastAPI:
 
     @app.post("/api/spaces/{space_id}/decode")
     def decode(space_id: SpaceId, request: DecodeRequest) -> ImageGrid:
-        import numpy as np
-
         images = space(space_id).decode(np.asarray(request.codes, dtype=np.float64))
         return image_grid(images[None])
 
