@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from . import cli_common
 
 
-def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+def add_server_arguments(parser: argparse.ArgumentParser, port: int = 8000) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)"
     )
-    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
     parser.add_argument("--no_browser", "--no-browser", action="store_true", help="do not open a browser")
     group = parser.add_argument_group("data locations")
     group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA)")

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="folder that relative save paths start from (default: the current directory)",
     )
-    add_server_arguments(parser)
+    add_server_arguments(parser, port=8001)  # the explorer's 8000 stays free: both can run at once
 
 
 def run_fonts(args: argparse.Namespace) -> None:
