@@ -147,7 +147,8 @@ def test_impossible_parameters(synthetic, chars, params, message):
 def test_saved_font_set_round_trips_and_trains(data_env, tmp_path):
     corpus = TypefaceCorpus(load_dataset("alphanumeric"))
     result = cluster_typefaces(corpus, "AGag", ClusterParams(algorithm="kmeans", n_clusters=3))
-    font_set = font_set_for(result, corpus, [1.0, 0.5, 0.0])
+    font_set, chosen_ids = font_set_for(result, corpus, [1.0, 0.5, 0.0])
+    assert sorted(corpus.names[chosen_ids].tolist()) == sorted(font_set.font_names)
     path = tmp_path / "font_set.json"
     write_font_set(path, font_set)
     saved = json.loads(path.read_text())

@@ -12,25 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
-from .cli_common import OneLineParser, run
+from .cli_common import OneLineParser, add_data_options, run
 from .data import BUILTIN_SPECS, Dataset, load_dataset
 from .errors import LatentmapError
 from .images import labelled_rows, save_png, tile
-
-
-def add_data_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data locations")
-    group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA or the user cache dir)")
-    group.add_argument(
-        "--fonts-dir",
-        "--fonts_dir",
-        help="font files for rebuilding TMNIST (default: $LATENTMAP_FONTS or <data root>/fonts)",
-    )
-    group.add_argument(
-        "--cache-dir",
-        "--cache_dir",
-        help="where parsed datasets are cached (default: $LATENTMAP_CACHE or <data root>/cache)",
-    )
 
 
 def dataset_from_args(args: argparse.Namespace, spec: str, progress: bool = True, force: bool = False) -> Dataset:

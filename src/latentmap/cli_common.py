@@ -18,6 +18,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data locations")
+    group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA or the user cache dir)")
+    group.add_argument(
+        "--fonts-dir",
+        "--fonts_dir",
+        help="font files for rebuilding TMNIST (default: $LATENTMAP_FONTS or <data root>/fonts)",
+    )
+    group.add_argument(
+        "--cache-dir",
+        "--cache_dir",
+        help="where parsed datasets are cached (default: $LATENTMAP_CACHE or <data root>/cache)",
+    )
+
+
 def script_main(
     prog: str,
     description: str,

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli_common import OneLineParser, run
+from .cli_common import OneLineParser, add_data_options, run
 from .embedding import METHODS, EmbedJob, EmbedParams, embed_run
 
 
@@ -35,10 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="also export for another tool: 'projector DIR' (TensorBoard Embedding Projector)",
     )
-    group = parser.add_argument_group("data locations")
-    group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA)")
-    group.add_argument("--fonts-dir", "--fonts_dir", help="fonts for TMNIST (default: $LATENTMAP_FONTS)")
-    group.add_argument("--cache-dir", "--cache_dir", help="dataset cache (default: $LATENTMAP_CACHE)")
+    add_data_options(parser)
 
 
 def job_from_args(args: argparse.Namespace) -> EmbedJob:

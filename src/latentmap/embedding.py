@@ -285,7 +285,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         rows = rows[dataset.is_test == (job.split == "test")]
     if job.max_points is not None and job.max_points < len(rows):
         rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
-    images, labels = dataset.images[rows], dataset.labels[rows]
+    picked = dataset.subset(rows)
+    images, labels = picked.images, picked.labels
     start = time.perf_counter()
     codes = run.encode(images)
     encode_seconds = time.perf_counter() - start
@@ -331,7 +332,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     if job.projector_dir:
         from .projector import export_projector
 
-        typefaces = dataset.typefaces[rows] if dataset.typeface_ids is not None else None
+        typefaces = picked.typefaces if picked.typeface_ids is not None else None
         written.append(export_projector(job.projector_dir, codes, labels, dataset.label_names, images, typefaces))
         log(f"projector files in {job.projector_dir}")
     return written

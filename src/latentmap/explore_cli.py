@@ -13,10 +13,7 @@ def add_server_arguments(parser: argparse.ArgumentParser, port: int = 8000) -> N
     )
     parser.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
     parser.add_argument("--no_browser", "--no-browser", action="store_true", help="do not open a browser")
-    group = parser.add_argument_group("data locations")
-    group.add_argument("--data-dir", "--data_dir", help="data root (default: $LATENTMAP_DATA)")
-    group.add_argument("--fonts-dir", "--fonts_dir", help="fonts for TMNIST (default: $LATENTMAP_FONTS)")
-    group.add_argument("--cache-dir", "--cache_dir", help="dataset cache (default: $LATENTMAP_CACHE)")
+    cli_common.add_data_options(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import check_matches, load_embedding
-from .errors import LatentmapError, RequestError
+from .errors import RequestError
 
 MAX_SOURCES = 10
 MAX_ANALOGY_ROWS = 7
@@ -83,11 +83,6 @@ class LatentSpace:
         meta = embedding.metadata
         run = load_run(meta["run"])
         dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
-        if meta.get("dataset") != run.dataset_spec:
-            raise LatentmapError(
-                f"{path} was made from '{meta.get('dataset')}', but its run now uses "
-                f"'{run.dataset_spec}': re-run `latentmap embed`"
-            )
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         rows = embedding.indices
         typeface_ids = np.full(len(rows), -1, np.int32)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from .cli_common import OneLineParser, run
+from .cli_common import OneLineParser, add_data_options, run
 from .training import TrainOptions, train
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
@@ -65,9 +65,8 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     flag(data, "whiten", action="store_true", help="z-score each PCA feature")
     flag(data, "binary_input", action="store_true", help="binarize inputs (pixel > 0.5)")
     flag(data, "max_train", type=int, default=None, help="train on a seeded subsample of this many images")
-    flag(data, "data_dir", default=None, help="data root (default: $LATENTMAP_DATA or the user cache dir)")
-    flag(data, "fonts_dir", default=None, help="font files for TMNIST (default: $LATENTMAP_FONTS)")
-    flag(data, "cache_dir", default=None, help="dataset cache (default: $LATENTMAP_CACHE)")
+
+    add_data_options(parser)
 
     model = parser.add_argument_group("model")
     flag(model, "d_latent", type=layer_size, default=DEFAULT_LATENT[kind], help="code size")

@@ -60,12 +60,12 @@ class TypefaceCorpus:
             raise LatentmapError(f"{dataset.spec} has no typefaces: use alphanumeric or numeric")
         self.dataset = dataset
         self.names = dataset.fonts["name"]
-        self.id_of = {str(name): i for i, name in enumerate(self.names)}
         self.chars = "".join(dataset.label_names)
         table = np.full((len(self.names), len(self.chars)), -1, dtype=np.int64)
         table[dataset.typeface_ids, dataset.labels] = np.arange(len(dataset))
         self.table = table  # (typefaces, chars) -> dataset row, -1 where the glyph is missing
-        good = [self.chars.index(c) for c in GOOD if c in self.chars]
+        self.good = [c for c in GOOD if c in self.chars]
+        good = [self.chars.index(c) for c in self.good]
         self.glyph_counts = {"all": (table >= 0).sum(axis=1), "good": (table[:, good] >= 0).sum(axis=1)}
 
     def positions(self, chars: str | list[str]) -> list[int]:
@@ -311,8 +311,9 @@ def dataset_sizes(corpus: TypefaceCorpus, chosen: np.ndarray, n_selected_chars: 
 # --------------------------------------------------------------------------- saving
 
 
-def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list[float]) -> Any:
-    """The FontSet of the chosen typefaces (clusters with nothing chosen are left out)."""
+def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list[float]) -> tuple[Any, np.ndarray]:
+    """The FontSet of the chosen typefaces (clusters with nothing chosen are left out) and
+    their typeface ids."""
     from .data import FontSet
 
     chosen = select(clustering, fractions)
@@ -327,7 +328,7 @@ def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list
         "cluster_sizes": [len(c) for c, ids in zip(clustering.clusters, chosen, strict=True) if len(ids)],
         "dataset": corpus.dataset.spec,
     }
-    return FontSet(charset=list(clustering.chars), clusters=clusters, extra=extra)
+    return FontSet(charset=list(clustering.chars), clusters=clusters, extra=extra), np.concatenate(chosen)
 
 
 def font_chars_image(corpus: TypefaceCorpus, font_ids: np.ndarray, chars: str) -> np.ndarray:

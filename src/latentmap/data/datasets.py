@@ -119,7 +119,8 @@ def _load_cache(path: Path, key: str | None) -> tuple[dict[str, np.ndarray], dic
 
 
 def _files_key(files: list[Path]) -> str:
-    parts = [f"{p.resolve()}\0{p.stat().st_size}\0{p.stat().st_mtime_ns}" for p in files]
+    stats = [(p.resolve(), p.stat()) for p in files]
+    parts = [f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}" for path, stat in stats]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -231,8 +232,10 @@ def _from_font_set(path: Path, paths: DataPaths, progress: bool, force: bool) ->
     subset = base.subset(rows)
     if not subset.is_test.any() and len(font_set.font_names) > 1:
         # A small set can miss the 15% by chance; its lowest-hash typeface becomes the test set.
-        names = base.fonts["name"][subset.typeface_ids]
-        subset.is_test = names == names[np.argmin(typeface_hashes(names))]
+        assert subset.typeface_ids is not None
+        present = np.unique(subset.typeface_ids)
+        lowest = present[np.argmin(typeface_hashes(base.fonts["name"][present]))]
+        subset.is_test = subset.typeface_ids == lowest
     return replace(
         subset,
         spec=str(path),

@@ -87,13 +87,11 @@ def create_app(state: FontsApp) -> FastAPI:
 
     @app.get("/api/info")
     def info() -> dict[str, Any]:
-        from ..data.tmnist import GOOD
-
         return {
             "dataset": corpus.dataset.spec,
             "typefaces": len(corpus.names),
             "chars": list(corpus.chars),
-            "good": [c for c in GOOD if c in corpus.chars],
+            "good": corpus.good,
             "glyph_counts": {k: v.tolist() for k, v in corpus.glyph_counts.items()},
             "out_dir": str(state.out_dir),
         }
@@ -148,9 +146,8 @@ def create_app(state: FontsApp) -> FastAPI:
         from ..typefaces import dataset_sizes
 
         clustering = state.result(request.result)
-        font_set = font_set_for(clustering, corpus, request.fractions)
+        font_set, chosen = font_set_for(clustering, corpus, request.fractions)
         json_path, png_path = state.target(request.path)
-        chosen = np.array([corpus.id_of[n] for n in font_set.font_names])
         picture = font_chars_image(corpus, chosen, clustering.chars)
         write_font_set(json_path, font_set)
         save_png(picture, png_path)
