@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
-from .cli_common import OneLineParser, add_data_options, run
+from .cli_common import DefaultsFormatter, OneLineParser, add_data_options, run
 from .data import BUILTIN_SPECS, Dataset, load_dataset
 from .errors import LatentmapError
 from .images import labelled_rows, save_png, tile
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
             parents=[train_parser(kind, add_help=False)],
             help=description,
             description=description,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=DefaultsFormatter,
         )
         sub.set_defaults(handler=lambda a, k=kind: run_training(k, a))
 
@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     embed = commands.add_parser(
         "embed",
         help="project a run's latent codes to 2D (PCA, t-SNE, UMAP) and draw the map",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
     )
     embed_arguments(embed)
     embed.set_defaults(handler=run_embed)

@@ -11,6 +11,13 @@ from .errors import LatentmapError
 Command = Callable[[argparse.Namespace], None]
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults in --help, except None (the help text says what happens then)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors in one line (what was wrong and where to look), exit status 2."""
 

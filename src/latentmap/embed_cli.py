@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli_common import OneLineParser, add_data_options, run
+from .cli_common import DefaultsFormatter, OneLineParser, add_data_options, run
 from .embedding import METHODS, EmbedJob, EmbedParams, embed_run
 
 
@@ -77,7 +77,7 @@ def build_parser(prog: str | None = None, add_help: bool = True) -> OneLineParse
     parser = OneLineParser(
         prog=prog,
         add_help=add_help,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
         description="Encode a dataset with a trained run and project the codes to 2D.",
     )
     add_arguments(parser)

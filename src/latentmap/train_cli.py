@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from .cli_common import OneLineParser, add_data_options, run
+from .cli_common import DefaultsFormatter, OneLineParser, add_data_options, run
 from .training import TrainOptions, train
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
@@ -50,7 +50,7 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     parser = OneLineParser(
         prog=prog,
         description=DESCRIPTIONS[kind],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsFormatter,
         add_help=add_help,
     )
     data = parser.add_argument_group("data")
