@@ -193,7 +193,7 @@ class Trainer:
         self.beta = BetaSchedule(**config["beta"])
         torch.manual_seed(self.seed)
         self.model: Autoencoder = runs.model_from_config(config).to(device)
-        self.optimizer = make_optimizer(self.model, training["learn_rate"], device)
+        self.optimizer = make_optimizer(self.model, training["learn_rate"])
         self.shuffle_rng = torch.Generator().manual_seed(self.seed)
         self.noise_rng = torch.Generator(device=device).manual_seed(self.seed + 1)
         self.x_train = torch.from_numpy(preprocessor.transform(data.train_images)).to(device)
@@ -243,7 +243,6 @@ class Trainer:
             leave=False,
             disable=None if self.progress else True,
         )
-        beta = self.beta(step0 / total_steps)
         with bar:
             for step in range(steps):
                 batch = self.x_train[order[step * self.batch_size : (step + 1) * self.batch_size]]
@@ -325,13 +324,13 @@ class Trainer:
         if self.figures:
             from . import figures
 
-            run = runs.load_run(self.run_dir, device=str(self.device))
+            run = runs.Run(self.run_dir, self.config, self.model, self.pre, self.device)
             paths = figures.stage_figures(run, self.history, self.data, stage, self.run_dir / "figures")
             if self.progress:
                 tqdm.write(f"stage {stage}: weights and {len(paths)} figures in {self.run_dir}")
 
 
-def make_optimizer(model: torch.nn.Module, learn_rate: float, device: torch.device) -> torch.optim.Optimizer:
+def make_optimizer(model: torch.nn.Module, learn_rate: float) -> torch.optim.Optimizer:
     # The fused Adam kernel cuts per-step overhead for small models on CPU and GPU alike.
     with contextlib.suppress(RuntimeError, TypeError):
         return torch.optim.Adam(model.parameters(), lr=learn_rate, fused=True)
