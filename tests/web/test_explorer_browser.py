@@ -109,6 +109,10 @@ def test_class_filter_hover_and_zoom(page, servers):
     page.wait_for_function(f"window.explorer.state.hovered === {index}")
     label = servers["vae"].info["label_names"][int(servers["vae"].labels[index])]
     assert label in page.inner_text("#hover-text")
+    page.wait_for_function(  # the hovered image, drawn from the map's atlas cache
+        """() => document.querySelector('#hover-image').getContext('2d').getImageData(0, 0, 28, 28).data
+                 .some((v, i) => i % 4 === 0 && v > 0)"""
+    )
     page.keyboard.press("c")
     state = page.evaluate("window.explorer.state.filter")
     assert state == {"kind": "class", "value": int(servers["vae"].labels[index])}

@@ -44,7 +44,6 @@ async function loadSpace(k) {
   const colourBy = el("colour-by");
   colourBy.replaceChildren(new Option("class", "class"));
   if (info.categories.length) colourBy.append(new Option("typeface category", "category"));
-  map.atlases = new Map();
   state.points.colors = colours("class");
   map.setPoints(state.points);
   clearExperiment();
@@ -167,12 +166,10 @@ function showHover(index) {
   const face = typefaces[index] >= 0 ? state.info.typefaces[typefaces[index]] : "";
   text.innerHTML = `<div><span class="tag">${state.info.label_names[labels[index]]}</span> #${index}</div>` +
     (face ? `<div>${face}</div>` : "");
-  const { columns, per_atlas: perAtlas, thumb } = state.info.atlas;
-  const k = Math.floor(index / perAtlas), slot = index % perAtlas;
-  const draw = (atlas) => state.hovered === index &&
-    ctx.drawImage(atlas, (slot % columns) * thumb, Math.floor(slot / columns) * thumb, thumb, thumb, 0, 0, 28, 28);
-  const atlas = map.atlas(k);
-  if (atlas) draw(atlas); else loadImage(`/api/spaces/${state.space}/atlas/${k}.png`).then(draw);
+  // The map's atlas cache serves the hover too: one request per atlas, whoever asks first.
+  map.loadAtlas(map.atlasOf(index))
+    .then(() => state.hovered === index && map.drawThumb(ctx, index, 0, 0, 28))
+    .catch(() => { text.append(" (image unavailable)"); });
 }
 
 function filterBy(kind) {

@@ -23,7 +23,6 @@ export class MapView extends EventTarget {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.atlasLoader = atlasLoader; // k -> Promise<HTMLImageElement>
-    this.atlases = new Map();
     this.markers = []; // {index, style}
     this.visible = null; // Uint8Array filter mask or null
     this.hovered = -1;
@@ -34,6 +33,8 @@ export class MapView extends EventTarget {
   /** points: {x, y: Float32Array, colors: Uint32Array, count, atlas: {columns, per_atlas, thumb}} */
   setPoints(points) {
     this.points = points;
+    this.atlases = new Map(); // k -> loaded image
+    this.atlasRequests = new Map(); // k -> Promise<image>, one request per atlas
     this.bounds = dataBounds(points);
     this.buildIndex();
     this.resize();
@@ -189,32 +190,49 @@ export class MapView extends EventTarget {
   }
 
   drawThumbnails(indices) {
-    const { columns, per_atlas: perAtlas, thumb } = this.points.atlas;
     const size = this.thumbWorld * this.scale;
     const ctx = this.ctx;
-    ctx.imageSmoothingEnabled = size < thumb;
+    ctx.imageSmoothingEnabled = size < this.points.atlas.thumb;
     for (const i of indices) {
-      const k = Math.floor(i / perAtlas), slot = i % perAtlas;
-      const atlas = this.atlas(k);
       const [sx, sy] = this.toScreen(i);
-      if (!atlas) { ctx.fillStyle = "#444"; ctx.fillRect(sx - size / 2, sy - size / 2, size, size); continue; }
-      ctx.drawImage(atlas, (slot % columns) * thumb, Math.floor(slot / columns) * thumb, thumb, thumb,
-        sx - size / 2, sy - size / 2, size, size);
+      if (!this.drawThumb(ctx, i, sx - size / 2, sy - size / 2, size)) {
+        ctx.fillStyle = "#444";
+        ctx.fillRect(sx - size / 2, sy - size / 2, size, size);
+        continue;
+      }
       const c = this.points.colors[i];
       ctx.fillStyle = `rgb(${c & 255},${(c >> 8) & 255},${(c >> 16) & 255})`;
       ctx.fillRect(sx - size / 2, sy + size / 2 - 2, size, 2);
     }
   }
 
-  atlas(k) {
-    const entry = this.atlases.get(k);
-    if (entry instanceof HTMLImageElement) return entry;
-    if (!entry) {
-      this.atlases.set(k, "loading");
-      this.atlasLoader(k).then((image) => { this.atlases.set(k, image); this.draw(); },
-        () => this.atlases.delete(k));
+  /** Draw point i's thumbnail at (x, y) with side `size`; false while its atlas is loading. */
+  drawThumb(ctx, i, x, y, size) {
+    const { columns, per_atlas: perAtlas, thumb } = this.points.atlas;
+    const k = Math.floor(i / perAtlas), slot = i % perAtlas;
+    const atlas = this.atlases.get(k);
+    if (!atlas) {
+      this.loadAtlas(k).catch(() => {}); // a failed atlas is asked for again at the next draw
+      return false;
     }
-    return null;
+    ctx.drawImage(atlas, (slot % columns) * thumb, Math.floor(slot / columns) * thumb, thumb, thumb, x, y, size, size);
+    return true;
+  }
+
+  /** Index of the atlas holding point i. */
+  atlasOf(i) {
+    return Math.floor(i / this.points.atlas.per_atlas);
+  }
+
+  loadAtlas(k) {
+    if (!this.atlasRequests.has(k)) {
+      const request = this.atlasLoader(k).then(
+        (image) => { this.atlases.set(k, image); this.draw(); return image; },
+        (error) => { this.atlasRequests.delete(k); throw error; },
+      );
+      this.atlasRequests.set(k, request);
+    }
+    return this.atlasRequests.get(k);
   }
 
   drawMarkers() {
