@@ -2,7 +2,7 @@
 
 import sys
 
-from latentmap.fonts_cli import script_main
+from latentmap.cli.fonts import script_main
 
 if __name__ == "__main__":
     sys.exit(script_main())

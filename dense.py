@@ -2,7 +2,7 @@
 
 import sys
 
-from latentmap.train_cli import script_main
+from latentmap.cli.train import script_main
 
 if __name__ == "__main__":
     sys.exit(script_main("dense"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentmap import demo, explore_cli
+from latentmap.cli import demo
 from latentmap.cli import main
 from latentmap.embedding import load_embedding
 
@@ -17,7 +17,7 @@ def test_demo_trains_embeds_and_opens_the_explorer(data_env, tmp_path, monkeypat
     served = {}
     monkeypatch.setattr(demo, "DEMO_POINTS", 3000)
     monkeypatch.setattr(
-        explore_cli,
+        demo,
         "explore",
         lambda embeddings, host, port, browser, **data: served.update(
             embeddings=embeddings, host=host, port=port, browser=browser

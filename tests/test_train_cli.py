@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from latentmap.train_cli import build_parser, options_from_args
+from latentmap.cli.train import build_parser, options_from_args
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -135,11 +135,11 @@ class LatentSpace:
     def check_indices(self, indices: list[int], what: str, limit: int | None = None) -> np.ndarray:
         if limit is not None and len(indices) > limit:
             raise RequestError(f"at most {limit} {what} allowed, got {len(indices)}")
-        array = np.asarray(indices, dtype=np.int64)
-        bad = array[(array < 0) | (array >= self.count)]
-        if bad.size:
-            raise RequestError(f"{what} index {int(bad[0])} is out of range (0..{self.count - 1})")
-        return array
+        # Checked as Python integers: numpy would overflow on values beyond int64.
+        bad = [i for i in indices if not 0 <= i < self.count]
+        if bad:
+            raise RequestError(f"{what} index {bad[0]} is out of range (0..{self.count - 1})")
+        return np.asarray(indices, dtype=np.int64)
 
     # ------------------------------------------------------------------ map data
 
@@ -177,16 +177,19 @@ class LatentSpace:
 
     # ------------------------------------------------------------------ operations
 
-    def decode(self, codes: np.ndarray) -> np.ndarray:
+    def decode(self, codes: np.ndarray | list[list[float]]) -> np.ndarray:
         """(n, d) codes -> (n, 28, 28) uint8 images."""
-        codes = np.asarray(codes, dtype=np.float32)
+        try:
+            codes = np.asarray(codes, dtype=np.float64)
+        except (ValueError, TypeError):  # ragged rows, non-numbers
+            raise RequestError(f"codes must be a list of rows of {self.run.d_latent} numbers each") from None
         if codes.ndim != 2 or codes.shape[1] != self.run.d_latent:
             raise RequestError(f"codes must have shape (n, {self.run.d_latent}), got {list(codes.shape)}")
         if len(codes) > MAX_DECODE:
             raise RequestError(f"at most {MAX_DECODE} codes per request, got {len(codes)}")
-        if not np.isfinite(codes).all():
-            raise RequestError("codes must be finite numbers")
-        return to_uint8(self.run.decode(codes))
+        if not (np.isfinite(codes) & (np.abs(codes) < 1e30)).all():
+            raise RequestError("codes must be finite numbers (|x| < 1e30)")
+        return to_uint8(self.run.decode(codes.astype(np.float32)))
 
     def interpolate(self, sources: list[int], target: int, mode: str = "linear") -> np.ndarray:
         """(n_sources, 11, 28, 28): source, 7 decodes towards the target, the target, and

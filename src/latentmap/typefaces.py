@@ -21,6 +21,11 @@ from .errors import LatentmapError, RequestError
 
 ALGORITHMS = ("kmeans", "spectral", "dbscan", "dbscan-auto")
 SWEEP_STEPS = 40
+# Multiply-adds one clustering may cost (about 10 s on two cores): K-means ~ typefaces x
+# features x clusters x 90 (3 starts of ~30 iterations); spectral and DBSCAN ~ typefaces^2
+# x features (the neighbour graph or the distance matrix).
+MAX_WORK = 5e11
+MAX_PICTURE_PIXELS = 40_000_000  # font_chars.png: about 6,300 px square at most
 
 
 class ClusteringError(RequestError):
@@ -79,11 +84,15 @@ class TypefaceCorpus:
             raise ClusteringError("a character is selected twice")
         return [self.chars.index(c) for c in chars]
 
+    def complete(self, chars: str | list[str]) -> np.ndarray:
+        """Ids of the typefaces that have every one of ``chars``."""
+        return np.nonzero((self.table[:, self.positions(chars)] >= 0).all(axis=1))[0]
+
     def vectors(self, chars: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(typeface ids that have every character, their (n, len(chars) * 784) float32 vectors)."""
-        rows = self.table[:, self.positions(chars)]
-        complete = np.nonzero((rows >= 0).all(axis=1))[0]
-        images = self.dataset.images[rows[complete]].reshape(len(complete), -1)
+        complete = self.complete(chars)
+        rows = self.table[complete][:, self.positions(chars)]
+        images = self.dataset.images[rows].reshape(len(complete), -1)
         # One pass from uint8 to scaled float32: all 94 characters make a 1 GB matrix.
         return complete, np.multiply(images, np.float32(1 / 255), dtype=np.float32)
 
@@ -215,15 +224,17 @@ def dbscan_auto(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.nd
     border points shared with a neighbour, at least ``min_samples`` members)."""
     from sklearn.metrics import pairwise_distances
 
-    if params.min_samples < 1 or params.min_samples >= len(x):
-        raise ClusteringError(f"min samples must be between 1 and {len(x) - 1}")
+    if not 2 <= params.min_samples < len(x):
+        # With 1, every point is a core point at distance 0 and there is no eps to sweep.
+        raise ClusteringError(f"DBSCAN-auto needs min samples between 2 and {len(x) - 1}")
     distances = pairwise_distances(x, n_jobs=-1)
     sweep = DbscanSweep(distances, params.min_samples)
     # From the 2nd percentile of the core distances (few core points) to their maximum
     # (every point a core point).
     low, high = float(np.percentile(sweep.core, 2)), float(sweep.core.max())
     if not high > low > 0:
-        low, high = max(float(sweep.core.min()), 1e-6), float(sweep.core.max()) + 1e-6
+        low = max(float(sweep.core.min()), 1e-6)
+        high = max(float(sweep.core.max()), low) + 1e-6
     grid = np.linspace(low, high, SWEEP_STEPS)
     counts = [sweep.count(eps) for eps in grid]
     best = len(counts) - 1 - int(np.argmax(counts[::-1]))  # the largest eps reaching the most clusters
@@ -241,17 +252,35 @@ def dbscan_auto(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.nd
 ALGORITHM_FUNCTIONS = {"kmeans": kmeans, "spectral": spectral, "dbscan": dbscan, "dbscan-auto": dbscan_auto}
 
 
+def check_work(n: int, features: int, params: ClusterParams) -> None:
+    """Refuse, before any work, a clustering that would run for minutes."""
+    dims = params.pca_dims or features
+    work = n * features * (params.pca_dims + 10) * 8 if params.pca_dims else 0  # randomized PCA
+    work += n * dims * params.n_clusters * 90 if params.algorithm == "kmeans" else n * n * dims
+    if work > MAX_WORK:
+        hint = "fewer clusters, " if params.algorithm == "kmeans" else ""
+        raise ClusteringError(
+            f"this clustering would take minutes ({n:,} typefaces x {dims:,} features): choose {hint}"
+            "fewer characters or PCA dims (e.g. 50)"
+        )
+
+
 def cluster_typefaces(corpus: TypefaceCorpus, chars: str | list[str], params: ClusterParams) -> Clustering:
     if params.algorithm not in ALGORITHMS:
         raise ClusteringError(f"unknown algorithm '{params.algorithm}': use {', '.join(ALGORITHMS)}")
     start = time.perf_counter()
-    font_ids, x = corpus.vectors(chars)
-    if len(font_ids) < 2:
-        raise ClusteringError(f"only {len(font_ids)} typeface(s) have all the selected characters")
-    if params.algorithm in ("kmeans", "spectral") and not 1 <= params.n_clusters <= len(font_ids):
+    font_ids = corpus.complete(chars)
+    n = len(font_ids)
+    if n < 2:
+        raise ClusteringError(f"only {n} typeface(s) have all the selected characters")
+    # Spectral embeds into n_clusters eigenvectors of an n-node graph: fewer than n.
+    most = n if params.algorithm == "kmeans" else n - 1
+    if params.algorithm in ("kmeans", "spectral") and not 1 <= params.n_clusters <= most:
         raise ClusteringError(
-            f"number of clusters must be between 1 and {len(font_ids)} (the typefaces), got {params.n_clusters}"
+            f"number of clusters must be between 1 and {most} for {n} typefaces, got {params.n_clusters}"
         )
+    check_work(n, len(corpus.positions(chars)) * 784, params)
+    font_ids, x = corpus.vectors(chars)
     x = reduce(x, params.pca_dims, params.seed)
     labels, distance, info = ALGORITHM_FUNCTIONS[params.algorithm](x, params)
     clusters, distances = [], []
@@ -333,9 +362,12 @@ def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list
 
 def font_chars_image(corpus: TypefaceCorpus, font_ids: np.ndarray, chars: str) -> np.ndarray:
     """The selected characters of every chosen typeface: one strip per typeface, strips in
-    as many columns as keep the picture roughly square."""
+    as many columns as keep the picture roughly square; at most ``MAX_PICTURE_PIXELS``
+    (the first typefaces that fit: all 94 characters of 3,000 typefaces would be 260 MB)."""
     from .images import tile
 
+    strip_pixels = 32 * (28 * len(chars) + 8)  # with the gaps
+    font_ids = font_ids[: max(1, MAX_PICTURE_PIXELS // strip_pixels)]
     strips = np.zeros((len(font_ids), 28, 28 * len(chars) + 4), np.uint8)
     for row, font_id in enumerate(font_ids):
         for k, char in enumerate(chars):

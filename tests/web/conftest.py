@@ -83,6 +83,28 @@ def page(browser):
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture(scope="session")
+def space(tmp_path_factory, datasets_dir, session_cache):
+    """A small VAE on digits, embedded with PCA (2,000 points), loaded as the explorer does."""
+    from latentmap.latent_ops import LatentSpace
+    from tests.web_fixtures import make_embedding
+
+    data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
+    path = make_embedding(tmp_path_factory.mktemp("explorer"), data_opts)
+    return LatentSpace.load(path, **data_opts)
+
+
+@pytest.fixture(scope="session")
+def corpus(datasets_dir, small_fonts_dir, session_cache):
+    """The typeface corpus of about 20 real fonts."""
+    from latentmap import load_dataset
+    from latentmap.typefaces import TypefaceCorpus
+
+    return TypefaceCorpus(
+        load_dataset("alphanumeric", data_dir=datasets_dir, fonts_dir=small_fonts_dir, cache_dir=session_cache)
+    )
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

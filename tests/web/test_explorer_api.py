@@ -7,21 +7,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from latentmap.embedding import load_embedding
-from latentmap.latent_ops import LatentSpace, lerp, slerp
+from latentmap.latent_ops import lerp, slerp
 from latentmap.web.explorer import create_app
-from tests.web_fixtures import make_embedding
-
-
-@pytest.fixture(scope="module")
-def space(tmp_path_factory, datasets_dir, session_cache):
-    data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-    path = make_embedding(tmp_path_factory.mktemp("explorer"), data_opts)
-    return LatentSpace.load(path, **data_opts)
 
 
 @pytest.fixture(scope="module")
 def client(space):
-    return TestClient(create_app([space]))
+    return TestClient(create_app([space]), base_url="http://127.0.0.1:8000")
 
 
 def pixels(grid):

@@ -6,21 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from latentmap import load_dataset
-from latentmap.typefaces import TypefaceCorpus
 from latentmap.web.fonts import FontsApp, create_app
-
-
-@pytest.fixture(scope="module")
-def corpus(datasets_dir, small_fonts_dir, session_cache):
-    return TypefaceCorpus(
-        load_dataset("alphanumeric", data_dir=datasets_dir, fonts_dir=small_fonts_dir, cache_dir=session_cache)
-    )
 
 
 @pytest.fixture
 def client(corpus, tmp_path):
-    return TestClient(create_app(FontsApp(corpus, tmp_path)))
+    return TestClient(create_app(FontsApp(corpus, tmp_path)), base_url="http://127.0.0.1:8001")
 
 
 def cluster(client, **body):
@@ -109,7 +100,8 @@ def test_bad_save_requests(client, tmp_path):
         ({"result": result, "fractions": [1.5, 0]}, 422, "less than or equal to 1"),
         ({"result": result, "fractions": [0, 0]}, 422, "no typefaces selected"),
         ({"result": result, "fractions": [1, 1], "path": "set.txt"}, 400, "a .json file"),
-        ({"result": result, "fractions": [1, 1], "path": "/proc/nope/font_set.json"}, 400, "cannot"),
+        ({"result": result, "fractions": [1, 1], "path": "/proc/nope/font_set.json"}, 400, "relative to the output"),
+        ({"result": result, "fractions": [1, 1], "path": "nope/font_set.json/x.json"}, 400, "cannot"),
     ]
     for body, status, message in cases:
         response = client.post("/api/save", json=body)

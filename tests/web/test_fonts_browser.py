@@ -4,17 +4,8 @@ import json
 
 import pytest
 
-from latentmap import load_dataset
-from latentmap.typefaces import TypefaceCorpus
 from latentmap.web.fonts import FontsApp, create_app
 from tests.web.conftest import LiveServer, screenshot
-
-
-@pytest.fixture(scope="module")
-def corpus(datasets_dir, small_fonts_dir, session_cache):
-    return TypefaceCorpus(
-        load_dataset("alphanumeric", data_dir=datasets_dir, fonts_dir=small_fonts_dir, cache_dir=session_cache)
-    )
 
 
 def sizes(page):

@@ -7,18 +7,32 @@ from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from ..errors import LatentmapError, RequestError
+from .security import Policy, install_policy
 
 STATIC = Path(__file__).parent / "static"
 
 
-def install_common(app: FastAPI) -> None:
-    """Static files and 4xx answers for errors the user can correct."""
+def install_common(app: FastAPI, policy: Policy | None) -> None:
+    """The request policy (Host, Origin, token, body size), static files, and 4xx answers
+    for errors the user can correct."""
+    install_policy(app, policy or Policy())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input back, which fails on values JSON cannot
+        # hold (1e999 parses as inf): answer with where and what, never the input.
+        errors = [
+            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": error.get("type", "")}
+            for error in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": errors})
 
     @app.exception_handler(RequestError)
     async def request_error(request: Request, exc: RequestError) -> JSONResponse:
@@ -43,10 +57,19 @@ def image_grid(grid: np.ndarray) -> ImageGrid:
     return ImageGrid(rows=rows, cols=cols, size=grid.shape[-1], pixels=pixels)
 
 
-def serve(app: FastAPI, host: str, port: int, open_browser: bool, path: str = "/") -> None:
+def serve(app: FastAPI, host: str, port: int, open_browser: bool, policy: Policy, path: str = "/") -> None:
+    """Run ``app`` (built with ``policy``) until Ctrl-C; prints the URL, with the token if any."""
     import uvicorn
 
-    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}{path}"
+    from .security import is_loopback
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
+    url = f"http://{shown}:{port}{path}" + (f"?token={policy.token}" if policy.token else "")
+    if not is_loopback(host):
+        print(
+            f"warning: serving on {host}, reachable from other machines"
+            + (" with the token in this URL" if policy.token else " by anyone (--no_token)")
+        )
     print(f"serving on {url} (Ctrl-C stops)")
     if open_browser:
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()

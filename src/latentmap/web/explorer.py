@@ -13,22 +13,29 @@ from pydantic import BaseModel, Field
 
 from ..latent_ops import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, LatentSpace
 from .common import STATIC, ImageGrid, image_grid, install_common
+from .security import Policy
+
+# Row indices are small non-negative integers; bounding them in the schema turns a huge
+# number into a 422 before numpy could overflow on it.
+Row = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class InterpolateRequest(BaseModel):
-    sources: list[int] = Field(min_length=1, max_length=MAX_SOURCES, description="indices of the source points")
-    target: int = Field(description="index of the target point")
+    sources: list[Row] = Field(min_length=1, max_length=MAX_SOURCES, description="indices of the source points")
+    target: Row = Field(description="index of the target point")
     mode: Literal["linear", "slerp"] = "linear"
 
 
 class AnalogyRequest(BaseModel):
-    c: list[int] = Field(min_length=1, max_length=MAX_ANALOGY_ROWS, description="indices of the C points")
-    a: int
-    b: int
+    c: list[Row] = Field(min_length=1, max_length=MAX_ANALOGY_ROWS, description="indices of the C points")
+    a: Row
+    b: Row
 
 
 class DecodeRequest(BaseModel):
-    codes: list[list[float]] = Field(min_length=1, max_length=MAX_DECODE)
+    codes: list[list[Annotated[float, Field(allow_inf_nan=False)]]] = Field(
+        min_length=1, max_length=MAX_DECODE, description="latent codes, each of the space's d_latent numbers"
+    )
 
 
 class Neighbours(BaseModel):
@@ -37,12 +44,12 @@ class Neighbours(BaseModel):
     distances: list[float]
 
 
-SpaceId = Annotated[int, Path(ge=0, description="which embedding (0 = the first given)")]
+SpaceId = Annotated[int, Path(ge=0, le=2**31 - 1, description="which embedding (0 = the first given)")]
 
 
-def create_app(spaces: list[LatentSpace]) -> FastAPI:
+def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastAPI:
     app = FastAPI(title="latentmap explorer", description="Explore the latent space of a trained autoencoder.")
-    install_common(app)
+    install_common(app, policy)
 
     def space(space_id: int) -> LatentSpace:
         if space_id >= len(spaces):
@@ -77,13 +84,13 @@ def create_app(spaces: list[LatentSpace]) -> FastAPI:
     @app.get(
         "/api/spaces/{space_id}/atlas/{k}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
     )
-    def atlas(space_id: SpaceId, k: Annotated[int, Path(ge=0)]) -> Response:
+    def atlas(space_id: SpaceId, k: Annotated[int, Path(ge=0, le=2**31 - 1)]) -> Response:
         """Thumbnails k*4096 .. k*4096+4095 in a 64-column sprite atlas."""
         return Response(space(space_id).atlas_png(k), media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
     @app.post("/api/spaces/{space_id}/decode")
     def decode(space_id: SpaceId, request: DecodeRequest) -> ImageGrid:
-        images = space(space_id).decode(np.asarray(request.codes, dtype=np.float64))
+        images = space(space_id).decode(request.codes)
         return image_grid(images[None])
 
     @app.post("/api/spaces/{space_id}/interpolate")
@@ -98,7 +105,7 @@ def create_app(spaces: list[LatentSpace]) -> FastAPI:
 
     @app.get("/api/spaces/{space_id}/neighbors")
     def neighbors(
-        space_id: SpaceId, index: Annotated[int, Query(ge=0)], k: Annotated[int, Query(ge=1, le=100)] = 10
+        space_id: SpaceId, index: Annotated[int, Query(ge=0, le=2**31 - 1)], k: Annotated[int, Query(ge=1, le=100)] = 10
     ) -> Neighbours:
         rows, distances = space(space_id).neighbours(index, k)
         return Neighbours(index=index, neighbours=rows.tolist(), distances=distances.tolist())

@@ -2,16 +2,18 @@
 
 import io
 import itertools
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
-from ..errors import LatentmapError
+from ..errors import FontSetError, LatentmapError
 from ..typefaces import (
     Clustering,
     ClusterParams,
@@ -21,12 +23,14 @@ from ..typefaces import (
     font_set_for,
 )
 from .common import STATIC, install_common
+from .security import Policy
 
 KEEP_RESULTS = 16
+Char = Annotated[str, Field(min_length=1, max_length=1)]
 
 
 class ClusterRequest(BaseModel):
-    chars: list[str] = Field(min_length=1, max_length=94)
+    chars: list[Char] = Field(min_length=1, max_length=94)
     algorithm: Literal["kmeans", "spectral", "dbscan", "dbscan-auto"] = "kmeans"
     n_clusters: int = Field(8, ge=1, le=500)
     metric: Literal["euclidean", "cosine"] = "euclidean"
@@ -34,13 +38,14 @@ class ClusterRequest(BaseModel):
     eps: float = Field(5.0, gt=0, allow_inf_nan=False)
     min_samples: int = Field(5, ge=1, le=1000)
     pca_dims: int = Field(0, ge=0, le=2000)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class SaveRequest(BaseModel):
-    result: int
-    fractions: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]]
-    path: str = Field("font_set.json", min_length=1, max_length=4096)
+    result: int = Field(ge=0, le=2**31 - 1)
+    fractions: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(max_length=4000)
+    path: str = Field("font_set.json", min_length=1, max_length=1024, description="inside the app's --out_dir")
+    overwrite: bool = Field(False, description="replace an existing file that is not a font set")
 
 
 class FontsApp:
@@ -51,6 +56,8 @@ class FontsApp:
         self.out_dir = out_dir
         self.results: OrderedDict[int, Clustering] = OrderedDict()
         self.ids = itertools.count()
+        # One clustering at a time: each may hold a ~1 GB matrix and both cores for seconds.
+        self.busy = threading.Lock()
 
     def add(self, clustering: Clustering) -> int:
         key = next(self.ids)
@@ -64,21 +71,51 @@ class FontsApp:
             raise HTTPException(404, f"no clustering {key} (it may have been replaced): press Cluster again")
         return self.results[key]
 
-    def target(self, text: str) -> tuple[Path, Path]:
-        """font_set.json and font_chars.png paths for a directory or a .json path."""
-        path = Path(text).expanduser()
-        if not path.is_absolute():
-            path = self.out_dir / path
+    def target(self, text: str, overwrite: bool = False) -> tuple[Path, Path]:
+        """font_set.json and font_chars.png paths for a folder or a .json path inside
+        ``out_dir``; anything that escapes it (absolute, ``~``, ``..``, a symlink out) is
+        refused, and so is replacing a file that is not a font set unless ``overwrite``."""
+        relative = Path(text)
+        if relative.is_absolute() or text.startswith("~") or ".." in relative.parts or "\\" in text:
+            raise LatentmapError(f"save path '{text}' must be relative to the output folder {self.out_dir}")
+        root = self.out_dir.resolve()
+        path = (root / relative).resolve()  # follows symlinks, so a link out is caught below
+        if not path.is_relative_to(root):
+            raise LatentmapError(f"save path '{text}' leads outside the output folder {self.out_dir}")
         if path.is_dir():
             path = path / "font_set.json"
         if path.suffix.lower() != ".json":
-            raise LatentmapError(f"save to a directory or a .json file, not '{text}'")
-        return path, path.with_name("font_chars.png")
+            raise LatentmapError(f"save to a folder or a .json file, not '{text}'")
+        png = path.with_name("font_chars.png")
+        if not overwrite:
+            if path.exists() and not is_font_set(path):
+                raise LatentmapError(f"{path.name} exists and is not a font set: send overwrite=true to replace it")
+            if png.exists() and not is_png(png):
+                raise LatentmapError(f"{png.name} exists and is not a PNG: send overwrite=true to replace it")
+        return path, png
 
 
-def create_app(state: FontsApp) -> FastAPI:
+def is_font_set(path: Path) -> bool:
+    from ..data import read_font_set
+
+    try:
+        read_font_set(path)
+    except FontSetError:
+        return False
+    return True
+
+
+def is_png(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    except OSError:
+        return False
+
+
+def create_app(state: FontsApp, policy: Policy | None = None) -> FastAPI:
     app = FastAPI(title="latentmap typefaces", description="Cluster typefaces and save a balanced font_set.json.")
-    install_common(app)
+    install_common(app, policy)
     corpus = state.corpus
 
     @app.get("/", include_in_schema=False)
@@ -96,10 +133,15 @@ def create_app(state: FontsApp) -> FastAPI:
             "out_dir": str(state.out_dir),
         }
 
-    @app.post("/api/cluster")
+    @app.post("/api/cluster", responses={429: {"description": "another clustering is running"}})
     def cluster(request: ClusterRequest) -> dict[str, Any]:
         params = ClusterParams(**request.model_dump(exclude={"chars"}))
-        clustering = cluster_typefaces(corpus, request.chars, params)
+        if not state.busy.acquire(blocking=False):
+            raise HTTPException(429, "another clustering is running: try again when it ends", {"Retry-After": "2"})
+        try:
+            clustering = cluster_typefaces(corpus, request.chars, params)
+        finally:
+            state.busy.release()
         key = state.add(clustering)
         return {
             "result": key,
@@ -118,8 +160,8 @@ def create_app(state: FontsApp) -> FastAPI:
         responses={200: {"content": {"image/png": {}}}},
     )
     def tile(
-        result: int,
-        cluster: int,
+        result: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
+        cluster: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
         char: Annotated[str, Query(min_length=1, max_length=1)],
         columns: Annotated[int, Query(ge=1, le=200)] = 12,
     ) -> Response:
@@ -147,7 +189,7 @@ def create_app(state: FontsApp) -> FastAPI:
 
         clustering = state.result(request.result)
         font_set, chosen = font_set_for(clustering, corpus, request.fractions)
-        json_path, png_path = state.target(request.path)
+        json_path, png_path = state.target(request.path, request.overwrite)
         picture = font_chars_image(corpus, chosen, clustering.chars)
         write_font_set(json_path, font_set)
         save_png(picture, png_path)

@@ -5,8 +5,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import cli_common
-from .explore_cli import add_server_arguments
+from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,15 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="folder that relative save paths start from (default: the current directory)",
     )
-    add_server_arguments(parser, port=8001)  # the explorer's 8000 stays free: both can run at once
+    common.add_server_arguments(parser, port=8001)  # the explorer's 8000 stays free: both can run at once
 
 
 def run_fonts(args: argparse.Namespace) -> None:
-    from .atomic import ensure_writable_dir
-    from .data import load_dataset
-    from .typefaces import TypefaceCorpus
-    from .web.common import serve
-    from .web.fonts import FontsApp, create_app
+    from ..atomic import ensure_writable_dir
+    from ..data import load_dataset
+    from ..typefaces import TypefaceCorpus
+    from ..web.common import serve
+    from ..web.fonts import FontsApp, create_app
+    from ..web.security import Policy
 
     out_dir = ensure_writable_dir(Path(args.out_dir).resolve())
     dataset = load_dataset(
@@ -35,11 +35,18 @@ def run_fonts(args: argparse.Namespace) -> None:
     )
     corpus = TypefaceCorpus(dataset)
     print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters from {dataset.source}")
-    serve(create_app(FontsApp(corpus, out_dir)), args.host, args.port, not args.no_browser)
+    policy = Policy.for_server(args.host, args.allow_host, args.no_token)
+    serve(create_app(FontsApp(corpus, out_dir), policy), args.host, args.port, not args.no_browser, policy)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("fonts", help="the typeface clustering app: curate and save a font_set.json")
+    add_arguments(parser)
+    parser.set_defaults(handler=run_fonts)
 
 
 def script_main(argv: Sequence[str] | None = None) -> int:
-    return cli_common.script_main(
+    return common.script_main(
         "cluster_fonts.py", "Cluster typefaces and save a balanced font_set.json.", add_arguments, run_fonts, argv
     )
 

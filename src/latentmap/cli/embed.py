@@ -4,8 +4,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .cli_common import DefaultsFormatter, OneLineParser, add_data_options, run
-from .embedding import METHODS, EmbedJob, EmbedParams, embed_run
+from .common import DefaultsFormatter, OneLineParser, add_data_options, run
+from ..embedding import METHODS, EmbedJob, EmbedParams, embed_run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def job_from_args(args: argparse.Namespace) -> EmbedJob:
-    from .errors import LatentmapError
+    from ..errors import LatentmapError
 
     projector = None
     if args.export:
@@ -71,6 +71,16 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
 
 def run_embed(args: argparse.Namespace) -> None:
     embed_run(job_from_args(args))
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    embed = commands.add_parser(
+        "embed",
+        help="project a run's latent codes to 2D (PCA, t-SNE, UMAP) and draw the map",
+        formatter_class=DefaultsFormatter,
+    )
+    add_arguments(embed)
+    embed.set_defaults(handler=run_embed)
 
 
 def build_parser(prog: str | None = None, add_help: bool = True) -> OneLineParser:

@@ -4,16 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cli_common
-
-
-def add_server_arguments(parser: argparse.ArgumentParser, port: int = 8000) -> None:
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s, this machine only)"
-    )
-    parser.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
-    parser.add_argument("--no_browser", "--no-browser", action="store_true", help="do not open a browser")
-    cli_common.add_data_options(parser)
+from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="EMBEDDING",
         help="embedding file(s) from `latentmap embed`; several can be switched between on the page",
     )
-    add_server_arguments(parser)
+    common.add_server_arguments(parser)
 
 
 def explore(
@@ -34,23 +25,43 @@ def explore(
     data_dir: str | None = None,
     fonts_dir: str | None = None,
     cache_dir: str | None = None,
+    allow_hosts: list[str] | None = None,
+    no_token: bool = False,
 ) -> None:
-    from .latent_ops import LatentSpace
-    from .web.common import serve
-    from .web.explorer import create_app
+    from ..latent_ops import LatentSpace
+    from ..web.common import serve
+    from ..web.explorer import create_app
+    from ..web.security import Policy
 
     spaces = [LatentSpace.load(path, data_dir, fonts_dir, cache_dir) for path in embeddings]
     for space in spaces:
         print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
-    serve(create_app(spaces), host, port, open_browser)
+    policy = Policy.for_server(host, allow_hosts, no_token)
+    serve(create_app(spaces, policy), host, port, open_browser, policy)
 
 
 def run_explore(args: argparse.Namespace) -> None:
-    explore(args.embeddings, args.host, args.port, not args.no_browser, args.data_dir, args.fonts_dir, args.cache_dir)
+    explore(
+        args.embeddings,
+        args.host,
+        args.port,
+        not args.no_browser,
+        args.data_dir,
+        args.fonts_dir,
+        args.cache_dir,
+        allow_hosts=args.allow_host,
+        no_token=args.no_token,
+    )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("explore", help="open the latent explorer web app on embedding file(s)")
+    add_arguments(parser)
+    parser.set_defaults(handler=run_explore)
 
 
 def script_main(argv: Sequence[str] | None = None) -> int:
-    return cli_common.script_main(
+    return common.script_main(
         "explore_latent.py", "Explore a latent space in the browser.", add_arguments, run_explore, argv
     )
 

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from .errors import LatentmapError
+from ..errors import LatentmapError
 
 Command = Callable[[argparse.Namespace], None]
 
@@ -38,6 +38,33 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
         "--cache_dir",
         help="where parsed datasets are cached (default: $LATENTMAP_CACHE or <data root>/cache)",
     )
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, port: int = 8000) -> None:
+    """Where a web app listens and who may reach it (see ``latentmap.web.security``)."""
+    group = parser.add_argument_group("server")
+    group.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to bind (default: %(default)s, this machine only; any other address needs the printed token)",
+    )
+    group.add_argument("--port", type=int, default=port, help="port (default: %(default)s)")
+    group.add_argument("--no_browser", "--no-browser", action="store_true", help="do not open a browser")
+    group.add_argument(
+        "--allow_host",
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to this host name (repeatable; e.g. a reverse proxy's name)",
+    )
+    group.add_argument(
+        "--no_token",
+        "--no-token",
+        action="store_true",
+        help="bound to a non-loopback address, serve without a token (anyone who can reach it may use it)",
+    )
+    add_data_options(parser)
 
 
 def script_main(

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from .cli_common import DefaultsFormatter, OneLineParser, add_data_options, run
-from .training import TrainOptions, train
+from .common import DefaultsFormatter, OneLineParser, add_data_options, run
+from ..training import TrainOptions, train
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
 DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16}
@@ -156,6 +156,20 @@ def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
 def run_training(kind: str, args: argparse.Namespace) -> None:
     out = train(options_from_args(kind, args))
     print(f"run saved in {out}")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    training = commands.add_parser("train", help="train an autoencoder (same flags as dense.py / vae.py)")
+    kinds = training.add_subparsers(dest="train_kind", required=True, metavar="KIND")
+    for kind, description in DESCRIPTIONS.items():
+        sub = kinds.add_parser(
+            kind,
+            parents=[build_parser(kind, add_help=False)],
+            help=description,
+            description=description,
+            formatter_class=DefaultsFormatter,
+        )
+        sub.set_defaults(handler=lambda a, k=kind: run_training(k, a))
 
 
 def script_main(kind: str, argv: Sequence[str] | None = None) -> int:

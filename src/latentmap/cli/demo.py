@@ -8,15 +8,15 @@ already in the demo folder are reused, so a second start is quick.
 import argparse
 from pathlib import Path
 
-from .embedding import EmbedJob, EmbedParams, embed_run
-from .training import TrainOptions, train
+from ..embedding import EmbedJob, EmbedParams, embed_run
+from ..training import TrainOptions, train
 
 DEMO_POINTS = 20000  # UMAP on 20k codes takes seconds; the map stays dense enough to explore
 
 
 def run_demo(args: argparse.Namespace) -> None:
-    from .data import load_dataset
-    from .explore_cli import explore
+    from ..data import load_dataset
+    from .explore import explore
 
     folder = Path(args.out)
     data = {"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir}
@@ -53,10 +53,21 @@ def run_demo(args: argparse.Namespace) -> None:
             )
         embeddings.append(str(embedding))
     print("4/4 starting the explorer (VAE first; switch to the AE at the top of the page)")
-    explore(embeddings, args.host, args.port, not args.no_browser, **data)
+    explore(
+        embeddings, args.host, args.port, not args.no_browser, **data, allow_hosts=args.allow_host, no_token=args.no_token
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="latentmap-demo", help="folder for the demo runs (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=6, help="training epochs per model (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and re-embed even if results exist")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from .common import add_server_arguments
+
+    parser = commands.add_parser("demo", help="train a small AE and VAE on MNIST, embed them, open the explorer")
+    add_arguments(parser)
+    add_server_arguments(parser)
+    parser.set_defaults(handler=run_demo)

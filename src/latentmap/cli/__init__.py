@@ -1,0 +1,34 @@
+"""``latentmap`` command line: the thin shell over the importable core.
+
+One module per command family (``data``, ``train``, ``evaluate``, ``embed``, ``explore``,
+``fonts``, ``demo``), each with a ``register(commands)`` that adds its sub-commands.
+Errors the user can fix (:class:`LatentmapError`) print one line and exit with status 2.
+"""
+
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from .common import OneLineParser, run
+
+
+def build_parser() -> OneLineParser:
+    from . import data, demo, embed, evaluate, explore, fonts, train
+
+    parser = OneLineParser(
+        prog="latentmap", description="Learn and explore latent representations of MNIST-style images."
+    )
+    parser.add_argument("--version", action="version", version=f"latentmap {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for family in (data, train, evaluate, embed, explore, fonts, demo):
+        family.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args.handler, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

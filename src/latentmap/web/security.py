@@ -1,0 +1,161 @@
+"""What a local web app refuses before any route runs.
+
+- **Host**: only the loopback names, the bound address and ``--allow_host`` names are
+  served, so a DNS-rebinding page (``evil.example`` resolving to 127.0.0.1) gets 400.
+- **Origin**: a state-changing request (POST, ...) from another site's page gets 403.
+- **Token**: bound to a non-loopback address, every request needs the token printed in
+  the URL (as Jupyter does); the first page load turns it into a same-site cookie.
+- **Body size**: a request body over ``max_body`` bytes gets 413, counted as it streams.
+"""
+
+import ipaddress
+import json
+import secrets
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from fastapi import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+COOKIE = "latentmap_token"
+MAX_BODY = 1 << 20  # 1 MiB: the largest honest request (512 codes to decode) is ~100 KB
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class Policy:
+    """Who may talk to the server: the Host names it answers to and the token, if any."""
+
+    hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_NAMES))
+    token: str | None = None
+    max_body: int = MAX_BODY
+
+    @classmethod
+    def for_server(cls, bind: str, allow_hosts: list[str] | None = None, no_token: bool = False) -> "Policy":
+        """Loopback names, the bound address and ``allow_hosts``; a fresh token unless the
+        server binds loopback only (or ``no_token``)."""
+        hosts = [*LOOPBACK_NAMES, bind.strip("[]"), *(allow_hosts or [])]
+        if bind in ("0.0.0.0", "::"):  # every interface: the machine's own names are fair too
+            import socket
+
+            hosts += [socket.gethostname(), socket.getfqdn()]
+        token = None if is_loopback(bind) or no_token else secrets.token_urlsafe(24)
+        return cls(list(dict.fromkeys(h for h in hosts if h)), token)
+
+    def allowed_host_patterns(self) -> list[str]:
+        # Starlette compares the Host header without its port; IPv6 hosts arrive bracketed.
+        return [f"[{h}]" if ":" in h else h for h in self.hosts]
+
+
+def install_policy(app: Any, policy: Policy) -> None:
+    """Wrap ``app`` (a FastAPI app) so every request passes ``policy`` first."""
+    app.add_middleware(GuardMiddleware, policy=policy)
+    # Added last, so it runs first: a foreign Host never reaches the token or the routes.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=policy.allowed_host_patterns())
+
+
+async def refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            + (headers or []),
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def body_too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"request body over {limit:,} bytes")
+
+
+class GuardMiddleware:
+    """Origin, token and body-size checks as a plain ASGI middleware (it must see the
+    body stream, which Starlette's decorator-style middleware hides)."""
+
+    def __init__(self, app: ASGIApp, policy: Policy) -> None:
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["method"] not in SAFE_METHODS and not self.same_site(headers):
+            await refuse(send, 403, "cross-site request refused: use the app's own page")
+            return
+        set_cookie: list[tuple[bytes, bytes]] = []
+        if self.policy.token is not None:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            from_query = query.get("token", [""])[0]
+            cookie = SimpleCookie(headers.get("cookie", ""))
+            presented = [
+                from_query,
+                cookie[COOKIE].value if COOKIE in cookie else "",
+                headers.get("authorization", "").removeprefix("token ").strip(),
+            ]
+            if not any(p and secrets.compare_digest(p, self.policy.token) for p in presented):
+                await refuse(send, 403, "this server needs its token: open the URL it printed (…?token=…)")
+                return
+            if from_query:
+                value = f"{COOKIE}={self.policy.token}; Path=/; HttpOnly; SameSite=Strict"
+                set_cookie = [(b"set-cookie", value.encode())]
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.policy.max_body:
+            await refuse(send, 413, body_too_large(self.policy.max_body).detail)
+            return
+        await self.guarded(scope, receive, send, set_cookie)
+
+    def same_site(self, headers: dict[str, str]) -> bool:
+        if headers.get("sec-fetch-site") == "cross-site":
+            return False
+        origin = headers.get("origin")
+        if origin is None:  # not sent by a browser's cross-site form or fetch: curl, scripts
+            return True
+        host = urlsplit(origin).hostname
+        return host is not None and host in self.policy.hosts
+
+    async def guarded(self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.policy.max_body:
+                    # FastAPI re-raises an HTTPException met while reading the body, so
+                    # the app's own handler answers 413.
+                    raise body_too_large(self.policy.max_body)
+            return message
+
+        async def send_with_cookie(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, send_with_cookie)
+        except HTTPException as exc:  # raised by counting_receive outside FastAPI's handlers
+            if started or exc.status_code != 413:
+                raise
+            await refuse(send, 413, str(exc.detail))
