@@ -42,7 +42,11 @@ SMALL_FONTS = [
 
 
 def require(path: Path) -> Path:
+    """Skip without the shared data, but fail under CI (LATENTMAP_REQUIRE_DATA=1): there a
+    missing folder is a broken setup, not a reason to pass."""
     if not path.exists():
+        if os.environ.get("LATENTMAP_REQUIRE_DATA"):
+            pytest.fail(f"shared data not found at {path} and LATENTMAP_REQUIRE_DATA is set")
         pytest.skip(f"shared data not found at {path} (set LATENTMAP_SHARED)")
     return path
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentmap.cli import demo
-from latentmap.cli import main
+from latentmap.cli import demo, main
 from latentmap.embedding import load_embedding
 
 REPO = Path(__file__).resolve().parents[1]

@@ -96,12 +96,29 @@ def test_unknown_spec_and_split(data_env):
         load_dataset("digits", split="validation")
 
 
-def test_typeface_split_is_by_typeface_and_about_15_percent():
-    names = np.array([f"Font{i}-Regular" for i in range(4000)])
-    is_test = datasets.typeface_is_test(names)
+def test_typeface_split_is_by_family_and_about_15_percent():
+    names = np.array([f"Font{i}-{style}" for i in range(2000) for style in ("Regular", "Bold", "Italic")])
+    fonts = {"name": names, "family": np.array([""] * len(names))}
+    is_test = datasets.typeface_is_test(fonts)
     assert 0.13 < is_test.mean() < 0.17
+    # every weight and style of a family lands on the same side (the stem before '-')
+    assert (is_test.reshape(-1, 3) == is_test.reshape(-1, 3)[:, :1]).all()
     # the same name always lands on the same side, whatever else is in the corpus
-    np.testing.assert_array_equal(datasets.typeface_is_test(names[::-1]), is_test[::-1])
+    reverse = {k: v[::-1] for k, v in fonts.items()}
+    np.testing.assert_array_equal(datasets.typeface_is_test(reverse), is_test[::-1])
+    # the manifest's family wins over the file name
+    listed = {"name": np.array(["A-Regular", "B-Regular"]), "family": np.array(["Same", "Same"])}
+    assert len(set(datasets.typeface_is_test(listed).tolist())) == 1
+
+
+def test_tmnist_split_keeps_families_together(data_env):
+    data = load_dataset("alphanumeric")
+    family = datasets.families(data.fonts)
+    test_fonts = np.unique(data.typeface_ids[data.is_test])
+    train_fonts = np.unique(data.typeface_ids[~data.is_test])
+    assert not set(family[test_fonts].tolist()) & set(family[train_fonts].tolist())
+    open_sans = [i for i, n in enumerate(data.fonts["name"]) if str(n).startswith("OpenSans-")]
+    assert len(open_sans) == 2 and len({bool(data.is_test[data.typeface_ids == i][0]) for i in open_sans}) == 1
 
 
 def test_tmnist_never_puts_a_typeface_in_both_splits(data_env):

@@ -72,3 +72,16 @@ def test_bad_parameters(kwargs, message):
 def test_pca_dims_larger_than_the_data(images):
     with pytest.raises(LatentmapError, match="larger than the data allows"):
         Preprocessor(pca_dims=500).fit(images[:100])
+
+
+def test_whitening_has_a_variance_floor(images, datasets_dir, session_cache):
+    from latentmap.preprocess import WHITEN_VARIANCE_FLOOR
+
+    pre = Preprocessor(pca_dims=700, whiten=True).fit(images)
+    assert pre.scale_ is not None
+    assert pre.scale_.min() >= np.sqrt(WHITEN_VARIANCE_FLOOR) * pre.scale_.max() * 0.999
+    unseen = load_dataset("digits", split="train", data_dir=datasets_dir, cache_dir=session_cache).images[:2000]
+    features = pre.transform(unseen)
+    # Without the floor, near-null components (scale ~2e-6) send unseen images to ~1e4.
+    assert np.abs(features).max() < 500
+    np.testing.assert_allclose(pre.inverse_transform(pre.transform(images)), images / 255, atol=5e-3)

@@ -86,3 +86,14 @@ def test_unwritable_root_caches_elsewhere(tmp_path, monkeypatch):
     root.write_text("")
     monkeypatch.delenv("LATENTMAP_CACHE", raising=False)
     assert DataPaths.resolve(data_dir=root).cache == sources.default_root() / "cache"
+
+
+def test_missing_shared_data_fails_under_ci(tmp_path, monkeypatch):
+    from tests.conftest import require
+
+    monkeypatch.setenv("LATENTMAP_REQUIRE_DATA", "1")
+    with pytest.raises(pytest.fail.Exception, match="LATENTMAP_REQUIRE_DATA"):
+        require(tmp_path / "missing")
+    monkeypatch.delenv("LATENTMAP_REQUIRE_DATA")
+    with pytest.raises(pytest.skip.Exception):
+        require(tmp_path / "missing")

@@ -1,5 +1,7 @@
+import copy
 import csv
 import io
+import shutil
 import zipfile
 
 import numpy as np
@@ -156,3 +158,41 @@ def test_numeric_from_fonts(data_env, small_fonts_dir):
     assert data.label_names == list("0123456789")
     assert data.class_counts().tolist() == [n_fonts] * 10
     assert sorted(set(data.typefaces.tolist())) == sorted(p.stem for p in small_fonts_dir.glob("*.woff2"))
+
+
+@pytest.fixture(scope="module")
+def fonts_with_pictures(tmp_path_factory, small_fonts_dir, fonts_dir):
+    """The small corpus plus two picture fonts (a barcode, scribbles) and one font whose
+    character map is symbol-encoded (a real font given a (3, 0) cmap subtable)."""
+    from fontTools.ttLib import TTFont
+
+    folder = tmp_path_factory.mktemp("pictures")
+    for path in small_fonts_dir.iterdir():
+        shutil.copy(path, folder / path.name)
+    for name in ("LibreBarcode128-Regular", "RedactedScript-Regular"):
+        shutil.copy(fonts_dir / f"{name}.woff2", folder / f"{name}.woff2")
+    font = TTFont(small_fonts_dir / "Abel-Regular.woff2")
+    symbol = copy.deepcopy(next(t for t in font["cmap"].tables if t.platformID == 3))
+    symbol.platEncID = 0
+    font["cmap"].tables.append(symbol)
+    font.flavor = None
+    font.save(folder / "SymbolAbel-Regular.ttf")
+    return folder
+
+
+def test_picture_and_symbol_fonts_are_skipped_and_reported(fonts_with_pictures, tmp_path, capsys):
+    from latentmap.cli import main
+
+    result = tmnist.rebuild(fonts_with_pictures, tmnist.ALPHANUMERIC, workers=2, progress=False)
+    names = set(result.fonts["name"].tolist())
+    assert {"LibreBarcode128-Regular", "RedactedScript-Regular", "SymbolAbel-Regular"}.isdisjoint(names)
+    assert {"Abel-Regular", "Roboto-Regular", "Pacifico-Regular", "DancingScript-Regular"} <= names
+    assert "symbol-encoded" in result.skipped["SymbolAbel-Regular"]
+    assert "do not look like their characters" in result.skipped["LibreBarcode128-Regular"]
+    assert "do not look like their characters" in result.skipped["RedactedScript-Regular"]
+    assert result.typeface_ids.max() == len(names) - 1 and len(result.images) == len(result.labels)
+    args = ["--fonts-dir", str(fonts_with_pictures), "--cache-dir", str(tmp_path), "--data-dir", str(tmp_path)]
+    assert main(["data", "prepare", "alphanumeric", *args]) == 0
+    assert main(["data", "info", "alphanumeric", *args]) == 0
+    out = capsys.readouterr().out
+    assert out.count("3 font(s) left out") == 2 and out.count("SymbolAbel-Regular: symbol-encoded") == 2

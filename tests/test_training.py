@@ -138,6 +138,8 @@ def test_evaluate_command(trained, data_opts, capsys):
         str(run_dir),
         "--nll_samples",
         "20",
+        "--pairs",
+        "50",
         "--data-dir",
         data_opts["data_dir"],
         "--cache-dir",
@@ -147,6 +149,8 @@ def test_evaluate_command(trained, data_opts, capsys):
     result = json.loads((run_dir / "evaluation.json").read_text())
     assert set(result["mse_per_class"]) == {str(d) for d in range(10)}
     assert result["nll"]["nats"] > 0 and 0 <= result["active_units"] <= 8
+    quality = result["latent_quality"]
+    assert quality["samples"]["pairs"] == 50 and 0 <= quality["metrics"]["interpolation_validity"] <= 1
     assert "importance-weighted NLL" in capsys.readouterr().out
 
 

@@ -20,7 +20,7 @@ from .atomic import atomic_path
 from .errors import LatentmapError
 
 METHODS = ("pca", "tsne", "umap")
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2: metadata records the weights' SHA-256
 
 
 class EmbeddingError(LatentmapError):
@@ -240,6 +240,17 @@ def check_matches(embedding: Embedding, dataset_spec: str, dataset_size: int, d_
         )
 
 
+def check_weights(embedding: Embedding, weights_sha256: str) -> None:
+    """The embedding's codes came from exactly these weights (not an earlier training)."""
+    recorded = embedding.metadata.get("weights_sha256")
+    if recorded != weights_sha256:
+        why = "records no weights" if recorded is None else "was made from other weights (the run was retrained)"
+        raise EmbeddingError(
+            f"embedding {embedding.metadata.get('run_name', '')} {why}: its codes would be decoded by the wrong "
+            "model; re-run `latentmap embed`"
+        )
+
+
 def params_json(params: EmbedParams) -> dict[str, Any]:
     return asdict(params)
 
@@ -306,6 +317,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         metadata = {
             "run": str(run.path.resolve()),
             "run_name": run.path.name,
+            "weights_sha256": run.weights_sha256,
             "model_kind": run.kind,
             "dataset": run.dataset_spec,
             "dataset_size": len(dataset),

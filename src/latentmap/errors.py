@@ -28,3 +28,8 @@ class RequestError(LatentmapError):
 
 class DownloadError(LatentmapError):
     """A file could not be fetched from any mirror, or failed its checksum."""
+
+
+class LatentmapWarning(UserWarning):
+    """Something the user should know and may want to fix (a stale file, a fallback);
+    the command line prints it as one line."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import check_matches, load_embedding
+from .embedding import check_matches, check_weights, load_embedding
 from .errors import RequestError
 
 MAX_SOURCES = 10
@@ -84,6 +84,7 @@ class LatentSpace:
         run = load_run(meta["run"])
         dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
+        check_weights(embedding, run.weights_sha256)
         rows = embedding.indices
         typeface_ids = np.full(len(rows), -1, np.int32)
         category_ids = np.full(len(rows), -1, np.int16)

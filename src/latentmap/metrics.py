@@ -14,8 +14,9 @@ ACTIVE_UNIT_VARIANCE = 0.01
 
 
 def mse_by_class(run: Run, images: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
-    recon = run.reconstruct(images)
-    errors = ((images.astype(np.float32) / 255 - recon) ** 2).reshape(len(images), -1).mean(axis=1)
+    """Pixel MSE against the images as the run saw them in training (binarized if it was)."""
+    recon = run.reconstruct(images).reshape(len(images), -1)
+    errors = ((run.preprocessor.scale(images) - recon) ** 2).mean(axis=1)
     per_class = {names[c]: float(errors[labels == c].mean()) for c in np.unique(labels)}
     return {"mse": float(errors.mean()), "mse_per_class": per_class}
 
@@ -71,16 +72,34 @@ def active_units(model: VariationalAutoencoder, x: torch.Tensor) -> tuple[int, l
     return int((variance > ACTIVE_UNIT_VARIANCE).sum()), variance.cpu().tolist()
 
 
+def likelihood_inputs(run: Run, images: np.ndarray) -> tuple[torch.Tensor, str]:
+    """Binary test images drawn as the run's training data were, and how."""
+    if run.preprocessor.binarize:
+        return torch.from_numpy(run.preprocessor.scale(images)), "binarized at 0.5, as in training"
+    how = "stochastically binarized (one fixed draw)"
+    if run.config.get("training", {}).get("dynamic_binarization"):
+        return binarize(images), f"{how}, as in training"
+    return binarize(images), how
+
+
 def evaluate(
     run: Run, images: np.ndarray, labels: np.ndarray, names: list[str], nll_samples: int = 0
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"run": str(run.path), "dataset": run.dataset_spec, "test_images": len(images)}
+    result["mse_input"] = "binarized at 0.5, as in training" if run.preprocessor.binarize else "grayscale in [0, 1]"
     result.update(mse_by_class(run, images, labels, names))
     if isinstance(run.model, VariationalAutoencoder):
         if run.preprocessor.uses_pca:
             result["note"] = "ELBO/NLL need a pixel-space decoder; this run works in PCA space"
             return result
-        x = binarize(images).to(run.device)
+        x, how = likelihood_inputs(run, images)
+        x = x.to(run.device)
+        result["likelihood_input"] = how
+        if run.model.config.likelihood != "bernoulli":
+            result["likelihood_note"] = (
+                "Bernoulli ELBO/NLL of an MSE-trained decoder (its outputs read as pixel probabilities): "
+                "not the likelihood this model was trained on; compare it only with other MSE-trained runs"
+            )
         result["elbo"] = elbo_terms(run.model, x)
         result["active_units"], result["posterior_mean_variance"] = active_units(run.model, x)
         if nll_samples > 0:

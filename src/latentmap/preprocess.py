@@ -14,6 +14,10 @@ import numpy as np
 from .errors import LatentmapError
 
 PIXELS = 28 * 28
+# Whitening divides by each component's standard deviation; near-null components (MNIST's
+# border pixels) have ~2e-6 and would blow test data up. Variances are floored at this
+# fraction of the largest one.
+WHITEN_VARIANCE_FLOOR = 1e-4
 
 
 @dataclass
@@ -63,7 +67,8 @@ class Preprocessor:
         pca = PCA(n_components=n_components, svd_solver=solver, random_state=self.seed).fit(pixels)
         self.mean_ = pca.mean_.astype(np.float32)
         self.components_ = pca.components_.astype(np.float32)
-        self.scale_ = np.sqrt(pca.explained_variance_).astype(np.float32)
+        variance = np.maximum(pca.explained_variance_, WHITEN_VARIANCE_FLOOR * pca.explained_variance_.max())
+        self.scale_ = np.sqrt(variance).astype(np.float32)
         return self
 
     def transform(self, images: np.ndarray) -> np.ndarray:

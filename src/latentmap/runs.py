@@ -3,21 +3,23 @@
 """
 
 import csv
+import hashlib
 import io
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.numpy import load_file as load_numpy
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load as load_numpy
 from safetensors.torch import save as save_torch_bytes
 
 from .atomic import atomic_path, write_bytes, write_text
-from .errors import LatentmapError
+from .errors import LatentmapError, LatentmapWarning
 from .models import Autoencoder, ModelConfig, build_model
 from .preprocess import Preprocessor
 
@@ -25,6 +27,7 @@ CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 HISTORY = "history.csv"
 CHECKPOINT = "checkpoint/state.pt"
+CHECKPOINT_EPOCH = "checkpoint/state.json"  # {"epoch": N}: read without loading the checkpoint
 
 
 class RunError(LatentmapError):
@@ -58,12 +61,32 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> None:
     write_text(run_dir / CONFIG, json.dumps(config, indent=2) + "\n")
 
 
-def save_weights(run_dir: Path, model: Autoencoder, preprocessor: Preprocessor, config: dict[str, Any]) -> None:
+def save_weights(
+    run_dir: Path, model: Autoencoder, preprocessor: Preprocessor, config: dict[str, Any], epoch: int
+) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors.update(
         {f"preprocess.{k}": torch.from_numpy(np.ascontiguousarray(v)) for k, v in preprocessor.arrays().items()}
     )
-    write_bytes(run_dir / WEIGHTS, save_torch_bytes(tensors, metadata={"config": json.dumps(config)}))
+    metadata = {"config": json.dumps(config), "epoch": str(epoch)}
+    write_bytes(run_dir / WEIGHTS, save_torch_bytes(tensors, metadata=metadata))
+
+
+def weights_epoch(run_dir: Path) -> int | None:
+    """The epoch ``model.safetensors`` was saved at (None: missing, or saved by an older version)."""
+    try:
+        with safe_open(str(run_dir / WEIGHTS), framework="numpy") as handle:
+            epoch = (handle.metadata() or {}).get("epoch")
+    except (OSError, SafetensorError):
+        return None
+    return int(epoch) if epoch is not None and epoch.isdigit() else None
+
+
+def checkpoint_epoch(run_dir: Path) -> int | None:
+    try:
+        return int(json.loads((run_dir / CHECKPOINT_EPOCH).read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def write_history(run_dir: Path, rows: list[dict[str, float]]) -> None:
@@ -88,6 +111,7 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
 def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
     with atomic_path(run_dir / CHECKPOINT) as tmp:
         torch.save(state, tmp)
+    write_text(run_dir / CHECKPOINT_EPOCH, json.dumps({"epoch": int(state["epoch"])}) + "\n")
 
 
 def load_checkpoint(run_dir: Path) -> dict[str, Any]:
@@ -124,6 +148,7 @@ class Run:
     model: Autoencoder
     preprocessor: Preprocessor
     device: torch.device
+    weights_sha256: str = ""  # of model.safetensors: embeddings record it to detect retraining
 
     @property
     def dataset_spec(self) -> str:
@@ -181,9 +206,18 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
     if not weights_path.is_file():
         raise RunError(f"{run_dir} has no {WEIGHTS} yet (training has not finished a stage)")
     try:
-        arrays = load_numpy(weights_path)
+        blob = weights_path.read_bytes()
+        arrays = load_numpy(blob)
     except (SafetensorError, OSError, ValueError) as exc:
         raise RunError(f"{weights_path} is corrupt: {exc}") from exc
+    saved, checkpointed = weights_epoch(run_dir), checkpoint_epoch(run_dir)
+    if saved is not None and checkpointed is not None and checkpointed > saved:
+        warnings.warn(
+            f"{run_dir}: the checkpoint (epoch {checkpointed}) is newer than {WEIGHTS} (epoch {saved}); "
+            f"the run was stopped hard: `latentmap train ... --resume --out {run_dir}` brings the weights up to date",
+            LatentmapWarning,
+            stacklevel=2,
+        )
     try:
         model = model_from_config(config)
         preprocessor = Preprocessor.from_saved(
@@ -201,4 +235,4 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
         )
     torch_device = torch.device(device)
     model.to(torch_device).eval()
-    return Run(run_dir, config, model, preprocessor, torch_device)
+    return Run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())

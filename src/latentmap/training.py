@@ -5,6 +5,7 @@ permutation, stages of epochs with figures and a checkpoint, exact resume, clean
 import contextlib
 import os
 import platform
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -16,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from . import __version__, runs
-from .atomic import ensure_writable_dir
+from .atomic import ensure_writable_dir, pid_alive
 from .data import Dataset, load_dataset
 from .errors import LatentmapError
 from .models import Autoencoder, ModelConfig
@@ -70,6 +71,14 @@ class TrainOptions:
     data_dir: str | None = None
     fonts_dir: str | None = None
     cache_dir: str | None = None
+    # options the user set explicitly; on --resume only epochs and stages may change
+    explicit: frozenset[str] = frozenset()
+
+
+# What --resume may be told besides the run to continue: where the data is, where to
+# compute, whether to show figures, and a longer schedule.
+RESUME_MAY_CHANGE = {"resume", "out", "no_plot", "device", "data_dir", "fonts_dir", "cache_dir", "epochs", "stages"}
+NOT_SAVED = ("data_dir", "fonts_dir", "cache_dir", "explicit")
 
 
 def default_out(options: TrainOptions) -> Path:
@@ -99,6 +108,8 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
             raise LatentmapError(f"--{name} must be at least 1")
     if not options.learn_rate > 0:
         raise LatentmapError("--learn_rate must be positive")
+    if options.max_train is not None and options.max_train < 1:
+        raise LatentmapError(f"--max_train must be at least 1, got {options.max_train}")
     bernoulli = options.kind == "vae" and options.likelihood == "bernoulli"
     if options.dynamic_binarization and not bernoulli:
         raise LatentmapError("--dynamic_binarization goes with --likelihood bernoulli")
@@ -147,7 +158,7 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "options": {k: v for k, v in asdict(options).items() if k not in ("data_dir", "fonts_dir", "cache_dir")},
+        "options": {k: v for k, v in asdict(options).items() if k not in NOT_SAVED},
     }
 
 
@@ -183,8 +194,10 @@ class Trainer:
         progress: bool = True,
         figures: bool = True,
         on_epoch_end: Callable[[int], None] | None = None,
+        replaced: Path | None = None,
     ) -> None:
         self.run_dir, self.config, self.data, self.pre = run_dir, config, data, preprocessor
+        self.replaced = replaced  # the old run --overwrite moved aside, deleted at the first checkpoint
         self.device, self.progress, self.figures, self.on_epoch_end = device, progress, figures, on_epoch_end
         training = config["training"]
         self.epochs_per_stage, self.stages = training["epochs"], training["stages"]
@@ -211,20 +224,38 @@ class Trainer:
     # ------------------------------------------------------------------ state
 
     def state(self) -> dict[str, Any]:
-        return {
+        state = {
             "epoch": self.epoch,
+            "device": self.device.type,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "shuffle_rng": self.shuffle_rng.get_state(),
             "noise_rng": self.noise_rng.get_state(),
+            "torch_rng": torch.get_rng_state(),  # dropout draws from the global generator
         }
+        if self.device.type == "cuda":
+            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return state
 
     def restore(self, state: dict[str, Any]) -> None:
         runs.restore_model(self.model, state["model"], str(self.run_dir / runs.CHECKPOINT))
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(state["optimizer"])  # moves the moments to the model's device
         self.shuffle_rng.set_state(state["shuffle_rng"])
-        self.noise_rng.set_state(state["noise_rng"].to(self.noise_rng.get_state().device))
         self.epoch = int(state["epoch"])
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])
+        if state.get("device", "cpu") == self.device.type:
+            self.noise_rng.set_state(state["noise_rng"])
+            if "cuda_rng" in state:
+                torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        else:
+            # A CPU generator's state means nothing to a CUDA one (and back): continue with
+            # a fresh, seeded noise stream. Everything else resumes exactly.
+            self.noise_rng.manual_seed(self.seed + 1 + self.epoch)
+            if self.progress:
+                tqdm.write(
+                    f"resuming a {state.get('device', 'cpu')} checkpoint on {self.device.type}: new noise stream"
+                )
         self.history = [row for row in runs.read_history(self.run_dir) if row["epoch"] <= self.epoch]
 
     # ------------------------------------------------------------------ loop
@@ -298,6 +329,9 @@ class Trainer:
                 self.history.append(row)
                 runs.write_history(self.run_dir, self.history)
                 runs.save_checkpoint(self.run_dir, self.state())
+                if self.replaced is not None:  # the new run can now stand on its own
+                    shutil.rmtree(self.replaced, ignore_errors=True)
+                    self.replaced = None
                 self.report(row)
                 if self.epoch % self.epochs_per_stage == 0:
                     self.end_stage(stage)
@@ -306,7 +340,7 @@ class Trainer:
         except KeyboardInterrupt:
             if self.epoch > 0:
                 self.restore(runs.load_checkpoint(self.run_dir))
-                runs.save_weights(self.run_dir, self.model, self.pre, self.config)
+                runs.save_weights(self.run_dir, self.model, self.pre, self.config, self.epoch)
                 tqdm.write(f"stopped after epoch {self.epoch}; continue with --resume --out {self.run_dir}")
             raise
 
@@ -320,7 +354,7 @@ class Trainer:
         )
 
     def end_stage(self, stage: int) -> None:
-        runs.save_weights(self.run_dir, self.model, self.pre, self.config)
+        runs.save_weights(self.run_dir, self.model, self.pre, self.config, self.epoch)
         if self.figures:
             from . import figures
 
@@ -337,37 +371,65 @@ def make_optimizer(model: torch.nn.Module, learn_rate: float) -> torch.optim.Opt
     return torch.optim.Adam(model.parameters(), lr=learn_rate)
 
 
-def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
-    if resume:
-        if not (out / runs.CONFIG).is_file():
-            raise LatentmapError(f"cannot resume: {out} is not a run directory")
-        return
-    if (out / runs.CONFIG).exists() and not overwrite:
-        raise LatentmapError(
-            f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
-            "or --out for a new directory"
-        )
+def prepare_run_dir(out: Path, overwrite: bool) -> Path | None:
+    """A new run directory at ``out``. With ``overwrite``, an old run there is moved aside
+    in one rename (returned; the trainer deletes it at its first checkpoint), so nothing of
+    it (weights, checkpoint, history, figures) can be mistaken for the new run's."""
+    replaced = None
+    if (out / runs.CONFIG).exists():
+        if not overwrite:
+            raise LatentmapError(
+                f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
+                "or --out for a new directory"
+            )
+        replaced = out.with_name(f".{out.name}.replaced-{os.getpid()}-{time.time_ns()}")
+        try:
+            os.rename(out, replaced)
+        except OSError as exc:
+            raise LatentmapError(f"cannot move the old run {out} aside: {exc.strerror}") from exc
+    for stale in out.parent.glob(f".{out.name}.replaced-*"):  # left by a run killed before its first epoch
+        if stale != replaced and not pid_alive(stale.name.split("-")[-2]):
+            shutil.rmtree(stale, ignore_errors=True)
     ensure_writable_dir(out)
+    return replaced
+
+
+def resume_options(options: TrainOptions, out: Path) -> tuple[TrainOptions, dict[str, Any]]:
+    """The saved options of the run in ``out``, with a longer schedule if asked for."""
+    if not (out / runs.CONFIG).is_file():
+        raise LatentmapError(f"cannot resume: {out} is not a run directory")
+    config = runs.read_config(out)
+    refused = sorted(options.explicit - RESUME_MAY_CHANGE)
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        raise LatentmapError(
+            f"--resume continues {out} with its saved settings; {flags} cannot change "
+            "(only --epochs and --stages can extend it): start a new run with --out"
+        )
+    saved = {k: v for k, v in config["options"].items() if k not in NOT_SAVED}
+    extended: dict[str, Any] = {k: getattr(options, k) for k in ("epochs", "stages") if k in options.explicit}
+    resumed = TrainOptions(
+        **{
+            **saved,
+            **extended,
+            "resume": True,
+            "out": str(out),
+            "no_plot": options.no_plot,
+            "device": options.device,
+            "data_dir": options.data_dir,
+            "fonts_dir": options.fonts_dir,
+            "cache_dir": options.cache_dir,
+        }
+    )
+    return resumed, extended
 
 
 def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[int], None] | None = None) -> Path:
     """Train a run as the command line does; returns the run directory."""
     out = Path(options.out) if options.out else default_out(options)
+    extended: dict[str, Any] = {}
     if options.resume:
-        prepare_run_dir(out, resume=True, overwrite=False)
-        config = runs.read_config(out)
-        options = TrainOptions(
-            **{
-                **config["options"],
-                "resume": True,
-                "out": str(out),
-                "no_plot": options.no_plot,
-                "device": options.device,
-                "data_dir": options.data_dir,
-                "fonts_dir": options.fonts_dir,
-                "cache_dir": options.cache_dir,
-            }
-        )
+        options, extended = resume_options(options, out)
     pixel_likelihood = options.kind == "vae" and options.likelihood == "bernoulli"
     preprocessor = Preprocessor(
         pca_dims=options.pca_dims,
@@ -390,15 +452,34 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     config["preprocess"] = preprocessor.get_params()
     config["dataset_size"] = {"train": len(data.train_labels), "test": len(data.test_labels)}
     config["label_names"] = data.label_names
+    replaced = None
     if not options.resume:
-        prepare_run_dir(out, resume=False, overwrite=options.overwrite)
+        replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
     torch.set_num_threads(os.cpu_count() or 1)
     trainer = Trainer(
-        out, config, data, preprocessor, device, progress=progress, figures=True, on_epoch_end=on_epoch_end
+        out,
+        config,
+        data,
+        preprocessor,
+        device,
+        progress=progress,
+        figures=True,
+        on_epoch_end=on_epoch_end,
+        replaced=replaced,
     )
     if options.resume:
         trainer.restore(runs.load_checkpoint(out))
+        if trainer.epoch > trainer.total_epochs:
+            raise LatentmapError(
+                f"{out} has trained {trainer.epoch} epochs already: ask for more with --epochs / --stages"
+            )
+        if extended:
+            runs.write_config(out, config)  # the longer schedule is now the run's own
+        if runs.weights_epoch(out) != trainer.epoch:
+            # Killed between the checkpoint and the weights (or never at a stage end):
+            # the weights catch up with the checkpoint before training goes on.
+            runs.save_weights(out, trainer.model, preprocessor, config, trainer.epoch)
     trainer.fit()
     if not options.no_plot:
         from . import figures

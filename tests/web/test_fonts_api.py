@@ -101,10 +101,11 @@ def test_bad_save_requests(client, tmp_path):
         ({"result": result, "fractions": [0, 0]}, 422, "no typefaces selected"),
         ({"result": result, "fractions": [1, 1], "path": "set.txt"}, 400, "a .json file"),
         ({"result": result, "fractions": [1, 1], "path": "/proc/nope/font_set.json"}, 400, "relative to the output"),
-        ({"result": result, "fractions": [1, 1], "path": "nope/font_set.json/x.json"}, 400, "cannot"),
+        ({"result": result, "fractions": [1, 1], "path": "blocker/x.json"}, 400, "cannot create directory"),
     ]
+    (tmp_path / "blocker").write_text("a file where a folder would go")
     for body, status, message in cases:
         response = client.post("/api/save", json=body)
         assert response.status_code == status, (body, response.text)
         assert message in str(response.json()["detail"]), (body, response.text)
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["blocker"]  # nothing half-written

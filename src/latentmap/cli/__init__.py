@@ -13,14 +13,14 @@ from .common import OneLineParser, run
 
 
 def build_parser() -> OneLineParser:
-    from . import data, demo, embed, evaluate, explore, fonts, train
+    from . import data, demo, embed, evaluate, explore, fonts, judge, train
 
     parser = OneLineParser(
         prog="latentmap", description="Learn and explore latent representations of MNIST-style images."
     )
     parser.add_argument("--version", action="version", version=f"latentmap {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for family in (data, train, evaluate, embed, explore, fonts, demo):
+    for family in (data, train, evaluate, judge, embed, explore, fonts, demo):
         family.register(commands)
     return parser
 

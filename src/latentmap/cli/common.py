@@ -3,11 +3,13 @@
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from ..errors import LatentmapError
+from ..errors import LatentmapError, LatentmapWarning
 
+default_show_warning = warnings.showwarning
 Command = Callable[[argparse.Namespace], None]
 
 
@@ -80,8 +82,17 @@ def script_main(
     return run(command, parser.parse_args(argv))
 
 
+def show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """Our warnings as one line (no file and line number: they are about the user's files)."""
+    if issubclass(category, LatentmapWarning):
+        print(f"latentmap: warning: {message}", file=sys.stderr)
+    else:
+        default_show_warning(message, category, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def run(command: Command, args: argparse.Namespace) -> int:
     """Run a command, turning user-fixable errors into one line on stderr."""
+    warnings.showwarning = show_warning
     try:
         command(args)
     except LatentmapError as exc:

@@ -9,6 +9,7 @@ from ..errors import LatentmapError
 from ..images import labelled_rows, save_png, tile
 from .common import add_data_options
 
+
 def dataset_from_args(args: argparse.Namespace, spec: str, progress: bool = True, force: bool = False) -> Dataset:
     return load_dataset(
         spec,
@@ -28,6 +29,14 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
         dataset = dataset_from_args(args, spec, force=args.force)
         print(f"{spec}: {len(dataset):,} images, {len(dataset.label_names)} classes -> {dataset.cache_path}")
         print(f"  source: {dataset.source}")
+        print_skipped(dataset)
+
+
+def print_skipped(dataset: Dataset) -> None:
+    if dataset.skipped:
+        print(f"  {len(dataset.skipped)} font(s) left out:")
+        for name, why in dataset.skipped.items():
+            print(f"    {name}: {why}")
 
 
 def cmd_data_info(args: argparse.Namespace) -> None:
@@ -40,6 +49,7 @@ def cmd_data_info(args: argparse.Namespace) -> None:
         test_fonts = np.unique(dataset.typeface_ids[dataset.is_test])
         all_fonts = np.unique(dataset.typeface_ids)
         print(f"typefaces {len(all_fonts):,} ({len(all_fonts) - len(test_fonts):,} train, {len(test_fonts):,} test)")
+        print_skipped(dataset)
     train = np.bincount(dataset.labels[~dataset.is_test], minlength=len(dataset.label_names))
     test = np.bincount(dataset.labels[dataset.is_test], minlength=len(dataset.label_names))
     width = max(len(n) for n in dataset.label_names)
@@ -63,7 +73,6 @@ def cmd_data_sample(args: argparse.Namespace) -> None:
         raise LatentmapError(f"{args.spec} has no images in split '{args.split}'")
     save_png(labelled_rows(rows, names), args.out)
     print(f"wrote {args.out}: {args.per_class} random images for each of {len(rows)} classes")
-
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from ..embedding import EmbedJob, EmbedParams, embed_run
 from ..training import TrainOptions, train
+from .explore import explore
 
 DEMO_POINTS = 20000  # UMAP on 20k codes takes seconds; the map stays dense enough to explore
 
 
 def run_demo(args: argparse.Namespace) -> None:
     from ..data import load_dataset
-    from .explore import explore
 
     folder = Path(args.out)
     data = {"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir}
@@ -38,7 +38,7 @@ def run_demo(args: argparse.Namespace) -> None:
             options.overwrite = True
             train(options)
         embedding = folder / "embeddings" / f"{run_dir.name}.embed-umap.npz"
-        if not embedding.is_file() or args.overwrite:
+        if args.overwrite or not embedding_is_current(embedding, run_dir):
             print(f"    embedding {DEMO_POINTS:,} training codes with UMAP")
             embed_run(
                 EmbedJob(
@@ -54,8 +54,26 @@ def run_demo(args: argparse.Namespace) -> None:
         embeddings.append(str(embedding))
     print("4/4 starting the explorer (VAE first; switch to the AE at the top of the page)")
     explore(
-        embeddings, args.host, args.port, not args.no_browser, **data, allow_hosts=args.allow_host, no_token=args.no_token
+        embeddings,
+        args.host,
+        args.port,
+        not args.no_browser,
+        **data,
+        allow_hosts=args.allow_host,
+        no_token=args.no_token,
     )
+
+
+def embedding_is_current(path: Path, run_dir: Path) -> bool:
+    """The embedding exists, is readable and was made from the run's present weights."""
+    from ..embedding import EmbeddingError, check_weights, load_embedding
+    from ..runs import load_run
+
+    try:
+        check_weights(load_embedding(path), load_run(run_dir).weights_sha256)
+    except EmbeddingError:
+        return False
+    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

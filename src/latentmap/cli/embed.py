@@ -4,8 +4,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 from ..embedding import METHODS, EmbedJob, EmbedParams, embed_run
+from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

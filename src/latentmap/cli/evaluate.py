@@ -1,9 +1,27 @@
 """``latentmap evaluate RUN``: test MSE per class; ELBO, active units and NLL for VAEs."""
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
 from .common import add_data_options
 from .data import dataset_from_args
+
+if TYPE_CHECKING:
+    from ..runs import Run
+
+
+def latent_quality(run: "Run", args: argparse.Namespace) -> dict[str, Any]:
+    """The `compare` metrics of this one run (judge trained on first use)."""
+    from ..judge import judge_for
+    from ..quality import make_probe, measure
+    from .judge import cache_dir_of
+
+    dataset = dataset_from_args(args, run.dataset_spec)
+    judge = judge_for(dataset, cache_dir_of(args))
+    print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
+    metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
+    details.pop("strips"), details.pop("strip_valid")
+    return {"metrics": metrics, **details, "judge": {k: judge.info[k] for k in ("accuracy", "tau", "data_hash")}}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -28,10 +46,18 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"active units: {result['active_units']} of {run.d_latent}")
     if "nll" in result:
         print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats")
+    if "likelihood_input" in result:
+        print(f"likelihood measured on test images {result['likelihood_input']}")
+    if "likelihood_note" in result:
+        print(f"note: {result['likelihood_note']}")
+    if args.pairs > 0:
+        result["latent_quality"] = latent_quality(run, args)
+    if "latent_quality" in result:
+        for name, value in result["latent_quality"]["metrics"].items():
+            print(f"  {name:<36} {value:.4f}")
     out = run.path / "evaluation.json"
     write_text(out, json.dumps(result, indent=2) + "\n")
     print(f"wrote {out}")
-
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,6 +69,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         help="importance samples for the NLL (e.g. 5000; 0 skips it)",
+    )
+    evaluation.add_argument(
+        "--pairs",
+        type=int,
+        default=1000,
+        help="test pairs for the latent-quality metrics of `latentmap compare` (0 skips them; default: %(default)s)",
     )
     evaluation.add_argument("--device", default="cpu", help="cpu or cuda (default: %(default)s)")
     add_data_options(evaluation)

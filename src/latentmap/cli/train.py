@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 from ..training import TrainOptions, train
+from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
 DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16}
@@ -149,8 +149,11 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
 
 
 def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
-    known = {f.name for f in fields(TrainOptions)}
-    return TrainOptions(kind=kind, **{k: v for k, v in vars(args).items() if k in known})
+    known = {f.name for f in fields(TrainOptions)} - {"explicit"}
+    # A flag counts as set when it differs from its default (what --resume may not change).
+    defaults = vars(build_parser(kind).parse_args([]))
+    explicit = frozenset(k for k, v in vars(args).items() if k in known and v != defaults.get(k))
+    return TrainOptions(kind=kind, explicit=explicit, **{k: v for k, v in vars(args).items() if k in known})
 
 
 def run_training(kind: str, args: argparse.Namespace) -> None:

@@ -34,7 +34,7 @@ FASHION_CLASSES = [
 ]
 TEST_FRACTION = 0.15
 SPLIT_KEY = b"latentmap-typeface-split-v1"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: TMNIST leaves out pictograph fonts and records why
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Dataset:
     is_test: np.ndarray  # (N,) bool
     typeface_ids: np.ndarray | None = None  # (N,) int32 into fonts["name"]; None outside TMNIST
     fonts: dict[str, np.ndarray] = field(default_factory=dict)  # per typeface: name, family, ...
+    skipped: dict[str, str] = field(default_factory=dict)  # TMNIST fonts left out -> why
     source: str = ""
     cache_path: Path | None = None
 
@@ -82,16 +83,29 @@ class Dataset:
         return np.bincount(self.labels, minlength=len(self.label_names))
 
 
-def typeface_hashes(names: np.ndarray) -> np.ndarray:
-    """A keyed hash of each typeface name, as a fraction in [0, 1)."""
+def name_hashes(names: np.ndarray) -> np.ndarray:
+    """A keyed hash of each name, as a fraction in [0, 1)."""
     digests = (hashlib.blake2b(str(n).encode(), key=SPLIT_KEY, digest_size=8).digest() for n in names)
     return np.fromiter((int.from_bytes(d, "little") / 2**64 for d in digests), dtype=np.float64, count=len(names))
 
 
-def typeface_is_test(names: np.ndarray) -> np.ndarray:
-    """Seeded hash split by typeface: about 15% of typefaces go to the test set, always the
-    same ones, whatever else is in the corpus."""
-    return typeface_hashes(names) < TEST_FRACTION
+def families(fonts: dict[str, np.ndarray]) -> np.ndarray:
+    """Per typeface its family: the manifest's, else the name before the first '-'
+    (``OpenSans-Bold`` -> ``OpenSans``)."""
+    stems = np.array([str(n).split("-", 1)[0] for n in fonts["name"]], dtype=str)
+    listed = fonts.get("family")
+    return stems if listed is None else np.where(listed != "", listed, stems)
+
+
+def family_hashes(fonts: dict[str, np.ndarray]) -> np.ndarray:
+    return name_hashes(families(fonts))
+
+
+def typeface_is_test(fonts: dict[str, np.ndarray]) -> np.ndarray:
+    """Seeded hash split by family: about 15% of families go to the test set with every
+    weight and style they have, always the same ones, whatever else is in the corpus, so
+    test scores measure unseen families."""
+    return family_hashes(fonts) < TEST_FRACTION
 
 
 # --------------------------------------------------------------------------- cache
@@ -174,6 +188,8 @@ def _build_tmnist(spec: str, paths: DataPaths, plan: Any, progress: bool) -> tup
         result, source = tmnist.rebuild(plan, charset, progress=progress), f"rendered from fonts in {plan}"
     arrays = {"images": result.images, "labels": result.labels, "typeface_ids": result.typeface_ids}
     arrays.update({f"font_{k}": v for k, v in result.fonts.items()})
+    arrays["skipped_names"] = np.array(list(result.skipped), dtype=str)
+    arrays["skipped_reasons"] = np.array(list(result.skipped.values()), dtype=str)
     return arrays, source
 
 
@@ -203,8 +219,9 @@ def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_pa
             spec, arrays["images"], arrays["labels"], names, arrays["is_test"], source=source, cache_path=cache_path
         )
     fonts = {k.removeprefix("font_"): v for k, v in arrays.items() if k.startswith("font_")}
+    skipped = dict(zip(arrays["skipped_names"].tolist(), arrays["skipped_reasons"].tolist(), strict=True))
     typeface_ids = arrays["typeface_ids"]
-    is_test = typeface_is_test(fonts["name"])[typeface_ids]
+    is_test = typeface_is_test(fonts)[typeface_ids]
     return Dataset(
         spec,
         arrays["images"],
@@ -213,6 +230,7 @@ def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_pa
         is_test,
         typeface_ids=typeface_ids,
         fonts=fonts,
+        skipped=skipped,
         source=source,
         cache_path=cache_path,
     )
@@ -231,11 +249,12 @@ def _from_font_set(path: Path, paths: DataPaths, progress: bool, force: bool) ->
     relabel[positions] = np.arange(len(positions))
     subset = base.subset(rows)
     if not subset.is_test.any() and len(font_set.font_names) > 1:
-        # A small set can miss the 15% by chance; its lowest-hash typeface becomes the test set.
+        # A small set can miss the 15% by chance; its lowest-hash family becomes the test set.
         assert subset.typeface_ids is not None
         present = np.unique(subset.typeface_ids)
-        lowest = present[np.argmin(typeface_hashes(base.fonts["name"][present]))]
-        subset.is_test = subset.typeface_ids == lowest
+        hashes = family_hashes(base.fonts)
+        lowest = hashes[present].min()  # the lowest-hash family present: all its typefaces
+        subset.is_test = hashes[subset.typeface_ids] == lowest
     return replace(
         subset,
         spec=str(path),

@@ -59,10 +59,17 @@ def centre_of_mass_paste(glyph: np.ndarray) -> np.ndarray:
     return out
 
 
+class FontSkipped(DataError):
+    """A readable font that must not go into TMNIST (its letters would be pictures)."""
+
+
 def covered_codepoints(path: str | os.PathLike[str]) -> set[int]:
-    """Code points in the font's best cmap (fontTools)."""
+    """Code points in the font's best cmap (fontTools); symbol-encoded fonts are skipped:
+    their (3, 0) subtable maps code points to pictures, not letters."""
     try:
         with TTFont(path, lazy=True) as font:
+            if any(t.platformID == 3 and t.platEncID == 0 for t in font["cmap"].tables):
+                raise FontSkipped("symbol-encoded character map (pictures, not letters)")
             cmap = font.getBestCmap()
     except (TTLibError, OSError, AssertionError, KeyError, ValueError, ImportError) as exc:
         raise DataError(f"cannot read font file {path}: {exc}; remove or replace it") from exc

@@ -29,7 +29,11 @@ def install_common(app: FastAPI, policy: Policy | None) -> None:
         # FastAPI's own handler echoes the input back, which fails on values JSON cannot
         # hold (1e999 parses as inf): answer with where and what, never the input.
         errors = [
-            {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", "")), "type": error.get("type", "")}
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "")),
+                "type": error.get("type", ""),
+            }
             for error in exc.errors()
         ]
         return JSONResponse(status_code=422, content={"detail": errors})

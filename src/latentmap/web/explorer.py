@@ -6,7 +6,6 @@ switch between, say, a VAE and an AE of the same data.
 
 from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import FastAPI, HTTPException, Path, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field

@@ -1,0 +1,185 @@
+"""The judge and the latent-quality metrics on real data (MNIST slices)."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from latentmap import load_dataset
+from latentmap.cli import main
+from latentmap.compare import compare_runs
+from latentmap.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge, train_judge
+from latentmap.quality import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
+from latentmap.runs import load_run
+from latentmap.training import train
+from tests.test_training import quick_options
+
+TRAINING = {"layers": [128], "d_latent": 16, "epochs": 4, "max_train": 20000}
+FRACTIONS = set(METRICS) - {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid"}
+
+
+@pytest.fixture(scope="module")
+def data_opts(datasets_dir, session_cache):
+    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
+
+
+@pytest.fixture(scope="module")
+def digits(data_opts):
+    return load_dataset("digits", **data_opts)
+
+
+@pytest.fixture(scope="module")
+def judge(digits, session_cache):
+    """A judge trained on a slice (saved where `compare` looks for the digits judge)."""
+    judge = train_judge(digits, epochs=2, max_train=8000, progress=False)
+    save_judge(judge, *judge_paths("digits", data_hash(digits), session_cache))
+    return judge
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, data_opts):
+    root = tmp_path_factory.mktemp("quality")
+    return {
+        name: load_run(train(quick_options(root / name, name, data_opts, **TRAINING), progress=False))
+        for name in ("dense", "vae")
+    }
+
+
+def test_judge_accuracy_tau_and_outputs(judge, digits):
+    assert judge.info["accuracy"] >= 0.96  # 8,000 images, 2 epochs; the full judge reaches 99%
+    assert 0 < judge.tau < 1 and judge.info["confidence_quantiles"]["0.05"] == pytest.approx(judge.tau)
+    confusion = np.array(judge.info["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10000
+    probs, features = judge.predict(digits.split("test").images[:100])
+    assert probs.shape == (100, 10) and features.shape == (100, 128)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_real_images_are_valid_about_95_percent_by_construction(judge, digits):
+    test = digits.split("test")
+    probs, _ = judge.predict(test.images)
+    assert judge.valid(probs).mean() == pytest.approx(0.95, abs=0.002)
+    assert 0.9 < class_valid(judge, probs, test.labels[:, None]).mean() <= 0.95
+
+
+def test_smoothness_is_zero_for_a_linear_pixel_morph():
+    rng = np.random.default_rng(0)
+    a, b = rng.random((5, 28, 28)), rng.random((5, 28, 28))
+    t = np.linspace(0, 1, 9)[None, :, None, None]
+    linear = a[:, None] + t * (b - a)[:, None]
+    np.testing.assert_allclose(smoothness_scores(linear), 0, atol=1e-12)
+    jump = np.concatenate([np.repeat(a[:, None], 8, axis=1), b[:, None]], axis=1)  # all change in one step
+    np.testing.assert_allclose(smoothness_scores(jump), 1 - 1 / 8)
+
+
+def test_every_metric_in_range_and_deterministic(runs, digits, judge):
+    first = compare_runs(list(runs.values()), digits, judge, pairs=60, seed=3, log=lambda *a: None)
+    again = compare_runs(list(runs.values()), digits, judge, pairs=60, seed=3, log=lambda *a: None)
+    assert json.dumps(first.to_json()) == json.dumps(again.to_json())
+    for entry in first.runs:
+        metrics = entry["metrics"]
+        assert set(metrics) == set(METRICS)
+        for name in FRACTIONS:
+            assert 0 <= metrics[name] <= 1, name
+        assert 0 <= metrics["smoothness"] <= metrics["smoothness_p90"] <= 1 - 1 / 8
+        assert metrics["prior_fid"] >= 0 and metrics["reconstruction_mse"] < 0.1
+        assert entry["samples"]["pairs"] == 60 and entry["seed"] == 3 and entry["d_latent"] == 16
+    assert first.runs[0]["prior"] == "Gaussian fitted to train codes" and first.runs[1]["prior"] == "N(0, I)"
+    other = compare_runs([runs["dense"]], digits, judge, pairs=60, seed=4, log=lambda *a: None)
+    assert other.runs[0]["metrics"] != first.runs[0]["metrics"]
+
+
+def test_a_random_decoder_scores_far_below_a_trained_one(runs, digits, judge):
+    trained = runs["dense"]
+    broken = load_run(trained.path)
+    torch.manual_seed(0)
+    for name, parameter in broken.model.named_parameters():
+        if name.startswith("decoder"):
+            torch.nn.init.normal_(parameter, std=0.3)
+    probe = make_probe(digits, 100, seed=0)
+    good, _ = measure(trained, digits, judge, probe)
+    bad, _ = measure(broken, digits, judge, probe)
+    assert bad["interpolation_validity"] < good["interpolation_validity"] - 0.3
+    assert bad["interpolation_precision"] < good["interpolation_precision"] - 0.3
+    assert bad["reconstruction_accuracy"] < 0.3 < good["reconstruction_accuracy"]
+
+
+def test_no_holes_when_paths_only_visit_train_codes(runs, digits, judge):
+    train_rows = np.nonzero(~digits.is_test)[0][:400]
+    as_test = digits.subset(train_rows)
+    same = np.stack([np.arange(100), np.arange(100)], axis=1)  # each path stays on one train code
+    probe = Probe(as_test, train_rows, same, np.array([[0, 1, 2]]), np.arange(300), seed=0)
+    metrics, details = measure(runs["dense"], digits, judge, probe)
+    assert metrics["holes"] == 0 and details["holes_threshold"] > 0
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cli_data(data_opts):
+    return ["--data-dir", data_opts["data_dir"], "--cache-dir", data_opts["cache_dir"]]
+
+
+def test_compare_command_writes_json_md_png(runs, judge, data_opts, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", str(runs["dense"].path), str(runs["vae"].path), "--pairs", "50", "--out", str(out)]
+    assert main([*args, *cli_data(data_opts)]) == 0
+    result = json.loads((out / "compare.json").read_text())
+    assert result["dataset"] == "digits" and result["judge"]["tau"] == pytest.approx(judge.tau)
+    assert [r["kind"] for r in result["runs"]] == ["dense", "vae"] and result["runs"][0]["d_latent"] == 16
+    assert "| interpolation_validity |" in (out / "compare.md").read_text()
+    assert (out / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| metric |" in capsys.readouterr().out
+    assert main(["judge", "info", "digits", *cli_data(data_opts)]) == 0
+    assert "tau" in capsys.readouterr().out
+
+
+def test_compare_bad_input(runs, judge, data_opts, tmp_path, capsys):
+    fashion_run = train(
+        quick_options(tmp_path / "fashion", "dense", data_opts, dataset="fashion", epochs=1), progress=False
+    )
+    cases = [
+        ([str(runs["dense"].path), str(fashion_run)], "different datasets"),
+        ([str(tmp_path)], "not a run"),
+        ([str(runs["dense"].path), "--pairs", "0"], "--pairs must be at least 1"),
+        ([str(runs["dense"].path), "--out", "/proc/forbidden"], "cannot create directory"),
+    ]
+    for extra, message in cases:
+        out = tmp_path / "out"
+        args = ["compare", *extra] + ([] if "--out" in extra else ["--out", str(out)])
+        assert main([*args, *cli_data(data_opts)]) == 2, extra
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert not (out / "compare.json").exists()
+    no_weights = tmp_path / "no-weights"
+    shutil.copytree(runs["dense"].path, no_weights)
+    os.remove(no_weights / "model.safetensors")
+    assert main(["compare", str(no_weights), "--out", str(tmp_path / "o"), *cli_data(data_opts)]) == 2
+    assert "model.safetensors" in capsys.readouterr().err
+
+
+def test_corrupt_or_foreign_judge_files(digits, judge, tmp_path):
+    weights, info = judge_paths("digits", data_hash(digits), tmp_path)
+    save_judge(judge, weights, info)
+    assert read_judge(weights, info, data_hash(digits)).tau == judge.tau
+    with pytest.raises(JudgeError, match="other data"):
+        read_judge(weights, info, "0" * 16)
+    weights.write_bytes(b"garbage")
+    with pytest.raises(JudgeError, match="corrupt"):
+        judge_for(digits, tmp_path)
+    info.write_text("{not json")
+    with pytest.raises(JudgeError, match="corrupt"):
+        judge_for(digits, tmp_path)
+
+
+def test_frechet_distance_matches_the_closed_form():
+    from latentmap.quality import frechet_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (20000, 3))
+    b = rng.normal(2, 2, (20000, 3))  # means 2 apart per dim, sd 2: FID = 3*4 + 3*(1 + 4 - 2*2) = 15
+    assert frechet_distance(a, b) == pytest.approx(15, rel=0.03)
+    assert frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
