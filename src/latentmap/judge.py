@@ -258,3 +258,36 @@ def judge_for(
     judge = train_judge(dataset, progress=progress, **train_options)
     save_judge(judge, weights, info)
     return judge
+
+
+class JudgeSlot:
+    """The judge of one dataset for a long-running app: loaded from the cache, or trained
+    in a background thread (the app works meanwhile and shows verdicts once it is ready)."""
+
+    def __init__(self, dataset: Dataset, cache_dir: Path, train: bool = True) -> None:
+        import threading
+
+        self.dataset, self.cache_dir = dataset, cache_dir
+        self.judge: Judge | None = None
+        self.status = "missing"
+        try:
+            self.judge = judge_for(dataset, cache_dir, train_if_missing=False)
+            self.status = "ready"
+        except JudgeError as exc:
+            self.status = f"unavailable: {exc}"
+            if train:
+                self.status = "training"
+                threading.Thread(target=self.train, daemon=True).start()
+
+    def train(self) -> None:
+        try:
+            self.judge = judge_for(self.dataset, self.cache_dir, progress=False)
+            self.status = "ready"
+        except LatentmapError as exc:
+            self.status = f"unavailable: {exc}"
+
+    @classmethod
+    def ready(cls, judge: Judge) -> "JudgeSlot":
+        slot = cls.__new__(cls)
+        slot.judge, slot.status = judge, "ready"
+        return slot

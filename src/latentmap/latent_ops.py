@@ -1,7 +1,11 @@
 """Latent-space operations behind the explorer: one embedding with its run (decoder) and
-dataset, loaded once; interpolation, extrapolation, analogies, decoding, neighbours.
+dataset, loaded once; interpolation, extrapolation, analogies, decoding, neighbours,
+decoding anywhere on the map, the judge's verdicts and validity map, typeface morphs and
+attribute vectors.
 
-Plain Python and numpy: the web app's routes are thin wrappers over :class:`LatentSpace`.
+Picks are dataset rows, so the same picks can go through several spaces (models) of one
+dataset. Plain Python and numpy: the web app's routes are thin wrappers over
+:class:`LatentSpace`.
 """
 
 import functools
@@ -13,12 +17,17 @@ from typing import Any
 
 import numpy as np
 
+from .attributes import Attribute, class_attribute, glyph_table, has_font_metadata, tmnist_attributes
 from .embedding import check_matches, check_weights, load_embedding
 from .errors import RequestError
+from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
 
 MAX_SOURCES = 10
 MAX_ANALOGY_ROWS = 7
 MAX_DECODE = 512
+MAX_MORPH_CHARS = 32
+MAX_STRENGTH = 2.0
+TOP_CLASSES = 3
 INTERMEDIATE_STEPS = 7
 EXTRAPOLATIONS = (0.1, 0.5)  # beyond the target, as fractions of the source -> target step
 ATLAS_COLUMNS = 64  # 64 x 64 thumbnails of 28 px: 1792 px square atlases
@@ -66,6 +75,9 @@ class LatentSpace:
     typeface_ids: np.ndarray  # (N,) int32, -1 outside TMNIST
     category_ids: np.ndarray  # (N,) int16, -1 when unknown
     run: Any  # latentmap.runs.Run
+    rows: np.ndarray  # (N,) int64 dataset row of each point
+    dataset: Any  # latentmap.data.Dataset, shared by the spaces of one dataset
+    judge_slot: Any = None  # latentmap.judge.JudgeSlot: verdicts once a judge is ready
 
     @classmethod
     def load(
@@ -74,6 +86,8 @@ class LatentSpace:
         data_dir: str | None = None,
         fonts_dir: str | None = None,
         cache_dir: str | None = None,
+        dataset: Any = None,
+        judge_slot: Any = None,
     ) -> "LatentSpace":
         from .data import load_dataset
         from .runs import load_run
@@ -82,7 +96,8 @@ class LatentSpace:
         embedding = load_embedding(path)
         meta = embedding.metadata
         run = load_run(meta["run"])
-        dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
+        if dataset is None or dataset.spec != run.dataset_spec:
+            dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         check_weights(embedding, run.weights_sha256)
         rows = embedding.indices
@@ -114,6 +129,8 @@ class LatentSpace:
             "atlas": {"columns": ATLAS_COLUMNS, "per_atlas": ATLAS_SIZE, "thumb": 28, "count": -(-n // ATLAS_SIZE)},
             "quality": meta.get("quality", {}),
             "points_layout": points_layout(n),
+            "dataset_size": len(dataset),
+            "typeface_metadata": has_font_metadata(dataset),
         }
         return cls(
             path,
@@ -125,6 +142,9 @@ class LatentSpace:
             typeface_ids,
             category_ids,
             run,
+            rows,
+            dataset,
+            judge_slot,
         )
 
     @property
@@ -145,17 +165,18 @@ class LatentSpace:
     # ------------------------------------------------------------------ map data
 
     def points_blob(self) -> bytes:
-        """xy float32 (N*2), labels uint16, typeface ids int32, category ids int16,
-        little-endian, at the offsets of ``info['points_layout']``."""
+        """xy float32 (N*2), labels uint16, typeface ids int32, category ids int16, dataset
+        rows int32, little-endian, at the offsets of ``info['points_layout']``."""
         parts = [
             self.xy.astype("<f4").tobytes(),
             self.labels.astype("<u2").tobytes(),
             self.typeface_ids.astype("<i4").tobytes(),
             self.category_ids.astype("<i2").tobytes(),
+            self.rows.astype("<i4").tobytes(),
         ]
         layout = points_layout(self.count)
         blob = bytearray(layout["bytes"])
-        for part, key in zip(parts, ("xy", "labels", "typefaces", "categories"), strict=True):
+        for part, key in zip(parts, ("xy", "labels", "typefaces", "categories", "rows"), strict=True):
             blob[layout[key] : layout[key] + len(part)] = part
         return bytes(blob)
 
@@ -192,34 +213,206 @@ class LatentSpace:
             raise RequestError("codes must be finite numbers (|x| < 1e30)")
         return to_uint8(self.run.decode(codes.astype(np.float32)))
 
+    def check_rows(self, rows: list[int], what: str, limit: int | None = None) -> np.ndarray:
+        """Dataset rows (picks carry across spaces of one dataset)."""
+        if limit is not None and len(rows) > limit:
+            raise RequestError(f"at most {limit} {what} allowed, got {len(rows)}")
+        n = len(self.dataset)
+        bad = [r for r in rows if not 0 <= r < n]
+        if bad:
+            raise RequestError(f"{what} row {bad[0]} is out of range (0..{n - 1})")
+        return np.asarray(rows, dtype=np.int64)
+
+    def codes_of(self, rows: np.ndarray) -> np.ndarray:
+        """Codes of dataset rows (the embedded points' stored codes are these same encodings)."""
+        return self.run.encode(self.dataset.images[np.asarray(rows, dtype=np.int64)])
+
     def interpolate(self, sources: list[int], target: int, mode: str = "linear") -> np.ndarray:
-        """(n_sources, 11, 28, 28): source, 7 decodes towards the target, the target, and
-        decodes 10% and 50% beyond it."""
+        """Sources and target are point indices of this map; see :meth:`interpolate_rows`."""
         src = self.check_indices(sources, "source", MAX_SOURCES)
         if len(src) == 0:
             raise RequestError("pick at least one source")
         (tgt,) = self.check_indices([target], "target")
+        return self.interpolate_rows(self.rows[src].tolist(), int(self.rows[tgt]), mode)
+
+    def interpolate_rows(self, sources: list[int], target: int, mode: str = "linear") -> np.ndarray:
+        """(n_sources, 11, 28, 28): source, 7 decodes towards the target, the target, and
+        decodes 10% and 50% beyond it."""
+        src = self.check_rows(sources, "source", MAX_SOURCES)
+        if len(src) == 0:
+            raise RequestError("pick at least one source")
+        (tgt,) = self.check_rows([target], "target")
         if mode not in ("linear", "slerp"):
             raise RequestError(f"unknown interpolation mode '{mode}': use linear or slerp")
         t = interpolation_weights()
-        a, b = self.codes[src], np.repeat(self.codes[tgt][None], len(src), axis=0)
+        codes = self.codes_of(np.append(src, tgt))
+        a, b = codes[:-1], np.repeat(codes[-1:], len(src), axis=0)
         path = (slerp if mode == "slerp" else lerp)(a, b, t)  # (n, 9, d)
         generated = self.decode(path.reshape(-1, a.shape[1])).reshape(len(src), len(t), 28, 28)
         grid = np.empty((len(src), len(t) + 2, 28, 28), np.uint8)
-        grid[:, 0] = self.images[src]
+        grid[:, 0] = self.dataset.images[src]
         grid[:, 1 : INTERMEDIATE_STEPS + 1] = generated[:, :INTERMEDIATE_STEPS]
-        grid[:, INTERMEDIATE_STEPS + 1] = self.images[tgt]
+        grid[:, INTERMEDIATE_STEPS + 1] = self.dataset.images[tgt]
         grid[:, INTERMEDIATE_STEPS + 2 :] = generated[:, INTERMEDIATE_STEPS:]
         return grid
 
     def analogy(self, cs: list[int], a: int, b: int) -> np.ndarray:
-        """(n_c, 2, 28, 28): C and D = decode(code(C) + code(B) - code(A))."""
+        """C, A, B are point indices of this map; see :meth:`analogy_rows`."""
         c = self.check_indices(cs, "C", MAX_ANALOGY_ROWS)
         if len(c) == 0:
             raise RequestError("pick at least one C image")
         ia, ib = self.check_indices([a, b], "A/B")
-        d = self.decode(self.codes[c] + self.codes[ib] - self.codes[ia])
-        return np.stack([self.images[c], d], axis=1)
+        return self.analogy_rows(self.rows[c].tolist(), int(self.rows[ia]), int(self.rows[ib]))
+
+    def analogy_rows(self, cs: list[int], a: int, b: int) -> np.ndarray:
+        """(n_c, 2, 28, 28): C and D = decode(code(C) + code(B) - code(A))."""
+        c = self.check_rows(cs, "C", MAX_ANALOGY_ROWS)
+        if len(c) == 0:
+            raise RequestError("pick at least one C image")
+        ia, ib = self.check_rows([a, b], "A/B")
+        codes = self.codes_of(np.concatenate([c, [ia, ib]]))
+        d = self.decode(codes[: len(c)] + codes[-1] - codes[-2])
+        return np.stack([self.dataset.images[c], d], axis=1)
+
+    # ------------------------------------------------------------------ the judge
+
+    @property
+    def judge(self) -> Any:
+        slot = self.judge_slot
+        return None if slot is None else slot.judge
+
+    def judge_status(self) -> str:
+        return "none" if self.judge_slot is None else str(self.judge_slot.status)
+
+    def verdicts(self, grid: np.ndarray) -> list[list[dict[str, Any]]] | None:
+        """Per cell of a (rows, cols, 28, 28) grid: valid, the class the judge sees, and its
+        top classes with probabilities; None until a judge is ready."""
+        judge = self.judge
+        if judge is None:
+            return None
+        rows, cols = grid.shape[:2]
+        probs, _ = judge.predict(grid.reshape(-1, 28, 28))
+        top = np.argsort(-probs, axis=1)[:, :TOP_CLASSES]
+        valid = judge.valid(probs)
+        cells = [
+            {
+                "valid": bool(valid[k]),
+                "label": int(top[k, 0]),
+                "top": [[int(c), round(float(probs[k, c]), 4)] for c in top[k]],
+            }
+            for k in range(len(probs))
+        ]
+        return [cells[r * cols : (r + 1) * cols] for r in range(rows)]
+
+    # ------------------------------------------------------------------ decode anywhere
+
+    @functools.cached_property
+    def inverse(self) -> MapInverse:
+        return MapInverse(self.xy, self.codes, self.info["method"])
+
+    def decode_xy(self, xy: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Images (n, 28, 28) uint8 decoded at map positions, and the codes used."""
+        codes = self.inverse(check_xy(xy))
+        return to_uint8(self.run.decode(codes)), codes
+
+    @functools.cached_property
+    def validity_maps(self) -> ValidityMaps:
+        return ValidityMaps(self.path.with_name(self.path.name.removesuffix(".npz") + ".validity.npz"))
+
+    def validity_map(self) -> dict[str, Any] | None:
+        """The judge's validity over the map (GRID x GRID cells), or None while computing."""
+        judge = self.judge
+        if judge is None:
+            raise RequestError(f"no judge for {self.run.dataset_spec} yet ({self.judge_status()})")
+        key = f"{self.run.weights_sha256[:16]}-{judge.info['data_hash']}-{GRID}x{SUBSAMPLES}"
+        return self.validity_maps.get(lambda: self.compute_validity(judge), key)
+
+    def compute_validity(self, judge: Any) -> dict[str, Any]:
+        extent = extent_of(self.xy)
+        positions = grid_positions(extent)
+        valid = np.zeros(len(positions), bool)
+        for start in range(0, len(positions), 4096):
+            codes = self.inverse(positions[start : start + 4096])
+            probs, _ = judge.predict(self.run.decode(codes))
+            valid[start : start + 4096] = judge.valid(probs)
+        cells = valid.reshape(GRID * GRID, SUBSAMPLES * SUBSAMPLES).mean(axis=1)
+        return {
+            "extent": extent,
+            "size": [GRID, GRID],
+            "validity": cells.round(4).tolist(),
+            "method": self.inverse.method,
+        }
+
+    # ------------------------------------------------------------------ typefaces and attributes
+
+    @functools.cached_property
+    def glyphs(self) -> np.ndarray:
+        if self.dataset.typeface_ids is None:
+            raise RequestError(f"{self.run.dataset_spec} has no typefaces: morphs need TMNIST")
+        return glyph_table(self.dataset)
+
+    def morph(self, a: int, b: int, text: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Characters of ``text`` (or the whole charset) morphed from the typeface of row
+        ``a`` to that of row ``b``: (chars, 9, 28, 28) with A's glyph, 7 steps, B's glyph;
+        and a (chars,) mask of the characters both typefaces have (the rest are gaps)."""
+        ia, ib = self.check_rows([a, b], "A/B")
+        table = self.glyphs
+        fa, fb = int(self.dataset.typeface_ids[ia]), int(self.dataset.typeface_ids[ib])
+        names = self.dataset.label_names
+        chars = list(dict.fromkeys(text)) if text else list(names)
+        unknown = [c for c in chars if c not in names]
+        if unknown:
+            raise RequestError(f"characters {''.join(unknown[:5])!r} are not in this dataset's charset")
+        if len(chars) > MAX_MORPH_CHARS:
+            chars = chars[:MAX_MORPH_CHARS]
+        positions = [names.index(c) for c in chars]
+        ra, rb = table[fa, positions], table[fb, positions]
+        shared = (ra >= 0) & (rb >= 0)
+        if not shared.any():
+            face = self.dataset.fonts["name"]
+            raise RequestError(f"{face[fa]} and {face[fb]} share none of these characters: pick others")
+        grid = np.zeros((len(chars), INTERMEDIATE_STEPS + 2, 28, 28), np.uint8)
+        codes = self.codes_of(np.concatenate([ra[shared], rb[shared]]))
+        half = int(shared.sum())
+        t = interpolation_weights()[:INTERMEDIATE_STEPS]
+        steps = self.decode(lerp(codes[:half], codes[half:], t).reshape(-1, codes.shape[1]))
+        grid[shared, 0] = self.dataset.images[ra[shared]]
+        grid[shared, 1:-1] = steps.reshape(half, INTERMEDIATE_STEPS, 28, 28)
+        grid[shared, -1] = self.dataset.images[rb[shared]]
+        return grid, chars, shared
+
+    @functools.cached_property
+    def attributes(self) -> dict[str, Attribute]:
+        if self.dataset.typeface_ids is None or not has_font_metadata(self.dataset):
+            return {}
+        return {a.name: a for a in tmnist_attributes(self.dataset, self.codes_of)}
+
+    def attribute(self, name: str) -> Attribute:
+        if name.startswith("class:"):
+            if self.dataset.typeface_ids is not None:
+                raise RequestError("class-difference vectors are for digits and fashion")
+            return class_attribute(self.dataset, self.codes_of, name)
+        if self.dataset.typeface_ids is None:
+            raise RequestError(f"'{name}' needs TMNIST: use class:A-B here")
+        if not has_font_metadata(self.dataset):
+            raise RequestError("this TMNIST has no weight/style/category columns (no manifest.csv): no attributes")
+        if name not in self.attributes:
+            raise RequestError(f"unknown attribute '{name}': use one of {', '.join(self.attributes) or 'none'}")
+        return self.attributes[name]
+
+    def apply_attribute(self, rows: list[int], name: str, strength: float) -> tuple[np.ndarray, Attribute]:
+        """(rows, 3, 28, 28): each picked image, its reconstruction, and the decode of its
+        code + strength x the attribute vector."""
+        picked = self.check_rows(rows, "picked", MAX_SOURCES)
+        if len(picked) == 0:
+            raise RequestError("pick at least one image")
+        if not -MAX_STRENGTH <= strength <= MAX_STRENGTH:
+            raise RequestError(f"strength must lie in [-{MAX_STRENGTH:g}, {MAX_STRENGTH:g}]")
+        attribute = self.attribute(name)
+        codes = self.codes_of(picked)
+        decoded = self.decode(np.concatenate([codes, codes + strength * attribute.vector]))
+        grid = np.stack([self.dataset.images[picked], decoded[: len(picked)], decoded[len(picked) :]], axis=1)
+        return grid, attribute
 
     @functools.cached_property
     def _neighbour_index(self) -> Any:
@@ -248,10 +441,12 @@ def points_layout(n: int) -> dict[str, int]:
     labels = aligned(xy + 8 * n)
     typefaces = aligned(labels + 2 * n)
     categories = aligned(typefaces + 4 * n)
+    rows = aligned(categories + 2 * n)
     return {
         "xy": xy,
         "labels": labels,
         "typefaces": typefaces,
         "categories": categories,
-        "bytes": aligned(categories + 2 * n),
+        "rows": rows,
+        "bytes": aligned(rows + 4 * n),
     }

@@ -15,6 +15,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="embedding file(s) from `latentmap embed`; several can be switched between on the page",
     )
     common.add_server_arguments(parser)
+    parser.add_argument(
+        "--no_judge",
+        "--no-judge",
+        action="store_true",
+        help="no judge verdicts or validity layer (by default the dataset's judge is loaded, or trained in the background)",
+    )
 
 
 def explore(
@@ -27,17 +33,42 @@ def explore(
     cache_dir: str | None = None,
     allow_hosts: list[str] | None = None,
     no_token: bool = False,
+    judge: bool = True,
 ) -> None:
-    from ..latent_ops import LatentSpace
     from ..web.common import serve
     from ..web.explorer import create_app
     from ..web.security import Policy
 
-    spaces = [LatentSpace.load(path, data_dir, fonts_dir, cache_dir) for path in embeddings]
-    for space in spaces:
-        print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
+    spaces = load_spaces(embeddings, data_dir, fonts_dir, cache_dir, judge)
     policy = Policy.for_server(host, allow_hosts, no_token)
     serve(create_app(spaces, policy), host, port, open_browser, policy)
+
+
+def load_spaces(
+    embeddings: list[str], data_dir: str | None, fonts_dir: str | None, cache_dir: str | None, judge: bool = True
+) -> list:  # type: ignore[type-arg]
+    """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
+    from the cache, or trained in the background while the app already serves)."""
+    from ..data.sources import DataPaths
+    from ..judge import JudgeSlot
+    from ..latent_ops import LatentSpace
+
+    cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
+    shared: dict[str, tuple[object, object]] = {}
+    spaces = []
+    for path in embeddings:
+        space = LatentSpace.load(path, data_dir, fonts_dir, cache_dir)
+        spec = space.run.dataset_spec
+        if spec not in shared:
+            slot = JudgeSlot(space.dataset, cache, train=True) if judge else None
+            shared[spec] = (space.dataset, slot)
+        space.dataset, space.judge_slot = shared[spec]
+        spaces.append(space)
+        print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
+    for spec, (_, slot) in shared.items():
+        if slot is not None:
+            print(f"judge for {spec}: {slot.status}")  # type: ignore[attr-defined]
+    return spaces
 
 
 def run_explore(args: argparse.Namespace) -> None:
@@ -51,6 +82,7 @@ def run_explore(args: argparse.Namespace) -> None:
         args.cache_dir,
         allow_hosts=args.allow_host,
         no_token=args.no_token,
+        judge=not args.no_judge,
     )
 
 

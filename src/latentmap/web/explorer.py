@@ -4,13 +4,16 @@ Several embeddings can be served at once (``/api/spaces/{space}/...``) so the pa
 switch between, say, a VAE and an AE of the same data.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Path, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from ..latent_ops import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, LatentSpace
+from ..errors import RequestError
+from ..latent_ops import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
+from ..map_inverse import MAX_XY
 from .common import STATIC, ImageGrid, image_grid, install_common
 from .security import Policy
 
@@ -37,6 +40,76 @@ class DecodeRequest(BaseModel):
     )
 
 
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Verdict(BaseModel):
+    valid: bool = Field(description="the judge's top probability reaches its tau")
+    label: int = Field(description="the class the judge sees")
+    top: list[tuple[int, float]] = Field(description="the judge's top classes and probabilities")
+
+
+class JudgedGrid(ImageGrid):
+    verdicts: list[list[Verdict]] | None = Field(None, description="per cell; null until the judge is ready")
+    judge: str = Field("none", description="the judge's status: ready, training, none, unavailable: ...")
+
+
+class CompareInterpolateRequest(BaseModel):
+    spaces: list[Annotated[int, Field(ge=0, le=63)]] = Field(min_length=1, max_length=4)
+    sources: list[Row] = Field(min_length=1, max_length=MAX_SOURCES, description="dataset rows of the sources")
+    target: Row = Field(description="dataset row of the target")
+    mode: Literal["linear", "slerp"] = "linear"
+
+
+class CompareAnalogyRequest(BaseModel):
+    spaces: list[Annotated[int, Field(ge=0, le=63)]] = Field(min_length=1, max_length=4)
+    c: list[Row] = Field(min_length=1, max_length=MAX_ANALOGY_ROWS, description="dataset rows of the C images")
+    a: Row
+    b: Row
+
+
+class SpaceGrid(JudgedGrid):
+    space: int
+    name: str
+    kind: str
+
+
+class Compared(BaseModel):
+    grids: list[SpaceGrid]
+
+
+class DecodeXYRequest(BaseModel):
+    xy: list[tuple[Finite, Finite]] = Field(min_length=1, max_length=MAX_XY, description="map positions")
+
+
+class DecodedXY(ImageGrid):
+    codes: list[list[float]]
+    method: str
+
+
+class MorphRequest(BaseModel):
+    a: Row = Field(description="a dataset row of typeface A")
+    b: Row = Field(description="a dataset row of typeface B")
+    text: str = Field("", max_length=64, description="characters to morph (empty: the whole charset)")
+
+
+class Morph(JudgedGrid):
+    chars: list[str]
+    shared: list[bool]
+
+
+class AttributeRequest(BaseModel):
+    rows: list[Row] = Field(min_length=1, max_length=MAX_SOURCES, description="dataset rows of the picked images")
+    name: str = Field(min_length=1, max_length=40, description="bolder, italic, serif, or class:A-B")
+    strength: float = Field(1.0, ge=-MAX_STRENGTH, le=MAX_STRENGTH, allow_inf_nan=False)
+
+
+class Applied(JudgedGrid):
+    name: str
+    description: str
+    pairs: int
+
+
 class Neighbours(BaseModel):
     index: int
     neighbours: list[int]
@@ -59,13 +132,16 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
     def index() -> FileResponse:
         return FileResponse(STATIC / "explorer.html")
 
+    def describe(one: LatentSpace) -> dict[str, object]:
+        return {**one.info, "judge": one.judge_status(), "inverse": one.inverse.method}
+
     @app.get("/api/spaces")
     def list_spaces() -> list[dict[str, object]]:
-        return [s.info for s in spaces]
+        return [describe(s) for s in spaces]
 
     @app.get("/api/spaces/{space_id}/info")
     def info(space_id: SpaceId) -> dict[str, object]:
-        return space(space_id).info
+        return describe(space(space_id))
 
     @app.get(
         "/api/spaces/{space_id}/points",
@@ -92,15 +168,91 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
         images = space(space_id).decode(request.codes)
         return image_grid(images[None])
 
+    def judged(one: LatentSpace, grid: np.ndarray) -> dict[str, Any]:
+        return {**image_grid(grid).model_dump(), "verdicts": one.verdicts(grid), "judge": one.judge_status()}
+
     @app.post("/api/spaces/{space_id}/interpolate")
-    def interpolate(space_id: SpaceId, request: InterpolateRequest) -> ImageGrid:
+    def interpolate(space_id: SpaceId, request: InterpolateRequest) -> JudgedGrid:
         """Per source: the source, 7 decodes towards the target, the target, 10% and 50% beyond."""
-        return image_grid(space(space_id).interpolate(request.sources, request.target, request.mode))
+        one = space(space_id)
+        return JudgedGrid(**judged(one, one.interpolate(request.sources, request.target, request.mode)))
 
     @app.post("/api/spaces/{space_id}/analogy")
-    def analogy(space_id: SpaceId, request: AnalogyRequest) -> ImageGrid:
+    def analogy(space_id: SpaceId, request: AnalogyRequest) -> JudgedGrid:
         """Per C: C and D = decode(code(C) + code(B) - code(A))."""
-        return image_grid(space(space_id).analogy(request.c, request.a, request.b))
+        one = space(space_id)
+        return JudgedGrid(**judged(one, one.analogy(request.c, request.a, request.b)))
+
+    def same_dataset(ids: list[int]) -> list[LatentSpace]:
+        chosen = [space(k) for k in dict.fromkeys(ids)]
+        datasets = {s.run.dataset_spec for s in chosen}
+        if len(datasets) > 1:
+            raise RequestError(f"spaces of different datasets are never compared: {', '.join(sorted(datasets))}")
+        return chosen
+
+    def labelled(one: LatentSpace, grid: np.ndarray) -> SpaceGrid:
+        return SpaceGrid(**judged(one, grid), space=spaces.index(one), name=one.info["name"], kind=one.run.kind)
+
+    @app.post("/api/compare/interpolate")
+    def compare_interpolate(request: CompareInterpolateRequest) -> Compared:
+        """The same picks (dataset rows) through each space's model, one grid per space."""
+        chosen = same_dataset(request.spaces)
+        return Compared(
+            grids=[labelled(s, s.interpolate_rows(request.sources, request.target, request.mode)) for s in chosen]
+        )
+
+    @app.post("/api/compare/analogy")
+    def compare_analogy(request: CompareAnalogyRequest) -> Compared:
+        chosen = same_dataset(request.spaces)
+        return Compared(grids=[labelled(s, s.analogy_rows(request.c, request.a, request.b)) for s in chosen])
+
+    @app.post("/api/spaces/{space_id}/decode_xy")
+    def decode_xy(space_id: SpaceId, request: DecodeXYRequest) -> DecodedXY:
+        """Images decoded at map positions (exact for PCA, a smooth inverse for t-SNE/UMAP)."""
+        one = space(space_id)
+        images, codes = one.decode_xy(request.xy)
+        return DecodedXY(
+            **image_grid(images[None]).model_dump(), codes=codes.round(5).tolist(), method=one.inverse.method
+        )
+
+    @app.get("/api/spaces/{space_id}/validity_map", responses={202: {"description": "still computing"}})
+    def validity_map(space_id: SpaceId) -> JSONResponse:
+        """The judge's validity of decodes on a grid over the map (202 while it is computed)."""
+        result = space(space_id).validity_map()
+        if result is None:
+            return JSONResponse({"status": "computing"}, status_code=202, headers={"Retry-After": "1"})
+        return JSONResponse({k: v for k, v in result.items() if k != "key"})
+
+    @app.post("/api/spaces/{space_id}/morph")
+    def morph(space_id: SpaceId, request: MorphRequest) -> Morph:
+        """Each character from typeface A to typeface B in 7 steps (TMNIST)."""
+        one = space(space_id)
+        grid, chars, shared = one.morph(request.a, request.b, request.text)
+        return Morph(**judged(one, grid), chars=chars, shared=shared.tolist())
+
+    @app.get("/api/spaces/{space_id}/attributes")
+    def attributes(space_id: SpaceId) -> dict[str, object]:
+        """Attribute vectors on offer: TMNIST bolder/italic/serif, or class differences."""
+        one = space(space_id)
+        if one.dataset.typeface_ids is None:
+            return {"kind": "class", "classes": one.info["label_names"], "attributes": []}
+        if not one.attributes:
+            raise RequestError(
+                "no attribute vectors: this TMNIST lacks the weight, style and category columns (manifest.csv)"
+            )
+        return {
+            "kind": "typeface",
+            "attributes": [
+                {"name": a.name, "description": a.description, "pairs": a.pairs} for a in one.attributes.values()
+            ],
+        }
+
+    @app.post("/api/spaces/{space_id}/attribute")
+    def attribute(space_id: SpaceId, request: AttributeRequest) -> Applied:
+        """Per picked image: the image, its reconstruction, and code + strength x vector decoded."""
+        one = space(space_id)
+        grid, applied = one.apply_attribute(request.rows, request.name, request.strength)
+        return Applied(**judged(one, grid), name=applied.name, description=applied.description, pairs=applied.pairs)
 
     @app.get("/api/spaces/{space_id}/neighbors")
     def neighbors(

@@ -1,12 +1,18 @@
-// The latent explorer page: map, hover, filters, and the two experiments.
+// The latent explorer page: map, hover (and decode anywhere), filters, the validity layer,
+// and four experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors.
+// Picks are dataset rows, so they carry across maps and models of the same dataset.
 import { getBytes, getJSON, loadImage, postJSON } from "./api.js";
 import { css, packed, palette } from "./colors.js";
-import { renderGrid } from "./grids.js";
+import { gridPNG, renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
 
 const MAX_SOURCES = 10;
 const MAX_C = 7;
 const INTERPOLATION_HEADINGS = ["src", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "tgt", "+10%", "+50%"];
+const MORPH_HEADINGS = ["A", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "B"];
+const EXPERIMENTS = {
+  interpolation: "Interpolation", analogy: "Analogy", morph: "Typeface morph", attribute: "Attribute vector",
+};
 const MARKERS = {
   source: { color: "#3ddc84", shape: "circle" },
   target: { color: "#ff5a5a", shape: "square" },
@@ -17,8 +23,9 @@ const MARKERS = {
 
 const el = (id) => document.getElementById(id);
 const state = {
-  space: 0, info: null, points: null, experiment: "interpolation", mode: "linear",
+  space: 0, spaces: [], info: null, points: null, experiment: "interpolation", mode: "linear",
   sources: [], target: null, cs: [], a: null, b: null, hovered: -1, filter: null, request: 0,
+  compare: false, text: "Hamburgefonstiv", attribute: null, strength: 1, validity: false, rowIndex: null,
 };
 const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png`));
 
@@ -26,6 +33,7 @@ const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/
 
 async function loadSpace(k) {
   state.space = k;
+  el("space").value = String(k);
   const info = await getJSON(`/api/spaces/${k}/info`);
   const buffer = await getBytes(`/api/spaces/${k}/points`);
   const n = info.count, layout = info.points_layout;
@@ -38,17 +46,30 @@ async function loadSpace(k) {
     labels: new Uint16Array(buffer, layout.labels, n),
     typefaces: new Int32Array(buffer, layout.typefaces, n),
     categories: new Int16Array(buffer, layout.categories, n),
+    rows: new Int32Array(buffer, layout.rows, n),
   };
+  state.rowIndex = new Map();
+  state.points.rows.forEach((row, i) => state.rowIndex.set(row, i));
   el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · ${info.kind} (${info.d_latent} dims) · ` +
-    `${n.toLocaleString()} ${info.split} images`;
+    `${n.toLocaleString()} ${info.split} images · judge: ${info.judge}`;
   const colourBy = el("colour-by");
   colourBy.replaceChildren(new Option("class", "class"));
   if (info.categories.length) colourBy.append(new Option("typeface category", "category"));
   state.points.colors = colours("class");
   map.setPoints(state.points);
-  clearExperiment();
   clearFilter();
   showLegend("class");
+  el("experiment").querySelector('[value="morph"]').disabled = !info.typefaces.length;
+  el("compare").parentElement.style.display = sameDatasetSpaces().length > 1 ? "" : "none";
+  await setupAttributes();
+  if (state.validity) showValidity();
+  updateExperiment(); // picks are rows: they stay, and show where this map has them
+  requestGrid();
+}
+
+function sameDatasetSpaces() {
+  const here = state.spaces[state.space];
+  return state.spaces.map((s, k) => ({ ...s, k })).filter((s) => s.dataset === here.dataset);
 }
 
 function colours(by) {
@@ -83,85 +104,158 @@ function clearExperiment() {
   updateExperiment();
 }
 
+/** Clicks pick dataset rows; shift-click (or right-click) sets the target / A. */
 function pick(index, shift) {
-  if (state.experiment === "interpolation") {
-    if (state.target === null && !shift && state.sources.length < MAX_SOURCES) {
-      if (!state.sources.includes(index)) state.sources.push(index);
+  const row = state.points.rows[index];
+  const e = state.experiment;
+  if (e === "interpolation" || e === "morph") {
+    const limit = e === "morph" ? 1 : MAX_SOURCES;
+    if (state.target === null && !shift && state.sources.length < limit) {
+      if (!state.sources.includes(row)) state.sources.push(row);
     } else if (state.sources.length) {
-      state.target = index;
+      state.target = row;
     } else {
-      state.sources.push(index);
+      state.sources.push(row);
     }
+  } else if (e === "attribute") {
+    if (!state.sources.includes(row) && state.sources.length < MAX_SOURCES) state.sources.push(row);
   } else if (state.a === null && !shift && state.cs.length < MAX_C) {
-    if (!state.cs.includes(index)) state.cs.push(index);
+    if (!state.cs.includes(row)) state.cs.push(row);
   } else if (!state.cs.length) {
-    state.cs.push(index);
+    state.cs.push(row);
   } else if (state.a === null) {
-    state.a = index;
+    state.a = row;
   } else if (state.b === null && !shift) {
-    state.b = index;
+    state.b = row;
   } else if (shift) {
-    state.a = index;
+    state.a = row;
   } else {
-    state.b = index;
+    state.b = row;
   }
   updateExperiment();
   requestGrid();
 }
 
+const HELP = {
+  interpolation: () => `Click up to ${MAX_SOURCES} <b style="color:${MARKERS.source.color}">sources</b>, then shift-click ` +
+    `(or right-click) a <b style="color:${MARKERS.target.color}">target</b>; later clicks change the target.`,
+  analogy: () => `Click up to ${MAX_C} <b style="color:${MARKERS.c.color}">C</b> images, then shift-click ` +
+    `<b style="color:${MARKERS.a.color}">A</b> and click <b style="color:${MARKERS.b.color}">B</b>: ` +
+    `D = C + B − A. Later clicks change B, shift-clicks change A.`,
+  morph: () => `Click a glyph of typeface <b style="color:${MARKERS.source.color}">A</b>, then shift-click one of ` +
+    `typeface <b style="color:${MARKERS.target.color}">B</b>: each character of the text morphs from A to B.`,
+  attribute: () => `Click up to ${MAX_SOURCES} images, choose a vector and drag the strength: each row shows the ` +
+    `image, its reconstruction, and its code + strength × vector decoded.`,
+};
+
 function updateExperiment() {
-  const interp = state.experiment === "interpolation";
-  el("experiment-title").textContent = interp ? "Interpolation" : "Analogy";
-  el("experiment-help").innerHTML = interp
-    ? `Click up to ${MAX_SOURCES} <b style="color:${MARKERS.source.color}">sources</b>, then shift-click (or right-click) ` +
-      `a <b style="color:${MARKERS.target.color}">target</b>; later clicks change the target.`
-    : `Click up to ${MAX_C} <b style="color:${MARKERS.c.color}">C</b> images, then shift-click ` +
-      `<b style="color:${MARKERS.a.color}">A</b> and click <b style="color:${MARKERS.b.color}">B</b>: ` +
-      `D = C + B − A. Later clicks change B, shift-clicks change A.`;
-  el("experiment-controls").style.display = interp ? "" : "none";
+  const e = state.experiment;
+  el("experiment").value = e;
+  el("experiment-title").textContent = EXPERIMENTS[e];
+  el("experiment-help").innerHTML = HELP[e]();
+  el("interpolation-mode").style.display = e === "interpolation" ? "" : "none";
+  el("morph-controls").style.display = e === "morph" ? "" : "none";
+  el("attribute-controls").style.display = e === "attribute" ? "" : "none";
   const markers = [];
-  const mark = (index, kind, label) => index !== null && markers.push({ index, label, ...MARKERS[kind] });
-  if (interp) {
-    state.sources.forEach((i, k) => mark(i, "source", `S${k + 1}`));
-    mark(state.target, "target", "T");
-    el("status").textContent = `${state.sources.length} source(s)` + (state.target !== null ? `, target #${state.target}` : "");
-  } else {
-    state.cs.forEach((i, k) => mark(i, "c", `C${k + 1}`));
+  const mark = (row, kind, label) => {
+    const index = row === null ? undefined : state.rowIndex?.get(row);
+    if (index !== undefined) markers.push({ index, label, ...MARKERS[kind] });
+  };
+  if (e === "analogy") {
+    state.cs.forEach((r, k) => mark(r, "c", `C${k + 1}`));
     mark(state.a, "a", "A");
     mark(state.b, "b", "B");
     el("status").textContent = `${state.cs.length} C image(s)` + (state.a !== null ? `, A #${state.a}` : "") +
       (state.b !== null ? `, B #${state.b}` : "");
+  } else {
+    state.sources.forEach((r, k) => mark(r, "source", e === "morph" ? "A" : `S${k + 1}`));
+    mark(state.target, "target", e === "morph" ? "B" : "T");
+    el("status").textContent = `${state.sources.length} pick(s)` + (state.target !== null ? `, target #${state.target}` : "");
   }
   map.setMarkers(markers);
+  saveHash();
+}
+
+function ready() {
+  const e = state.experiment;
+  if (e === "interpolation" || e === "morph") return state.sources.length && state.target !== null;
+  if (e === "analogy") return state.cs.length && state.a !== null && state.b !== null;
+  return state.sources.length && state.attribute !== null;
 }
 
 async function requestGrid() {
-  const interp = state.experiment === "interpolation";
-  const ready = interp ? state.sources.length && state.target !== null : state.cs.length && state.a !== null && state.b !== null;
-  if (!ready) return;
+  if (!ready()) return;
   const ticket = ++state.request;
-  const base = `/api/spaces/${state.space}`;
+  const e = state.experiment;
+  const compared = state.compare ? sameDatasetSpaces().map((s) => s.k) : [state.space];
+  const spaces = [state.space, ...compared.filter((k) => k !== state.space)];
   try {
-    const grid = interp
-      ? await postJSON(`${base}/interpolate`, { sources: state.sources, target: state.target, mode: state.mode })
-      : await postJSON(`${base}/analogy`, { c: state.cs, a: state.a, b: state.b });
+    let sections;
+    if (e === "interpolation" || e === "analogy") {
+      const body = e === "interpolation"
+        ? { spaces, sources: state.sources, target: state.target, mode: state.mode }
+        : { spaces, c: state.cs, a: state.a, b: state.b };
+      const answer = await postJSON(`/api/compare/${e}`, body);
+      sections = answer.grids.map((grid) => ({
+        grid, title: `${grid.kind}: ${grid.name}`,
+        headings: e === "interpolation" ? INTERPOLATION_HEADINGS : ["C", "D"], originals: e === "interpolation" ? [0, 8] : [0],
+      }));
+    } else if (e === "morph") {
+      const grid = await postJSON(`/api/spaces/${state.space}/morph`, { a: state.sources[0], b: state.target, text: state.text });
+      sections = [{ grid, headings: MORPH_HEADINGS, originals: [0, 8], rowLabels: grid.chars, gaps: grid.shared }];
+    } else {
+      const grid = await postJSON(`/api/spaces/${state.space}/attribute`,
+        { rows: state.sources, name: state.attribute, strength: state.strength });
+      el("attribute-info").textContent = `${grid.description} · built from ${grid.pairs.toLocaleString()} ` +
+        (state.info.typefaces.length ? "typeface pairs" : "images");
+      sections = [{ grid, headings: ["image", "recon", `${state.strength > 0 ? "+" : ""}${state.strength}×`], originals: [0] }];
+    }
     if (ticket !== state.request) return; // a newer request superseded this one
-    renderGrid(el("grid"), grid, interp ? INTERPOLATION_HEADINGS : ["C", "D"], interp ? [0, 8] : [0]);
-    el("grid").dataset.experiment = state.experiment;
+    const container = el("grid");
+    container.replaceChildren();
+    for (const section of sections) renderGrid(container, section, state.info.label_names);
+    container.dataset.experiment = e;
   } catch (error) {
     el("status").innerHTML = `<span class="error">${error.message}</span>`;
   }
 }
 
-// ------------------------------------------------------------------ hover and filters
+// ------------------------------------------------------------------ attribute vectors
+
+async function setupAttributes() {
+  const select = el("attribute-name");
+  select.replaceChildren();
+  state.attribute = null;
+  const option = el("experiment").querySelector('[value="attribute"]');
+  try {
+    const offer = await getJSON(`/api/spaces/${state.space}/attributes`);
+    if (offer.kind === "class") {
+      const names = offer.classes;
+      names.forEach((a, i) => names.forEach((b, j) => {
+        if (i !== j) select.append(new Option(`mean ${a} − mean ${b}`, `class:${i}-${j}`));
+      }));
+    } else {
+      for (const a of offer.attributes) select.append(new Option(`${a.name} (${a.pairs} pairs)`, a.name));
+    }
+    state.attribute = select.value || null;
+    option.disabled = !select.options.length;
+    option.title = "";
+  } catch (error) {
+    option.disabled = true; // the control is hidden; the server says why
+    option.title = error.message;
+    if (state.experiment === "attribute") state.experiment = "interpolation";
+  }
+}
+
+// ------------------------------------------------------------------ hover, decode anywhere, filters
 
 function showHover(index) {
   state.hovered = index;
   const text = el("hover-text");
   const canvas = el("hover-image");
   const ctx = canvas.getContext("2d");
+  if (index < 0) return; // empty space: decodeAt() draws what lies there
   ctx.clearRect(0, 0, 28, 28);
-  if (index < 0) { text.textContent = "—"; return; }
   const { labels, typefaces } = state.points;
   const face = typefaces[index] >= 0 ? state.info.typefaces[typefaces[index]] : "";
   text.innerHTML = `<div><span class="tag">${state.info.label_names[labels[index]]}</span> #${index}</div>` +
@@ -170,6 +264,29 @@ function showHover(index) {
   map.loadAtlas(map.atlasOf(index))
     .then(() => state.hovered === index && map.drawThumb(ctx, index, 0, 0, 28))
     .catch(() => { text.append(" (image unavailable)"); });
+}
+
+let decoding = null, nextDecode = null;
+/** Hovering empty map space shows the image decoded at the latent point that position stands for. */
+function decodeAt(x, y) {
+  nextDecode = [x, y];
+  if (decoding) return; // one request in flight; the latest position goes next
+  const [qx, qy] = nextDecode;
+  nextDecode = null;
+  decoding = postJSON(`/api/spaces/${state.space}/decode_xy`, { xy: [[qx, qy]] })
+    .then((answer) => {
+      if (state.hovered >= 0) return;
+      const bytes = Uint8Array.from(atob(answer.pixels), (c) => c.charCodeAt(0));
+      const ctx = el("hover-image").getContext("2d");
+      const image = ctx.createImageData(28, 28);
+      for (let p = 0; p < 784; p++) image.data.set([bytes[p], bytes[p], bytes[p], 255], p * 4);
+      ctx.putImageData(image, 0, 0);
+      el("hover-text").innerHTML = `<div>decoded at (${qx.toFixed(2)}, ${qy.toFixed(2)})</div>` +
+        `<div class="method">${answer.method}</div>`;
+      state.decodedAt = [qx, qy];
+    })
+    .catch(() => {})
+    .finally(() => { decoding = null; if (nextDecode) decodeAt(...nextDecode); });
 }
 
 function filterBy(kind) {
@@ -181,7 +298,7 @@ function filterBy(kind) {
   const values = kind === "typeface" ? typefaces : labels, value = values[i];
   for (let j = 0; j < count; j++) mask[j] = values[j] === value ? 1 : 0;
   state.filter = { kind, value };
-  map.setFilter(mask);
+  map.setFilter(mask); // and fits the view to what remains
 }
 
 function clearFilter() {
@@ -189,12 +306,83 @@ function clearFilter() {
   map.setFilter(null);
 }
 
+// ------------------------------------------------------------------ validity layer
+
+async function showValidity() {
+  const status = el("validity-status");
+  const space = state.space;
+  status.textContent = "computing…";
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const response = await fetch(`/api/spaces/${space}/validity_map`);
+    if (!state.validity || space !== state.space) return;
+    if (response.status === 202) { await new Promise((r) => setTimeout(r, 500)); continue; }
+    const answer = await response.json();
+    if (!response.ok) { status.innerHTML = `<span class="error">${answer.detail}</span>`; return; }
+    const [w, h] = answer.size;
+    const canvas = document.createElement("canvas");
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext("2d");
+    const image = ctx.createImageData(w, h);
+    answer.validity.forEach((v, p) => image.data.set([Math.round(255 * (1 - v)), Math.round(200 * v), 60, 255], p * 4));
+    ctx.putImageData(image, 0, 0);
+    map.setOverlay({ canvas, extent: answer.extent });
+    const mean = answer.validity.reduce((a, b) => a + b, 0) / answer.validity.length;
+    status.textContent = `${Math.round(100 * mean)}% of the map decodes to valid images (green); ${answer.method}`;
+    state.validityMap = answer;
+    return;
+  }
+}
+
+function toggleValidity(on) {
+  state.validity = on;
+  el("validity").checked = on;
+  if (on) showValidity();
+  else { map.setOverlay(null); el("validity-status").textContent = ""; }
+  saveHash();
+}
+
+// ------------------------------------------------------------------ the URL hash
+
+function saveHash() {
+  const p = new URLSearchParams();
+  p.set("space", state.space);
+  p.set("e", state.experiment);
+  if (state.sources.length) p.set("src", state.sources.join(","));
+  if (state.target !== null) p.set("t", state.target);
+  if (state.cs.length) p.set("c", state.cs.join(","));
+  if (state.a !== null) p.set("a", state.a);
+  if (state.b !== null) p.set("b", state.b);
+  if (state.mode !== "linear") p.set("mode", state.mode);
+  if (state.compare) p.set("compare", "1");
+  if (state.validity) p.set("validity", "1");
+  if (state.experiment === "morph") p.set("text", state.text);
+  if (state.experiment === "attribute" && state.attribute) { p.set("attr", state.attribute); p.set("s", state.strength); }
+  history.replaceState(null, "", `#${p}`);
+}
+
+function readHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const rows = (key) => (p.get(key) || "").split(",").filter(Boolean).map(Number).filter(Number.isInteger);
+  const one = (key) => (p.has(key) && Number.isInteger(Number(p.get(key))) ? Number(p.get(key)) : null);
+  return {
+    space: one("space") ?? 0,
+    experiment: EXPERIMENTS[p.get("e")] ? p.get("e") : "interpolation",
+    sources: rows("src"), target: one("t"), cs: rows("c"), a: one("a"), b: one("b"),
+    mode: p.get("mode") === "slerp" ? "slerp" : "linear",
+    compare: p.get("compare") === "1", validity: p.get("validity") === "1",
+    text: p.get("text") ?? state.text, attribute: p.get("attr"), strength: Number(p.get("s") ?? 1),
+  };
+}
+
 // ------------------------------------------------------------------ wiring
 
 map.addEventListener("pick", (e) => pick(e.detail.index, e.detail.shift));
 map.addEventListener("hover", (e) => showHover(e.detail.index));
+map.addEventListener("hoverempty", (e) => decodeAt(e.detail.x, e.detail.y));
+el("experiment").addEventListener("change", (e) => { state.experiment = e.target.value; clearExperiment(); });
 el("toggle-experiment").addEventListener("click", () => {
-  state.experiment = state.experiment === "interpolation" ? "analogy" : "interpolation";
+  const order = Object.keys(EXPERIMENTS).filter((k) => !el("experiment").querySelector(`[value="${k}"]`).disabled);
+  state.experiment = order[(order.indexOf(state.experiment) + 1) % order.length];
   clearExperiment();
 });
 el("colour-by").addEventListener("change", (e) => {
@@ -202,25 +390,50 @@ el("colour-by").addEventListener("change", (e) => {
   showLegend(e.target.value);
 });
 el("space").addEventListener("change", (e) => loadSpace(Number(e.target.value)));
+el("compare").addEventListener("change", (e) => { state.compare = e.target.checked; saveHash(); requestGrid(); });
+el("validity").addEventListener("change", (e) => toggleValidity(e.target.checked));
+el("interpolation-mode").addEventListener("change", (e) => { state.mode = e.target.value; saveHash(); requestGrid(); });
+el("morph-text").addEventListener("change", (e) => { state.text = e.target.value; saveHash(); requestGrid(); });
+el("attribute-name").addEventListener("change", (e) => { state.attribute = e.target.value; saveHash(); requestGrid(); });
+el("strength").addEventListener("input", (e) => {
+  state.strength = Number(e.target.value);
+  el("strength-value").textContent = state.strength.toFixed(1);
+  saveHash();
+  requestGrid();
+});
+el("download").addEventListener("click", () => {
+  const link = document.createElement("a");
+  link.download = `latentmap-${state.experiment}.png`;
+  link.href = gridPNG(el("grid"));
+  link.click();
+});
 document.addEventListener("keydown", (e) => {
-  if (e.target instanceof HTMLSelectElement || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
   if (e.key === " ") { e.preventDefault(); clearExperiment(); }
   else if (e.key === "f" || e.key === "F") filterBy("typeface");
   else if (e.key === "c" || e.key === "C") filterBy("class");
   else if (e.key === "Escape") clearFilter();
 });
 
-const modeSelect = document.createElement("select");
-modeSelect.id = "interpolation-mode";
-modeSelect.append(new Option("linear interpolation", "linear"), new Option("spherical (slerp)", "slerp"));
-modeSelect.addEventListener("change", () => { state.mode = modeSelect.value; requestGrid(); });
-el("experiment-controls").append(modeSelect);
-
 async function start() {
-  const spaces = await getJSON("/api/spaces");
-  spaces.forEach((s, k) => el("space").append(new Option(`${s.kind}: ${s.name}`, String(k))));
-  el("space").style.display = spaces.length > 1 ? "" : "none";
-  await loadSpace(0);
+  state.spaces = await getJSON("/api/spaces");
+  state.spaces.forEach((s, k) => el("space").append(new Option(`${s.kind}: ${s.name}`, String(k))));
+  el("space").style.display = state.spaces.length > 1 ? "" : "none";
+  const saved = readHash();
+  Object.assign(state, { ...saved, space: saved.space < state.spaces.length ? saved.space : 0 });
+  el("compare").checked = state.compare;
+  el("validity").checked = state.validity;
+  el("interpolation-mode").value = state.mode;
+  el("morph-text").value = state.text;
+  el("strength").value = state.strength;
+  el("strength-value").textContent = state.strength.toFixed(1);
+  const attribute = state.attribute;
+  await loadSpace(state.space);
+  if (attribute && [...el("attribute-name").options].some((o) => o.value === attribute)) {
+    state.attribute = el("attribute-name").value = attribute;
+    requestGrid();
+  }
 }
 
 // For tests and the console: the state, the map, and where a point is on the page.
@@ -231,5 +444,6 @@ window.explorer = {
     const rect = map.canvas.getBoundingClientRect();
     return [rect.left + sx, rect.top + sy];
   },
+  indexOfRow(row) { return state.rowIndex.get(row); },
   ready: start().catch((error) => { el("meta").innerHTML = `<span class="error">${error.message}</span>`; throw error; }),
 };

@@ -8,9 +8,10 @@ const MAX_THUMBS = 2500;
 const PICK_RADIUS_PX = 8;
 const GRID = 256; // spatial index cells per side
 
-function dataBounds({ x, y, count }) {
+function dataBounds({ x, y, count }, mask = null) {
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (let i = 0; i < count; i++) {
+    if (mask && !mask[i]) continue;
     if (x[i] < x0) x0 = x[i]; if (x[i] > x1) x1 = x[i];
     if (y[i] < y0) y0 = y[i]; if (y[i] > y1) y1 = y[i];
   }
@@ -46,8 +47,15 @@ export class MapView extends EventTarget {
     this.draw();
   }
 
+  /** Show only the points where mask[i] is 1 (null: all), and fit the view to them. */
   setFilter(mask) {
     this.visible = mask;
+    this.fit(mask ? dataBounds(this.points, mask) : this.bounds);
+  }
+
+  /** An image over the map's data extent [x0, y0, x1, y1] (e.g. the validity layer), or null. */
+  setOverlay(overlay) {
+    this.overlay = overlay;
     this.draw();
   }
 
@@ -70,10 +78,12 @@ export class MapView extends EventTarget {
     this.draw();
   }
 
-  fit() {
-    const { x0, x1, y0, y1 } = this.bounds;
-    const span = Math.max(x1 - x0, y1 - y0) || 1;
-    this.thumbWorld = span / 120; // a thumbnail's side in data units
+  fit(bounds = this.bounds) {
+    if (!Number.isFinite(bounds.x0)) bounds = this.bounds; // an empty filter keeps the view
+    const { x0, x1, y0, y1 } = bounds;
+    const full = this.bounds;
+    const span = Math.max(x1 - x0, y1 - y0) || Math.max(full.x1 - full.x0, full.y1 - full.y0) / 20 || 1;
+    this.thumbWorld = Math.max(full.x1 - full.x0, full.y1 - full.y0) / 120 || 1; // a thumbnail's side in data units
     this.scale = 0.92 * Math.min(this.canvas.width, this.canvas.height) / span;
     this.tx = this.canvas.width / 2 - ((x0 + x1) / 2) * this.scale;
     this.ty = this.canvas.height / 2 + ((y0 + y1) / 2) * this.scale;
@@ -181,12 +191,25 @@ export class MapView extends EventTarget {
       }
     }
     this.ctx.putImageData(this.image, 0, 0);
+    if (this.overlay) this.drawOverlay();
     if (thumbs) this.drawThumbnails(onScreen);
     this.drawMarkers();
     this.renders = (this.renders ?? 0) + 1;
     this.renderedAt = performance.now();
     this.firstRenderAt ??= this.renderedAt;
     this.dispatchEvent(new CustomEvent("rendered", { detail: { thumbnails: thumbs, drawn: onScreen.length } }));
+  }
+
+  drawOverlay() {
+    const { canvas, extent, alpha = 0.45 } = this.overlay;
+    const [x0, y0, x1, y1] = extent;
+    const [sx0, sy0] = [x0 * this.scale + this.tx, -y1 * this.scale + this.ty];
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(canvas, sx0, sy0, (x1 - x0) * this.scale, (y1 - y0) * this.scale);
+    ctx.restore();
   }
 
   drawThumbnails(indices) {
@@ -278,6 +301,10 @@ export class MapView extends EventTarget {
         this.hovered = i;
         this.draw();
         this.dispatchEvent(new CustomEvent("hover", { detail: { index: i } }));
+      }
+      if (i < 0) { // empty map space: where it is in data units, to decode there
+        const [wx, wy] = this.toWorld(e.clientX - rect.left, e.clientY - rect.top);
+        this.dispatchEvent(new CustomEvent("hoverempty", { detail: { x: wx, y: wy } }));
       }
     });
     canvas.addEventListener("pointerup", (e) => {

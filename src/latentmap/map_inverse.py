@@ -1,0 +1,134 @@
+"""From a position on the 2D map back to a latent code, and the judge's validity of the
+decodes over the whole map.
+
+PCA is inverted exactly: its projection is affine, so regressing the codes on (x, y, 1)
+recovers ``mean + xy @ components`` (the residual is orthogonal to the projection). t-SNE
+and UMAP have no inverse; a smooth one is inverse-distance weighting of the codes of the
+``K`` nearest points on the map (weights 1 / distance^2; a point's own code on the point).
+"""
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import RequestError
+
+K = 8
+MAX_XY = 4096
+GRID = 64  # validity map cells per side
+SUBSAMPLES = 2  # per cell side: each cell's validity is the mean of 2 x 2 decodes
+
+
+class MapInverse:
+    def __init__(self, xy: np.ndarray, codes: np.ndarray, method: str) -> None:
+        self.xy = xy.astype(np.float64)
+        self.codes = codes.astype(np.float64)
+        self.affine: np.ndarray | None = None
+        if method == "pca":
+            design = np.column_stack([self.xy, np.ones(len(xy))])
+            self.affine, *_ = np.linalg.lstsq(design, self.codes, rcond=None)
+            self.method = "exact inverse of the PCA projection (mean + x, y along its two components)"
+        else:
+            from scipy.spatial import cKDTree
+
+            self.tree = cKDTree(self.xy)
+            self.method = f"inverse-distance weighting of the codes of the {K} nearest points on the map"
+
+    def __call__(self, xy: np.ndarray) -> np.ndarray:
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        if self.affine is not None:
+            return (np.column_stack([xy, np.ones(len(xy))]) @ self.affine).astype(np.float32)
+        k = min(K, len(self.xy))
+        distances, index = self.tree.query(xy, k=k)
+        distances, index = distances.reshape(len(xy), k), index.reshape(len(xy), k)
+        weights = 1.0 / np.maximum(distances, 1e-12) ** 2
+        exact = distances[:, 0] < 1e-9
+        weights[exact] = 0
+        weights[exact, 0] = 1
+        weights /= weights.sum(axis=1, keepdims=True)
+        return np.einsum("nk,nkd->nd", weights, self.codes[index]).astype(np.float32)
+
+
+def check_xy(xy: Any) -> np.ndarray:
+    try:
+        array = np.asarray(xy, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise RequestError("xy must be a list of [x, y] pairs") from None
+    if array.ndim != 2 or array.shape[1] != 2 or len(array) == 0:
+        raise RequestError(f"xy must be a list of [x, y] pairs, got shape {list(array.shape)}")
+    if len(array) > MAX_XY:
+        raise RequestError(f"at most {MAX_XY} positions per request, got {len(array)}")
+    if not (np.isfinite(array) & (np.abs(array) < 1e30)).all():
+        raise RequestError("xy must hold finite numbers")
+    return array
+
+
+def extent_of(xy: np.ndarray) -> list[float]:
+    x0, y0 = xy.min(axis=0)
+    x1, y1 = xy.max(axis=0)
+    pad = 0.04 * max(x1 - x0, y1 - y0, 1e-6)
+    return [float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + pad)]
+
+
+def grid_positions(extent: list[float], size: int = GRID, sub: int = SUBSAMPLES) -> np.ndarray:
+    """Sample positions, cell by cell (row-major from the top: y decreasing), ``sub`` x
+    ``sub`` per cell: (size * size * sub * sub, 2)."""
+    x0, y0, x1, y1 = extent
+    n = size * sub
+    xs = x0 + (np.arange(n) + 0.5) / n * (x1 - x0)
+    ys = y1 - (np.arange(n) + 0.5) / n * (y1 - y0)
+    gx, gy = np.meshgrid(xs, ys)  # (n, n), row r = y from the top
+    cells = np.stack([gx, gy], axis=-1).reshape(size, sub, size, sub, 2).transpose(0, 2, 1, 3, 4)
+    return cells.reshape(-1, 2)
+
+
+class ValidityMaps:
+    """The judge's validity over one embedding's map, computed once in the background and
+    cached beside the embedding (``<name>.validity.npz``, keyed by weights and judge)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.result: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def get(self, compute: Any, key: str) -> dict[str, Any] | None:
+        """The map, or None while it is being computed (the first call starts it)."""
+        with self.lock:
+            if self.result is not None and self.result.get("key") == key:
+                return self.result
+            cached = self.read(key)
+            if cached is not None:
+                self.result = cached
+                return cached
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self.run, args=(compute, key), daemon=True)
+                self.thread.start()
+            return None
+
+    def run(self, compute: Any, key: str) -> None:
+        result = {**compute(), "key": key}
+        with self.lock:
+            self.result = result
+        try:
+            with atomic_path(self.path) as tmp:
+                meta = {k: v for k, v in result.items() if k != "validity"}
+                np.savez(tmp, validity=np.asarray(result["validity"], np.float32), meta=np.array(json.dumps(meta)))
+        except OSError:
+            pass  # a read-only folder: the map stays in memory
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        try:
+            with np.load(self.path, allow_pickle=False) as npz:
+                meta = json.loads(str(npz["meta"]))
+                validity = npz["validity"]
+        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            return None
+        if meta.get("key") != key or validity.size != meta["size"][0] * meta["size"][1]:
+            return None
+        return {**meta, "validity": validity.astype(float).round(4).tolist()}
