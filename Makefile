@@ -40,6 +40,8 @@ bench:
 	$(BIN)/python bench/bench_quality.py
 	$(BIN)/python bench/bench_embed.py
 	$(BIN)/python bench/bench_explorer.py
+	$(BIN)/python bench/bench_load_api.py
+	$(BIN)/python bench/bench_compare.py
 	$(BIN)/python bench/bench_fonts.py
 
 clean:

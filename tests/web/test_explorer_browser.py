@@ -2,6 +2,8 @@
 
 import pytest
 
+from latentmap import load_dataset
+from latentmap.judge import JudgeSlot, train_judge
 from latentmap.latent_ops import LatentSpace
 from latentmap.web.explorer import create_app
 from tests.web.conftest import LiveServer, screenshot
@@ -12,8 +14,10 @@ from tests.web_fixtures import make_embedding
 def servers(tmp_path_factory, datasets_dir, session_cache, small_fonts_dir):
     data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
     root = tmp_path_factory.mktemp("browser")
-    vae = LatentSpace.load(make_embedding(root, data_opts, kind="vae"), **data_opts)
-    ae = LatentSpace.load(make_embedding(root, data_opts, kind="dense"), **data_opts)
+    digits = load_dataset("digits", **data_opts)
+    judge = JudgeSlot.ready(train_judge(digits, epochs=1, max_train=6000, progress=False))
+    vae = LatentSpace.load(make_embedding(root, data_opts, kind="vae"), **data_opts, dataset=digits, judge_slot=judge)
+    ae = LatentSpace.load(make_embedding(root, data_opts, kind="dense"), **data_opts, dataset=digits, judge_slot=judge)
     tmnist_opts = {**data_opts, "fonts_dir": str(small_fonts_dir)}
     fonts = LatentSpace.load(
         make_embedding(root, tmnist_opts, dataset="numeric", kind="dense", max_points=None, epochs=3), **tmnist_opts
@@ -22,8 +26,8 @@ def servers(tmp_path_factory, datasets_dir, session_cache, small_fonts_dir):
         yield {"digits": digits, "tmnist": tmnist, "vae": vae, "fonts": fonts}
 
 
-def open_explorer(page, server):
-    page.goto(server.url)
+def open_explorer(page, server, hash=""):
+    page.goto(server.url + hash)
     page.evaluate("window.explorer.ready")
     page.wait_for_function("window.explorer.state.points !== null")
 
@@ -73,11 +77,15 @@ def test_interpolation_and_analogy(page, servers):
     page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 3")
     assert grid_shape(page) == [11, 11, 11]
     state = page.evaluate("window.explorer.state")
-    assert state["sources"] == picks[:3] and state["target"] == picks[3]
+    rows = [int(r) for r in servers["vae"].rows[picks]]  # picks are dataset rows
+    assert state["sources"] == rows[:3] and state["target"] == rows[3]
+    page.wait_for_selector("#grid .verdict")  # the judge's verdict on every generated cell
+    assert page.locator("#grid .verdict").count() == 3 * 9
+    assert page.locator("#grid .valid-count").count() == 3
     screenshot(page, "explorer-interpolation")
 
     click_point(page, picks[4])  # a later click changes the target
-    page.wait_for_function(f"window.explorer.state.target === {picks[4]}")
+    page.wait_for_function(f"window.explorer.state.target === {rows[4]}")
     page.select_option("#interpolation-mode", "slerp")
     page.wait_for_timeout(300)
     assert grid_shape(page) == [11, 11, 11]
@@ -95,7 +103,7 @@ def test_interpolation_and_analogy(page, servers):
     page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 2")
     assert grid_shape(page) == [2, 2]
     state = page.evaluate("window.explorer.state")
-    assert (state["cs"], state["a"], state["b"]) == (picks[:2], picks[2], picks[3])
+    assert (state["cs"], state["a"], state["b"]) == (rows[:2], rows[2], rows[3])
     screenshot(page, "explorer-analogy")
     page.keyboard.press("Space")
     assert grid_shape(page) == []
@@ -118,6 +126,14 @@ def test_class_filter_hover_and_zoom(page, servers):
     assert state == {"kind": "class", "value": int(servers["vae"].labels[index])}
     visible = page.evaluate("Array.from(window.explorer.map.visible).reduce((a, b) => a + b, 0)")
     assert visible == int((servers["vae"].labels == servers["vae"].labels[index]).sum())
+    # the view fits what remains: every visible point on screen, and they fill most of it
+    span = page.evaluate(
+        """() => { const {map} = window.explorer; let x0 = 1e9, x1 = -1e9;
+                   for (let i = 0; i < map.points.count; i++) if (map.visible[i]) {
+                     const [sx] = map.toScreen(i); x0 = Math.min(x0, sx); x1 = Math.max(x1, sx); }
+                   return [x0, x1, map.canvas.width]; }"""
+    )
+    assert 0 <= span[0] and span[1] <= span[2] and (span[1] - span[0]) > 0.5 * min(span[2], 800)
     screenshot(page, "explorer-class-filter")
     page.keyboard.press("Escape")
     assert page.evaluate("window.explorer.map.visible") is None
@@ -157,3 +173,92 @@ def test_typeface_filter_on_tmnist(page, servers):
     screenshot(page, "explorer-typeface-filter")
     page.keyboard.press("Escape")
     assert page.evaluate("window.explorer.state.filter") is None
+
+
+def test_compare_mode_keeps_picks_across_maps_and_models(page, servers):
+    open_explorer(page, servers["digits"])
+    picks = isolated_points(page, 3)
+    click_point(page, picks[0])
+    click_point(page, picks[1])
+    click_point(page, picks[2], shift=True)
+    page.wait_for_function("document.querySelectorAll('#grid .section').length === 1")
+    page.check("#compare")
+    page.wait_for_function("document.querySelectorAll('#grid .section').length === 2")
+    titles = page.locator("#grid .section-title").all_inner_texts()
+    assert titles[0].startswith("vae:") and titles[1].startswith("dense:")
+    assert grid_shape(page) == [11, 11, 11, 11]
+    screenshot(page, "explorer-compare")
+    rows = page.evaluate("window.explorer.state.sources")
+    page.select_option("#space", "1")  # the AE's map: the same picks, marked where it has them
+    page.wait_for_function("window.explorer.state.info.kind === 'dense'")
+    page.wait_for_function("document.querySelector('#grid .section-title').textContent.startsWith('dense:')")
+    assert page.evaluate("window.explorer.state.sources") == rows
+    assert page.locator("#grid .section").count() == 2
+    # the view lives in the URL: a reload restores map, picks, experiment and compare mode
+    page.reload()
+    page.evaluate("window.explorer.ready")
+    page.wait_for_function("document.querySelectorAll('#grid .section').length === 2")
+    state = page.evaluate("window.explorer.state")
+    assert state["space"] == 1 and state["sources"] == rows and state["compare"] is True
+
+
+def test_validity_layer_and_decode_anywhere(page, servers):
+    open_explorer(page, servers["digits"])
+    page.check("#validity")
+    page.wait_for_function("window.explorer.state.validityMap !== undefined", timeout=120_000)
+    assert "valid images" in page.inner_text("#validity-status")
+    assert page.evaluate("window.explorer.map.overlay !== null")
+    screenshot(page, "explorer-validity-layer")
+    # hovering empty map space shows the image decoded there (exact PCA inverse)
+    empty = page.evaluate(
+        """() => { const {map} = window.explorer; const rect = map.canvas.getBoundingClientRect();
+                   for (let sy = 40; sy < map.canvas.height; sy += 15) for (let sx = 40; sx < map.canvas.width; sx += 15)
+                     if (map.pick(sx, sy, 12) < 0) return [rect.left + sx, rect.top + sy];
+                   return null; }"""
+    )
+    assert empty is not None
+    page.mouse.move(*empty)
+    page.wait_for_function("window.explorer.state.decodedAt !== undefined")
+    assert "decoded at" in page.inner_text("#hover-text") and "PCA" in page.inner_text("#hover-text")
+    assert page.evaluate(
+        "document.querySelector('#hover-image').getContext('2d').getImageData(0, 0, 28, 28).data.some((v, i) => i % 4 === 0 && v > 0)"
+    )
+    page.uncheck("#validity")
+    assert page.evaluate("window.explorer.map.overlay") is None
+
+
+def test_typeface_morph_and_attribute_slider(page, servers):
+    fonts = servers["fonts"]
+    open_explorer(page, servers["tmnist"])
+    page.select_option("#experiment", "morph")
+    assert page.text_content("#experiment-title") == "Typeface morph"
+    page.fill("#morph-text", "0123")
+    page.dispatch_event("#morph-text", "change")
+    picks = isolated_points(page, 20)
+    first = picks[0]
+    other = next(i for i in picks if fonts.typeface_ids[i] != fonts.typeface_ids[first])
+    click_point(page, first)  # a glyph of typeface A
+    click_point(page, other, shift=True)  # and one of typeface B
+    page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 4")
+    assert grid_shape(page) == [9, 9, 9, 9]
+    assert page.locator("#grid .row-label").all_inner_texts() == list("0123")
+    screenshot(page, "explorer-typeface-morph")
+
+    page.select_option("#experiment", "attribute")
+    options = page.locator("#attribute-name option").all_inner_texts()
+    assert options and any("serif" in o for o in options)
+    picks = isolated_points(page, 2)
+    click_point(page, picks[0])
+    click_point(page, picks[1])
+    page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 2")
+    assert grid_shape(page) == [3, 3] and "built from" in page.inner_text("#attribute-info")
+    before = page.evaluate("document.querySelector('#grid .row:not(.heading) canvas:nth-of-type(1)') !== null")
+    page.fill("#strength", "-2")
+    page.dispatch_event("#strength", "input")
+    page.wait_for_function("window.explorer.state.strength === -2")
+    page.wait_for_function("document.querySelector('#grid .heading').textContent.includes('-2')")
+    assert before and "s=-2" in page.url
+    screenshot(page, "explorer-attribute")
+    with page.expect_download() as download:
+        page.click("#download")
+    assert download.value.suggested_filename == "latentmap-attribute.png"

@@ -163,7 +163,7 @@ def test_validity_map_is_computed_once_and_cached_beside_the_embedding(client, s
     answer = response.json()
     assert answer["size"] == [64, 64] and len(answer["validity"]) == 64 * 64
     assert all(0 <= v <= 1 for v in answer["validity"]) and 0 < np.mean(answer["validity"]) < 1
-    x0, y0, x1, y1 = answer["extent"]
+    x0, y0, x1, _ = answer["extent"]
     assert x0 < vae.xy[:, 0].min() and x1 > vae.xy[:, 0].max() and y0 < vae.xy[:, 1].min()
     cache = vae.path.with_name(vae.path.name.removesuffix(".npz") + ".validity.npz")
     assert cache.is_file()

@@ -3,8 +3,12 @@
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import common
+
+if TYPE_CHECKING:
+    from ..latent_ops import LatentSpace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no_judge",
         "--no-judge",
         action="store_true",
-        help="no judge verdicts or validity layer (by default the dataset's judge is loaded, or trained in the background)",
+        help="no judge verdicts or validity layer (default: load the dataset's judge, or train it in the background)",
     )
 
 
@@ -46,7 +50,7 @@ def explore(
 
 def load_spaces(
     embeddings: list[str], data_dir: str | None, fonts_dir: str | None, cache_dir: str | None, judge: bool = True
-) -> list:  # type: ignore[type-arg]
+) -> list["LatentSpace"]:
     """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
     from the cache, or trained in the background while the app already serves)."""
     from ..data.sources import DataPaths
@@ -54,7 +58,7 @@ def load_spaces(
     from ..latent_ops import LatentSpace
 
     cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
-    shared: dict[str, tuple[object, object]] = {}
+    shared: dict[str, tuple[Any, JudgeSlot | None]] = {}
     spaces = []
     for path in embeddings:
         space = LatentSpace.load(path, data_dir, fonts_dir, cache_dir)
@@ -67,7 +71,7 @@ def load_spaces(
         print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
     for spec, (_, slot) in shared.items():
         if slot is not None:
-            print(f"judge for {spec}: {slot.status}")  # type: ignore[attr-defined]
+            print(f"judge for {spec}: {slot.status}")
     return spaces
 
 

@@ -195,7 +195,7 @@ async function requestGrid() {
       const body = e === "interpolation"
         ? { spaces, sources: state.sources, target: state.target, mode: state.mode }
         : { spaces, c: state.cs, a: state.a, b: state.b };
-      const answer = await postJSON(`/api/compare/${e}`, body);
+      const answer = await postJSON(`/api/compare/${e === "interpolation" ? "interpolate" : "analogy"}`, body);
       sections = answer.grids.map((grid) => ({
         grid, title: `${grid.kind}: ${grid.name}`,
         headings: e === "interpolation" ? INTERPOLATION_HEADINGS : ["C", "D"], originals: e === "interpolation" ? [0, 8] : [0],

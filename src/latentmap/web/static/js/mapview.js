@@ -201,7 +201,7 @@ export class MapView extends EventTarget {
   }
 
   drawOverlay() {
-    const { canvas, extent, alpha = 0.45 } = this.overlay;
+    const { canvas, extent, alpha = 0.3 } = this.overlay;
     const [x0, y0, x1, y1] = extent;
     const [sx0, sy0] = [x0 * this.scale + this.tx, -y1 * this.scale + this.ty];
     const ctx = this.ctx;
