@@ -133,7 +133,7 @@ def test_class_filter_hover_and_zoom(page, servers):
                      const [sx] = map.toScreen(i); x0 = Math.min(x0, sx); x1 = Math.max(x1, sx); }
                    return [x0, x1, map.canvas.width]; }"""
     )
-    assert 0 <= span[0] and span[1] <= span[2] and (span[1] - span[0]) > 0.5 * min(span[2], 800)
+    assert span[0] >= 0 and span[1] <= span[2] and (span[1] - span[0]) > 0.5 * min(span[2], 800)
     screenshot(page, "explorer-class-filter")
     page.keyboard.press("Escape")
     assert page.evaluate("window.explorer.map.visible") is None
