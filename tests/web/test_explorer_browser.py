@@ -212,8 +212,9 @@ def test_validity_layer_and_decode_anywhere(page, servers):
     # hovering empty map space shows the image decoded there (exact PCA inverse)
     empty = page.evaluate(
         """() => { const {map} = window.explorer; const rect = map.canvas.getBoundingClientRect();
-                   for (let sy = 40; sy < map.canvas.height; sy += 15) for (let sx = 40; sx < map.canvas.width; sx += 15)
-                     if (map.pick(sx, sy, 12) < 0) return [rect.left + sx, rect.top + sy];
+                   for (let sy = 40; sy < map.canvas.height; sy += 15)
+                     for (let sx = 40; sx < map.canvas.width; sx += 15)
+                       if (map.pick(sx, sy, 12) < 0) return [rect.left + sx, rect.top + sy];
                    return null; }"""
     )
     assert empty is not None
@@ -221,7 +222,8 @@ def test_validity_layer_and_decode_anywhere(page, servers):
     page.wait_for_function("window.explorer.state.decodedAt !== undefined")
     assert "decoded at" in page.inner_text("#hover-text") and "PCA" in page.inner_text("#hover-text")
     assert page.evaluate(
-        "document.querySelector('#hover-image').getContext('2d').getImageData(0, 0, 28, 28).data.some((v, i) => i % 4 === 0 && v > 0)"
+        """document.querySelector('#hover-image').getContext('2d').getImageData(0, 0, 28, 28)
+           .data.some((v, i) => i % 4 === 0 && v > 0)"""
     )
     page.uncheck("#validity")
     assert page.evaluate("window.explorer.map.overlay") is None
