@@ -7,9 +7,13 @@ PREPARE ?= digits fashion
 # The CPU wheel; installed first so that no dependency pulls a newer (CUDA) torch.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup install prepare test lint typecheck pytest bench clean
+.PHONY: setup install prepare warm test lint typecheck pytest bench clean
 
-setup: install prepare
+setup: install prepare warm
+
+# Pays umap-learn's one-time numba compile now, not at the user's first embed or demo.
+warm:
+	$(BIN)/python -m latentmap.jit_cache
 
 install:
 	$(PYTHON) -m venv $(VENV)

@@ -18,6 +18,7 @@ from latentmap.embedding import (
     load_embedding,
     project,
 )
+from latentmap.errors import LatentmapError
 from latentmap.maps import map_positions
 from latentmap.training import TrainOptions, train
 
@@ -224,3 +225,9 @@ def test_umap_is_reproducible_single_threaded():
     first, _ = project(codes, "umap", EmbedParams(seed=3, n_jobs=1))
     second, _ = project(codes, "umap", EmbedParams(seed=3, n_jobs=1))
     np.testing.assert_array_equal(first, second)
+
+
+def test_fewer_points_than_umap_neighbours_is_one_clear_error():
+    codes = np.random.default_rng(0).normal(size=(12, 4))
+    with pytest.raises(LatentmapError, match="--n_neighbors 15 needs more than 15 points, got 12"):
+        project(codes, "umap", EmbedParams())

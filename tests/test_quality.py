@@ -34,7 +34,7 @@ def digits(data_opts):
 @pytest.fixture(scope="module")
 def judge(digits, session_cache):
     """A judge trained on a slice (saved where `compare` looks for the digits judge)."""
-    judge = train_judge(digits, epochs=2, max_train=8000, progress=False)
+    judge = train_judge(digits, epochs=3, max_train=15000, progress=False)
     save_judge(judge, *judge_paths("digits", data_hash(digits), session_cache))
     return judge
 
@@ -49,7 +49,7 @@ def runs(tmp_path_factory, data_opts):
 
 
 def test_judge_accuracy_tau_and_outputs(judge, digits):
-    assert judge.info["accuracy"] >= 0.96  # 8,000 images, 2 epochs; the full judge reaches 99%
+    assert judge.info["accuracy"] >= 0.97  # 15,000 images, 3 epochs; the full judge reaches 99.3%
     assert 0 < judge.tau < 1 and judge.info["confidence_quantiles"]["0.05"] == pytest.approx(judge.tau)
     confusion = np.array(judge.info["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 10000

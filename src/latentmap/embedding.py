@@ -20,6 +20,7 @@ from .atomic import atomic_path
 from .errors import LatentmapError
 
 METHODS = ("pca", "tsne", "umap")
+EARLY_ITERATIONS, ITERATIONS = 100, 250  # t-SNE: early exaggeration, then the rest
 FILE_VERSION = 2  # 2: metadata records the weights' SHA-256
 
 
@@ -51,13 +52,31 @@ def check_methods(methods: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- methods
 
 
-def embed_pca(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+def embed_pca(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
     from sklearn.decomposition import PCA
 
     return PCA(n_components=2, random_state=params.seed).fit_transform(codes)
 
 
-def embed_tsne(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+class TsneProgress:
+    """An openTSNE callback that advances a tqdm bar (plain lines when not on a terminal)."""
+
+    def __init__(self, total: int, every: int, progress: bool) -> None:
+        from tqdm import tqdm
+
+        self.every = every
+        self.bar = tqdm(total=total, desc="t-SNE iterations", unit="it", disable=None if progress else True)
+
+    def __call__(self, iteration: int, error: float, embedding: Any) -> bool:
+        self.bar.update(self.every)
+        self.bar.set_postfix(KL=f"{error:.3f}", refresh=False)
+        return False  # never stop early
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def embed_tsne(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
     """openTSNE, tuned for speed at the same quality as its defaults (see bench/bench_embed.py):
     approximate neighbours (Annoy) and FFT-accelerated gradients on all cores, PCA
     initialisation, and a shorter schedule (100 + 250 iterations instead of 250 + 500) that
@@ -67,6 +86,8 @@ def embed_tsne(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
 
     n = len(codes)
     perplexity = min(params.perplexity, max(2.0, (n - 1) / 3))
+    every = 10
+    bar = TsneProgress(EARLY_ITERATIONS + ITERATIONS, every, progress)
     tsne = TSNE(
         n_components=2,
         perplexity=perplexity,
@@ -76,15 +97,20 @@ def embed_tsne(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
         negative_gradient_method="fft" if n > 2000 else "bh",
         n_jobs=params.n_jobs,
         random_state=params.seed,
-        early_exaggeration_iter=100,
-        n_iter=250,
+        early_exaggeration_iter=EARLY_ITERATIONS,
+        n_iter=ITERATIONS,
         learning_rate="auto",
         verbose=False,
+        callbacks=bar,
+        callbacks_every_iters=every,
     )
-    return np.asarray(tsne.fit(codes.astype(np.float64)))
+    try:
+        return np.asarray(tsne.fit(codes.astype(np.float64)))
+    finally:
+        bar.close()
 
 
-def embed_umap(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
+def embed_umap(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
     import umap
 
     from .jit_cache import enable_numba_caching
@@ -93,13 +119,15 @@ def embed_umap(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
 
     reducer = umap.UMAP(
         n_components=2,
-        n_neighbors=min(params.n_neighbors, len(codes) - 1),
+        n_neighbors=params.n_neighbors,
         min_dist=params.min_dist,
         metric=params.metric,
         random_state=None if params.n_jobs != 1 else params.seed,
         n_jobs=params.n_jobs,
         low_memory=True,
         verbose=False,
+        # umap-learn's own tqdm bar over the optimisation epochs; None: only on a terminal
+        tqdm_kwds={"disable": None if progress else True, "desc": "UMAP epochs", "leave": False},
     )
     return np.asarray(reducer.fit_transform(codes))
 
@@ -107,12 +135,17 @@ def embed_umap(codes: np.ndarray, params: EmbedParams) -> np.ndarray:
 EMBEDDERS = {"pca": embed_pca, "tsne": embed_tsne, "umap": embed_umap}
 
 
-def project(codes: np.ndarray, method: str, params: EmbedParams) -> tuple[np.ndarray, float]:
+def project(codes: np.ndarray, method: str, params: EmbedParams, progress: bool = False) -> tuple[np.ndarray, float]:
     """2D coordinates (float32) and the wall time in seconds."""
     if len(codes) < 5:
         raise LatentmapError(f"need at least 5 points to embed, got {len(codes)}")
+    if method == "umap" and len(codes) <= params.n_neighbors:
+        raise LatentmapError(
+            f"UMAP with --n_neighbors {params.n_neighbors} needs more than {params.n_neighbors} points, "
+            f"got {len(codes)}: lower --n_neighbors or embed more points"
+        )
     start = time.perf_counter()
-    xy = EMBEDDERS[method](np.ascontiguousarray(codes, dtype=np.float32), params)
+    xy = EMBEDDERS[method](np.ascontiguousarray(codes, dtype=np.float32), params, progress)
     return xy.astype(np.float32), time.perf_counter() - start
 
 
@@ -268,6 +301,7 @@ class EmbedJob:
     map_size: int = 4096
     out_dir: str = "embeddings"
     projector_dir: str | None = None
+    progress: bool = True  # bars on a terminal, nothing elsewhere
     data_dir: str | None = None
     fonts_dir: str | None = None
     cache_dir: str | None = None
@@ -308,7 +342,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     written = []
     for method in methods:
         log(f"{method}: projecting {len(rows):,} codes …")
-        xy, seconds = project(codes, method, job.params)
+        xy, seconds = project(codes, method, job.params, progress=job.progress)
         scores = quality(codes, xy, labels, seed=job.params.seed)
         log(
             f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "

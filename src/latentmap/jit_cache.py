@@ -38,3 +38,22 @@ def enable_numba_caching() -> int:
                     value.enable_caching()
                     enabled += 1
     return enabled
+
+
+def warm_up(points: int = 400) -> float:
+    """Compile (and cache) what a UMAP run needs, on a tiny random set: `make setup` calls
+    this so that a user's first `latentmap embed` or `demo` does not wait for the JIT."""
+    import time
+
+    import numpy as np
+    import umap
+
+    enable_numba_caching()
+    start = time.perf_counter()
+    codes = np.random.default_rng(0).normal(size=(points, 8)).astype(np.float32)
+    umap.UMAP(n_neighbors=15, n_epochs=20, low_memory=True, verbose=False).fit_transform(codes)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    print(f"numba code for UMAP compiled and cached in {warm_up():.0f} s")

@@ -74,7 +74,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = judge.add_subparsers(dest="judge_command", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="train (or retrain) the judge of a dataset; saved in the cache dir")
     train.add_argument("spec", help=SPEC_HELP)
-    train.add_argument("--epochs", type=int, default=4, help="training epochs (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=6, help="training epochs (default: %(default)s)")
     train.add_argument("--max_train", "--max-train", type=int, default=None, help="train on a seeded subsample")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     add_data_options(train)
