@@ -146,6 +146,13 @@ def test_class_filter_hover_and_zoom(page, servers):
     page.mouse.wheel(0, -200)
     page.wait_for_function("window.explorer.map.thumbnailsOn()")
     page.wait_for_timeout(500)
+    # at most one thumbnail per screen cell of a thumbnail's size (the most central point)
+    cells = page.evaluate(
+        """() => { const m = window.explorer.map, side = m.thumbWorld * m.scale;
+                   return m.thumbnailsDrawn.map((i) => { const [sx, sy] = m.toScreen(i);
+                     return `${Math.floor((sx + side) / side)},${Math.floor((sy + side) / side)}`; }); }"""
+    )
+    assert cells and len(set(cells)) == len(cells)
     screenshot(page, "explorer-zoomed")
 
 

@@ -174,14 +174,25 @@ export class MapView extends EventTarget {
     const pixels = this.pixels, visible = this.visible;
     pixels.fill(BACKGROUND);
     const thumbs = this.thumbnailsOn();
-    const dot = thumbs ? 0 : this.scale * this.thumbWorld > 6 ? 3 : this.scale * this.thumbWorld > 3 ? 2 : 1;
-    const onScreen = [];
+    const dot = thumbs ? 2 : this.scale * this.thumbWorld > 6 ? 3 : this.scale * this.thumbWorld > 3 ? 2 : 1;
     const pad = thumbs ? this.thumbWorld * this.scale : 0;
+    // Zoomed in, at most one thumbnail per screen cell of a thumbnail's size: the point
+    // nearest the cell's centre; the others stay dots, so overlapping glyphs stay legible.
+    const side = thumbs ? this.thumbWorld * this.scale : 1;
+    const cols = thumbs ? Math.ceil((width + 2 * pad) / side) + 1 : 0;
+    const cells = thumbs ? Math.ceil((height + 2 * pad) / side) + 1 : 0;
+    const best = thumbs ? new Int32Array(cols * cells).fill(-1) : null;
+    const bestD = thumbs ? new Float32Array(cols * cells) : null;
     for (let i = 0; i < count; i++) {
       if (visible && !visible[i]) continue;
       const sx = x[i] * this.scale + this.tx, sy = -y[i] * this.scale + this.ty;
       if (sx < -pad || sy < -pad || sx >= width + pad || sy >= height + pad) continue; // culling
-      if (thumbs) { if (onScreen.length < MAX_THUMBS) onScreen.push(i); continue; }
+      if (thumbs) {
+        const cx = Math.floor((sx + pad) / side), cy = Math.floor((sy + pad) / side), c = cy * cols + cx;
+        const d = ((sx + pad) / side - cx - 0.5) ** 2 + ((sy + pad) / side - cy - 0.5) ** 2;
+        if (best[c] < 0 || d < bestD[c]) { best[c] = i; bestD[c] = d; }
+      }
+      if (sx < 0 || sy < 0) continue;
       const px = sx | 0, py = sy | 0, color = colors[i];
       for (let dy = 0; dy < dot; dy++) {
         const row = py + dy;
@@ -192,11 +203,14 @@ export class MapView extends EventTarget {
     }
     this.ctx.putImageData(this.image, 0, 0);
     if (this.overlay) this.drawOverlay();
+    const onScreen = [];
+    if (thumbs) for (let c = 0; c < best.length && onScreen.length < MAX_THUMBS; c++) if (best[c] >= 0) onScreen.push(best[c]);
     if (thumbs) this.drawThumbnails(onScreen);
     this.drawMarkers();
     this.renders = (this.renders ?? 0) + 1;
     this.renderedAt = performance.now();
     this.firstRenderAt ??= this.renderedAt;
+    this.thumbnailsDrawn = onScreen;
     this.dispatchEvent(new CustomEvent("rendered", { detail: { thumbnails: thumbs, drawn: onScreen.length } }));
   }
 
