@@ -196,3 +196,12 @@ def test_picture_and_symbol_fonts_are_skipped_and_reported(fonts_with_pictures, 
     assert main(["data", "info", "alphanumeric", *args]) == 0
     out = capsys.readouterr().out
     assert out.count("3 font(s) left out") == 2 and out.count("SymbolAbel-Regular: symbol-encoded") == 2
+
+
+def test_digits_only_rebuilds_judge_shapes_on_more_characters(fonts_with_pictures):
+    """Ten digits are too few to judge shapes: the check renders all 94 characters, so the
+    same fonts are left out of numeric as of alphanumeric, and the extra glyphs are not kept."""
+    result = tmnist.rebuild(fonts_with_pictures, tmnist.NUMERIC, workers=2, progress=False)
+    assert {"LibreBarcode128-Regular", "RedactedScript-Regular"} <= set(result.skipped)
+    assert set(np.unique(result.labels).tolist()) <= set(range(10))
+    assert {"Abel-Regular", "Oswald-Regular", "Pacifico-Regular"} <= set(result.fonts["name"].tolist())

@@ -59,6 +59,16 @@ def test_cluster_drag_and_save(page, corpus, tmp_path):
         page.wait_for_selector("#save-status .error")
         assert "relative to the output folder" in page.inner_text("#save-status")
 
+        (tmp_path / "notes.json").write_text('{"mine": true}')  # not a font set: kept unless asked
+        page.fill("#save-path", "notes.json")
+        page.click("#save")
+        page.wait_for_function("document.querySelector('#save-status').textContent.includes('overwrite')")
+        assert json.loads((tmp_path / "notes.json").read_text()) == {"mine": True}
+        page.check("#save-overwrite")
+        page.click("#save")
+        page.wait_for_function("document.querySelector('#save-status').textContent.startsWith('saved')")
+        assert "charset" in json.loads((tmp_path / "notes.json").read_text())
+
 
 def test_dbscan_auto_summary_and_errors(page, corpus, tmp_path):
     with LiveServer(create_app(FontsApp(corpus, tmp_path))) as server:

@@ -207,6 +207,7 @@ async function save() {
   try {
     const answer = await postJSON("/api/save", {
       result: state.result.result, fractions: state.percents.map((p) => p / 100), path: el("save-path").value,
+      overwrite: el("save-overwrite").checked,
     });
     status.innerHTML = `saved <b>${answer.font_set}</b> (${answer.typefaces} typefaces) and ${answer.font_chars}`;
     state.saved = answer;
