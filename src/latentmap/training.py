@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import __version__, runs
+from . import __version__, distributed, runs
 from .atomic import ensure_writable_dir, pid_alive
 from .data import Dataset, load_dataset
+from .distributed import World
 from .errors import LatentmapError
 from .models import Autoencoder, ModelConfig
 from .preprocess import Preprocessor
@@ -195,9 +196,13 @@ class Trainer:
         figures: bool = True,
         on_epoch_end: Callable[[int], None] | None = None,
         replaced: Path | None = None,
+        world: World | None = None,
     ) -> None:
+        self.world = world or World()
         self.run_dir, self.config, self.data, self.pre = run_dir, config, data, preprocessor
         self.replaced = replaced  # the old run --overwrite moved aside, deleted at the first checkpoint
+        # Only the main process reports, draws figures and writes the run directory.
+        progress, figures = progress and self.world.is_main, figures and self.world.is_main
         self.device, self.progress, self.figures, self.on_epoch_end = device, progress, figures, on_epoch_end
         training = config["training"]
         self.epochs_per_stage, self.stages = training["epochs"], training["stages"]
@@ -207,8 +212,17 @@ class Trainer:
         torch.manual_seed(self.seed)
         self.model: Autoencoder = runs.model_from_config(config).to(device)
         self.optimizer = make_optimizer(self.model, training["learn_rate"])
-        self.shuffle_rng = torch.Generator().manual_seed(self.seed)
-        self.noise_rng = torch.Generator(device=device).manual_seed(self.seed + 1)
+        # Under torchrun the model runs through DistributedDataParallel (gradients averaged
+        # over ranks); every rank holds its own batch_size / world_size slice of each batch.
+        self.forward: torch.nn.Module = self.model
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.forward = DistributedDataParallel(self.model, device_ids=[device] if device.type == "cuda" else None)
+            torch.manual_seed(self.seed + self.world.rank)  # each rank its own dropout masks
+        self.local_batch = self.batch_size // self.world.size
+        self.shuffle_rng = torch.Generator().manual_seed(self.seed)  # the same permutation on every rank
+        self.noise_rng = torch.Generator(device=device).manual_seed(self.seed + 1 + 1000 * self.world.rank)
         self.x_train = torch.from_numpy(preprocessor.transform(data.train_images)).to(device)
         self.x_test = torch.from_numpy(preprocessor.transform(data.test_images)).to(device)
         if self.dynamic:  # evaluate on one fixed stochastic binarization of the test set
@@ -244,15 +258,16 @@ class Trainer:
         self.epoch = int(state["epoch"])
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
-        if state.get("device", "cpu") == self.device.type:
+        if state.get("device", "cpu") == self.device.type and not self.world.distributed:
             self.noise_rng.set_state(state["noise_rng"])
             if "cuda_rng" in state:
                 torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         else:
-            # A CPU generator's state means nothing to a CUDA one (and back): continue with
-            # a fresh, seeded noise stream. Everything else resumes exactly.
-            self.noise_rng.manual_seed(self.seed + 1 + self.epoch)
-            if self.progress:
+            # A CPU generator's state means nothing to a CUDA one (and back), and the
+            # checkpoint holds only the main rank's: continue with a fresh, seeded noise
+            # stream. Everything else resumes exactly.
+            self.noise_rng.manual_seed(self.seed + 1 + self.epoch + 1000 * self.world.rank)
+            if self.progress and not self.world.distributed:
                 tqdm.write(
                     f"resuming a {state.get('device', 'cpu')} checkpoint on {self.device.type}: new noise stream"
                 )
@@ -262,9 +277,10 @@ class Trainer:
 
     def train_epoch(self) -> dict[str, float]:
         self.model.train()
-        n = len(self.x_train)
-        order = torch.randperm(n, generator=self.shuffle_rng).to(self.device)
-        steps = -(-n // self.batch_size)
+        order = distributed.shard(torch.randperm(len(self.x_train), generator=self.shuffle_rng), self.world)
+        order = order.to(self.device)
+        n, batch_size = len(order), self.local_batch
+        steps = -(-n // batch_size)
         step0 = self.epoch * steps
         total_steps = self.total_epochs * steps
         sums: dict[str, torch.Tensor] = {}
@@ -276,11 +292,11 @@ class Trainer:
         )
         with bar:
             for step in range(steps):
-                batch = self.x_train[order[step * self.batch_size : (step + 1) * self.batch_size]]
+                batch = self.x_train[order[step * batch_size : (step + 1) * batch_size]]
                 if self.dynamic:
                     batch = torch.bernoulli(batch, generator=self.noise_rng)
                 beta = self.beta((step0 + step) / total_steps)
-                out = self.model(batch, generator=self.noise_rng)
+                out = self.forward(batch, generator=self.noise_rng)
                 loss, terms = self.model.loss(batch, out, beta)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -290,10 +306,10 @@ class Trainer:
                     sums[name] = sums.get(name, 0) + value.detach() * weight
                 bar.update()
                 if step % 25 == 0 and not bar.disable:
-                    bar.set_postfix(
-                        {k: f"{(v / ((step * self.batch_size) + weight)).item():.4g}" for k, v in sums.items()}
-                    )
-        return {**{k: (v / n).item() for k, v in sums.items()}, "beta": beta}
+                    bar.set_postfix({k: f"{(v / ((step * batch_size) + weight)).item():.4g}" for k, v in sums.items()})
+        totals = distributed.summed({**sums, "samples": torch.tensor(float(n))}, self.world)
+        samples = totals.pop("samples")
+        return {**{k: (v / samples).item() for k, v in totals.items()}, "beta": beta}
 
     @torch.no_grad()
     def evaluate(self, x: torch.Tensor) -> dict[str, float]:
@@ -327,8 +343,9 @@ class Trainer:
                     "seconds": time.perf_counter() - started,
                 }
                 self.history.append(row)
-                runs.write_history(self.run_dir, self.history)
-                runs.save_checkpoint(self.run_dir, self.state())
+                if self.world.is_main:
+                    runs.write_history(self.run_dir, self.history)
+                    runs.save_checkpoint(self.run_dir, self.state())
                 if self.replaced is not None:  # the new run can now stand on its own
                     shutil.rmtree(self.replaced, ignore_errors=True)
                     self.replaced = None
@@ -338,7 +355,7 @@ class Trainer:
                 if self.on_epoch_end is not None:
                     self.on_epoch_end(self.epoch)
         except KeyboardInterrupt:
-            if self.epoch > 0:
+            if self.epoch > 0 and self.world.is_main:
                 self.restore(runs.load_checkpoint(self.run_dir))
                 runs.save_weights(self.run_dir, self.model, self.pre, self.config, self.epoch)
                 tqdm.write(f"stopped after epoch {self.epoch}; continue with --resume --out {self.run_dir}")
@@ -354,6 +371,8 @@ class Trainer:
         )
 
     def end_stage(self, stage: int) -> None:
+        if not self.world.is_main:
+            return
         runs.save_weights(self.run_dir, self.model, self.pre, self.config, self.epoch)
         if self.figures:
             from . import figures
@@ -438,7 +457,15 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         seed=options.seed,
     )
     build_config(options, n_features=784)  # validate the options before loading data
-    device = resolve_device(options.device)
+    world = distributed.world_from_env()
+    if options.batch_size < world.size:
+        raise LatentmapError(
+            f"--batch_size {options.batch_size} is smaller than the {world.size} processes (ranks): "
+            f"each needs at least one image per batch; use --batch_size >= {world.size}"
+        )
+    if not options.resume and not options.overwrite and (out / runs.CONFIG).exists():
+        prepare_run_dir(out, overwrite=False)  # the same one-line refusal on every rank, before any write
+    device = distributed.start(world, resolve_device(options.device))
     dataset = load_dataset(
         options.dataset,
         data_dir=options.data_dir,
@@ -452,11 +479,17 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     config["preprocess"] = preprocessor.get_params()
     config["dataset_size"] = {"train": len(data.train_labels), "test": len(data.test_labels)}
     config["label_names"] = data.label_names
+    config["training"].update(
+        world_size=world.size,
+        batch_size_per_rank=options.batch_size // world.size,
+        global_batch_size=options.batch_size // world.size * world.size,
+    )
     replaced = None
-    if not options.resume:
+    if not options.resume and world.is_main:
         replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
-    torch.set_num_threads(os.cpu_count() or 1)
+    distributed.barrier(world)  # the other ranks start once the run directory exists
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_size))
     trainer = Trainer(
         out,
         config,
@@ -467,22 +500,39 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         figures=True,
         on_epoch_end=on_epoch_end,
         replaced=replaced,
+        world=world,
     )
+    try:
+        fit(trainer, out, options, config, extended, preprocessor)
+    finally:
+        distributed.stop(world)
+    if not options.no_plot and world.is_main:
+        from . import figures
+
+        figures.show_if_interactive(out / "figures")
+    return out
+
+
+def fit(
+    trainer: Trainer,
+    out: Path,
+    options: TrainOptions,
+    config: dict[str, Any],
+    extended: dict[str, Any],
+    preprocessor: Preprocessor,
+) -> None:
+    """Resume (if asked), bring stale weights up to date, and train the remaining epochs."""
+    main = trainer.world.is_main
     if options.resume:
         trainer.restore(runs.load_checkpoint(out))
         if trainer.epoch > trainer.total_epochs:
             raise LatentmapError(
                 f"{out} has trained {trainer.epoch} epochs already: ask for more with --epochs / --stages"
             )
-        if extended:
+        if extended and main:
             runs.write_config(out, config)  # the longer schedule is now the run's own
-        if runs.weights_epoch(out) != trainer.epoch:
+        if runs.weights_epoch(out) != trainer.epoch and main:
             # Killed between the checkpoint and the weights (or never at a stage end):
             # the weights catch up with the checkpoint before training goes on.
             runs.save_weights(out, trainer.model, preprocessor, config, trainer.epoch)
     trainer.fit()
-    if not options.no_plot:
-        from . import figures
-
-        figures.show_if_interactive(out / "figures")
-    return out

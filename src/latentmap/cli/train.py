@@ -157,8 +157,11 @@ def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
 
 
 def run_training(kind: str, args: argparse.Namespace) -> None:
+    from ..distributed import world_from_env
+
     out = train(options_from_args(kind, args))
-    print(f"run saved in {out}")
+    if world_from_env().is_main:  # under torchrun, once
+        print(f"run saved in {out}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
