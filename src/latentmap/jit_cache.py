@@ -40,8 +40,9 @@ def enable_numba_caching() -> int:
     return enabled
 
 
-def warm_up(points: int = 400) -> float:
-    """Compile (and cache) what a UMAP run needs, on a tiny random set: `make setup` calls
+def warm_up(points: int = 5000) -> float:
+    """Compile (and cache) what a UMAP run needs, on a small random set (over 4,096 points,
+    so the approximate-neighbour path is compiled too): `make setup` calls
     this so that a user's first `latentmap embed` or `demo` does not wait for the JIT."""
     import time
 
