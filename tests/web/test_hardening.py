@@ -139,6 +139,16 @@ def test_non_loopback_binding_needs_the_token(space):
     assert client.get("/api/spaces").status_code == 200  # the cookie now carries it
     fresh = TestClient(explorer.create_app([space], policy), base_url=LOCAL)
     assert fresh.get("/api/spaces", headers={"authorization": f"token {policy.token}"}).status_code == 200
+    # reached by the machine's LAN address: any Host name, the token decides
+    remote = TestClient(explorer.create_app([space], policy), base_url="http://192.0.2.7:8000")
+    assert remote.get("/api/spaces").status_code == 403
+    answer = remote.post(
+        "/api/spaces/0/interpolate",
+        json={"sources": [0], "target": 1},
+        params={"token": policy.token},
+        headers={"origin": "http://192.0.2.7:8000"},  # the page's own origin
+    )
+    assert answer.status_code == 200
 
 
 def test_serve_prints_the_token_and_warns(space, monkeypatch, capsys):

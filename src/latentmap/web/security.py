@@ -1,7 +1,8 @@
 """What a local web app refuses before any route runs.
 
 - **Host**: only the loopback names, the bound address and ``--allow_host`` names are
-  served, so a DNS-rebinding page (``evil.example`` resolving to 127.0.0.1) gets 400.
+  served, so a DNS-rebinding page (``evil.example`` resolving to 127.0.0.1) gets 400
+  (bound to another address with a token, any name: the token is the guard there).
 - **Origin**: a state-changing request (POST, ...) from another site's page gets 403.
 - **Token**: bound to a non-loopback address, every request needs the token printed in
   the URL (as Jupyter does); the first page load turns it into a same-site cookie.
@@ -39,7 +40,7 @@ def is_loopback(host: str) -> bool:
 class Policy:
     """Who may talk to the server: the Host names it answers to and the token, if any."""
 
-    hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_NAMES))
+    hosts: list[str] | None = field(default_factory=lambda: list(LOOPBACK_NAMES))  # None: any (the token guards)
     token: str | None = None
     max_body: int = MAX_BODY
 
@@ -53,11 +54,15 @@ class Policy:
 
             hosts += [socket.gethostname(), socket.getfqdn()]
         token = None if is_loopback(bind) or no_token else secrets.token_urlsafe(24)
+        if token is not None and not allow_hosts:
+            # Reached from other machines by any name or address: a rebinding page cannot
+            # guess the token, so the Host check would only get in the way.
+            return cls(None, token)
         return cls(list(dict.fromkeys(h for h in hosts if h)), token)
 
     def allowed_host_patterns(self) -> list[str]:
         # Starlette compares the Host header without its port; IPv6 hosts arrive bracketed.
-        return [f"[{h}]" if ":" in h else h for h in self.hosts]
+        return ["*"] if self.hosts is None else [f"[{h}]" if ":" in h else h for h in self.hosts]
 
 
 def install_policy(app: Any, policy: Policy) -> None:
@@ -128,7 +133,8 @@ class GuardMiddleware:
         if origin is None:  # not sent by a browser's cross-site form or fetch: curl, scripts
             return True
         host = urlsplit(origin).hostname
-        return host is not None and host in self.policy.hosts
+        own = urlsplit(f"//{headers.get('host', '')}").hostname  # the page's own origin
+        return host is not None and (host == own or (self.policy.hosts is not None and host in self.policy.hosts))
 
     async def guarded(self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
         received = 0
