@@ -47,7 +47,7 @@ def main() -> None:
         job = EmbedJob(run=str(twin), methods=["tsne"], max_points=20000, out_dir=tmp, map_size=512)
         embed_run(job, log=lambda *a: None)
         digits = load_dataset("digits")
-        judge = JudgeSlot.ready(train_judge(digits, epochs=1, max_train=10000, progress=False))
+        judge = JudgeSlot(train_judge(digits, epochs=1, max_train=10000, progress=False))
         space = LatentSpace.load(next(Path(tmp).glob("*.embed-pca.npz")), dataset=digits, judge_slot=judge)
         other = LatentSpace.load(next(Path(tmp).glob("*.embed-tsne.npz")), dataset=digits, judge_slot=judge)
         start = time.perf_counter()

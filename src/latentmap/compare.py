@@ -49,10 +49,8 @@ def check_same_dataset(runs: list[Run]) -> str:
 def compare_runs(
     runs: list[Run], dataset: Dataset, judge: Judge, pairs: int, seed: int = 0, mode: str = "linear", log: Any = print
 ) -> Comparison:
-    if pairs < 1:
-        raise LatentmapError(f"--pairs must be at least 1, got {pairs}")
     check_same_dataset(runs)
-    probe: Probe = make_probe(dataset, pairs, seed)
+    probe: Probe = make_probe(dataset, pairs, seed)  # refuses pairs < 1
     shown = np.r_[0 : min(STRIP_PAIRS, probe.n_same), probe.n_same : min(probe.n_same + STRIP_PAIRS, pairs)]
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for run in runs:

@@ -263,33 +263,31 @@ def judge_for(
 
 
 class JudgeSlot:
-    """The judge of one dataset for a long-running app: loaded from the cache, or trained
-    in a background thread (the app works meanwhile and shows verdicts once it is ready)."""
+    """The judge of one dataset for a long-running app: ready, or trained in a background
+    thread (the app works meanwhile and shows verdicts once it is ready)."""
 
-    def __init__(self, dataset: Dataset, cache_dir: Path, train: bool = True) -> None:
-        import threading
-
-        self.dataset, self.cache_dir = dataset, cache_dir
-        self.judge: Judge | None = None
-        self.status = "missing"
-        try:
-            self.judge = judge_for(dataset, cache_dir, train_if_missing=False)
-            self.status = "ready"
-        except JudgeError as exc:
-            self.status = f"unavailable: {exc}"
-            if train:
-                self.status = "training"
-                threading.Thread(target=self.train, daemon=True).start()
-
-    def train(self) -> None:
-        try:
-            self.judge = judge_for(self.dataset, self.cache_dir, progress=False)
-            self.status = "ready"
-        except LatentmapError as exc:
-            self.status = f"unavailable: {exc}"
+    def __init__(self, judge: Judge | None = None, status: str | None = None) -> None:
+        self.judge = judge
+        self.status = status or ("ready" if judge is not None else "missing")
 
     @classmethod
-    def ready(cls, judge: Judge) -> "JudgeSlot":
-        slot = cls.__new__(cls)
-        slot.judge, slot.status = judge, "ready"
+    def for_dataset(cls, dataset: Dataset, cache_dir: Path, train: bool = True) -> "JudgeSlot":
+        """From the cache, or (with ``train``) trained in the background."""
+        import threading
+
+        try:
+            return cls(judge_for(dataset, cache_dir, train_if_missing=False))
+        except JudgeError as exc:
+            if not train:
+                return cls(None, f"unavailable: {exc}")
+        slot = cls(None, "training")
+
+        def work() -> None:
+            try:
+                slot.judge = judge_for(dataset, cache_dir, progress=False)
+                slot.status = "ready"
+            except LatentmapError as error:
+                slot.status = f"unavailable: {error}"
+
+        threading.Thread(target=work, daemon=True).start()
         return slot

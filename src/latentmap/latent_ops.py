@@ -154,13 +154,8 @@ class LatentSpace:
     # ------------------------------------------------------------------ validation
 
     def check_indices(self, indices: list[int], what: str, limit: int | None = None) -> np.ndarray:
-        if limit is not None and len(indices) > limit:
-            raise RequestError(f"at most {limit} {what} allowed, got {len(indices)}")
-        # Checked as Python integers: numpy would overflow on values beyond int64.
-        bad = [i for i in indices if not 0 <= i < self.count]
-        if bad:
-            raise RequestError(f"{what} index {bad[0]} is out of range (0..{self.count - 1})")
-        return np.asarray(indices, dtype=np.int64)
+        """Point indices of this map."""
+        return checked(indices, self.count, f"{what} index", what, limit)
 
     # ------------------------------------------------------------------ map data
 
@@ -215,13 +210,7 @@ class LatentSpace:
 
     def check_rows(self, rows: list[int], what: str, limit: int | None = None) -> np.ndarray:
         """Dataset rows (picks carry across spaces of one dataset)."""
-        if limit is not None and len(rows) > limit:
-            raise RequestError(f"at most {limit} {what} allowed, got {len(rows)}")
-        n = len(self.dataset)
-        bad = [r for r in rows if not 0 <= r < n]
-        if bad:
-            raise RequestError(f"{what} row {bad[0]} is out of range (0..{n - 1})")
-        return np.asarray(rows, dtype=np.int64)
+        return checked(rows, len(self.dataset), f"{what} row", what, limit)
 
     def codes_of(self, rows: np.ndarray) -> np.ndarray:
         """Codes of dataset rows (the embedded points' stored codes are these same encodings)."""
@@ -429,6 +418,17 @@ class LatentSpace:
         distances, rows = self._neighbour_index.kneighbors(self.codes[i : i + 1], n_neighbors=k + 1)
         keep = rows[0] != i
         return rows[0][keep][:k], distances[0][keep][:k]
+
+
+def checked(values: list[int], n: int, name: str, what: str, limit: int | None) -> np.ndarray:
+    """``values`` as an int64 array after checking each lies in 0..n-1 (at most ``limit``)."""
+    if limit is not None and len(values) > limit:
+        raise RequestError(f"at most {limit} {what} allowed, got {len(values)}")
+    # Checked as Python integers: numpy would overflow on values beyond int64.
+    bad = [v for v in values if not 0 <= v < n]
+    if bad:
+        raise RequestError(f"{name} {bad[0]} is out of range (0..{n - 1})")
+    return np.asarray(values, dtype=np.int64)
 
 
 def points_layout(n: int) -> dict[str, int]:

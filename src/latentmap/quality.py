@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .data import Dataset
+from .errors import LatentmapError
 from .judge import Judge, group_of
 from .latent_ops import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .runs import Run
@@ -78,7 +79,7 @@ class Probe:
 def make_probe(dataset: Dataset, pairs: int, seed: int = 0) -> Probe:
     """Pairs and analogies drawn from the test split with ``seed`` (same for every run)."""
     if pairs < 1:
-        raise ValueError("pairs must be at least 1")
+        raise LatentmapError(f"--pairs must be at least 1, got {pairs}")
     rng = np.random.default_rng(seed)
     test = dataset.split("test")
     if len(test) > MAX_TEST:
@@ -87,7 +88,7 @@ def make_probe(dataset: Dataset, pairs: int, seed: int = 0) -> Probe:
     by_class = [np.nonzero(labels == c)[0] for c in range(len(dataset.label_names))]
     usable = [c for c, rows in enumerate(by_class) if len(rows) >= 2]
     if len(usable) < 2:
-        raise ValueError(f"{dataset.spec}'s test split needs two classes with two images each")
+        raise LatentmapError(f"{dataset.spec}'s test split needs two classes with two images each")
     n_same = pairs // 2 + pairs % 2
 
     def two_of(c: int) -> np.ndarray:

@@ -390,6 +390,14 @@ def make_optimizer(model: torch.nn.Module, learn_rate: float) -> torch.optim.Opt
     return torch.optim.Adam(model.parameters(), lr=learn_rate)
 
 
+def refuse_existing_run(out: Path) -> None:
+    if (out / runs.CONFIG).exists():
+        raise LatentmapError(
+            f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
+            "or --out for a new directory"
+        )
+
+
 def prepare_run_dir(out: Path, overwrite: bool) -> Path | None:
     """A new run directory at ``out``. With ``overwrite``, an old run there is moved aside
     in one rename (returned; the trainer deletes it at its first checkpoint), so nothing of
@@ -397,10 +405,7 @@ def prepare_run_dir(out: Path, overwrite: bool) -> Path | None:
     replaced = None
     if (out / runs.CONFIG).exists():
         if not overwrite:
-            raise LatentmapError(
-                f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
-                "or --out for a new directory"
-            )
+            refuse_existing_run(out)
         replaced = out.with_name(f".{out.name}.replaced-{os.getpid()}-{time.time_ns()}")
         try:
             os.rename(out, replaced)
@@ -463,8 +468,8 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
             f"--batch_size {options.batch_size} is smaller than the {world.size} processes (ranks): "
             f"each needs at least one image per batch; use --batch_size >= {world.size}"
         )
-    if not options.resume and not options.overwrite and (out / runs.CONFIG).exists():
-        prepare_run_dir(out, overwrite=False)  # the same one-line refusal on every rank, before any write
+    if not options.resume and not options.overwrite:
+        refuse_existing_run(out)  # the same one-line refusal on every rank, before any write
     device = distributed.start(world, resolve_device(options.device))
     dataset = load_dataset(
         options.dataset,

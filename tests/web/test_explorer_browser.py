@@ -15,7 +15,7 @@ def servers(tmp_path_factory, datasets_dir, session_cache, small_fonts_dir):
     data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
     root = tmp_path_factory.mktemp("browser")
     digits = load_dataset("digits", **data_opts)
-    judge = JudgeSlot.ready(train_judge(digits, epochs=1, max_train=6000, progress=False))
+    judge = JudgeSlot(train_judge(digits, epochs=1, max_train=6000, progress=False))
     vae = LatentSpace.load(make_embedding(root, data_opts, kind="vae"), **data_opts, dataset=digits, judge_slot=judge)
     ae = LatentSpace.load(make_embedding(root, data_opts, kind="dense"), **data_opts, dataset=digits, judge_slot=judge)
     tmnist_opts = {**data_opts, "fonts_dir": str(small_fonts_dir)}

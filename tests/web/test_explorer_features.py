@@ -31,7 +31,7 @@ def pixels(grid):
 @pytest.fixture(scope="module")
 def digits_judge(datasets_dir, session_cache):
     digits = load_dataset("digits", data_dir=datasets_dir, cache_dir=session_cache)
-    return JudgeSlot.ready(train_judge(digits, epochs=1, max_train=6000, progress=False))
+    return JudgeSlot(train_judge(digits, epochs=1, max_train=6000, progress=False))
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,16 @@ from .common import add_data_options
 from .data import dataset_from_args
 
 if TYPE_CHECKING:
+    from ..data import Dataset
     from ..runs import Run
 
 
-def latent_quality(run: "Run", args: argparse.Namespace) -> dict[str, Any]:
+def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> dict[str, Any]:
     """The `compare` metrics of this one run (judge trained on first use)."""
     from ..judge import judge_for
     from ..quality import make_probe, measure
     from .judge import cache_dir_of
 
-    dataset = dataset_from_args(args, run.dataset_spec)
     judge = judge_for(dataset, cache_dir_of(args))
     print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
     metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
@@ -32,7 +32,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from ..runs import load_run
 
     run = load_run(args.run, device=args.device)
-    test = dataset_from_args(args, run.dataset_spec).split("test")
+    dataset = dataset_from_args(args, run.dataset_spec)
+    test = dataset.split("test")
     result = evaluate(run, test.images, test.labels, test.label_names, nll_samples=args.nll_samples)
     print(f"test MSE (pixel space): {result['mse']:.5f}")
     for name, value in result["mse_per_class"].items():
@@ -51,7 +52,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     if "likelihood_note" in result:
         print(f"note: {result['likelihood_note']}")
     if args.pairs > 0:
-        result["latent_quality"] = latent_quality(run, args)
+        result["latent_quality"] = latent_quality(run, dataset, args)
     if "latent_quality" in result:
         for name, value in result["latent_quality"]["metrics"].items():
             print(f"  {name:<36} {value:.4f}")

@@ -64,7 +64,7 @@ def load_spaces(
         space = LatentSpace.load(path, data_dir, fonts_dir, cache_dir)
         spec = space.run.dataset_spec
         if spec not in shared:
-            slot = JudgeSlot(space.dataset, cache, train=True) if judge else None
+            slot = JudgeSlot.for_dataset(space.dataset, cache) if judge else None
             shared[spec] = (space.dataset, slot)
         space.dataset, space.judge_slot = shared[spec]
         spaces.append(space)
