@@ -59,3 +59,52 @@ def test_batch_smaller_than_the_ranks_is_one_clear_line(tmp_path, data_opts):
     assert "--batch_size 1 is smaller than the 2 processes" in result.stderr
     assert "latentmap/" not in result.stderr  # torchrun's own report follows, but no traceback through our code
     assert not (tmp_path / "run").exists()
+
+
+def worker_of(launcher_pid: int, rank: int) -> int | None:
+    """Pid of the torchrun worker with this LOCAL_RANK (a child of the launcher)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == launcher_pid and f"LOCAL_RANK={rank}".encode() in environ:
+            return int(entry.name)
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc to find the worker")
+def test_a_rank_that_dies_leaves_the_run_at_its_last_checkpoint(tmp_path, data_opts):
+    import os
+    import signal
+    import time
+
+    from latentmap.cli import main
+    from latentmap.runs import checkpoint_epoch
+
+    out = tmp_path / "run"
+    data = ["--data-dir", data_opts["data_dir"], "--cache-dir", data_opts["cache_dir"]]
+    args = ["-m", "latentmap", "train", "dense", *QUICK, "--epochs", "60", "--out", str(out), *data]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args]
+    launcher = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while (checkpoint_epoch(out) or 0) < 2 and launcher.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim = worker_of(launcher.pid, 1)
+        assert victim is not None and launcher.poll() is None, "the run ended before a rank could be killed"
+        os.kill(victim, signal.SIGKILL)
+        _, stderr = launcher.communicate(timeout=120)
+    finally:
+        launcher.kill()
+    assert launcher.returncode != 0
+    assert "ChildFailedError" in stderr and "Signal 9 (SIGKILL)" in stderr  # torchrun's own report
+    reached = checkpoint_epoch(out)
+    assert reached is not None and 2 <= reached < 60
+    assert load_run(out).d_latent == 8  # the weights on disk load
+    # and the run continues from its checkpoint, here in one process
+    assert main(["train", "dense", "--resume", "--epochs", str(reached + 1), "--out", str(out), *data]) == 0
+    assert [int(float(r["epoch"])) for r in history(out)] == list(range(1, reached + 2))

@@ -73,6 +73,9 @@ def test_files_shapes_and_dtypes(embedded, run_dir, data_opts):
         assert emb.method == method and emb.metadata["dataset"] == "digits"
         assert {"knn10_accuracy_2d", "knn10_accuracy_latent", "trustworthiness"} <= emb.metadata["quality"].keys()
         assert emb.metadata["seconds"][method] > 0
+        # 3,000 codes: t-SNE and UMAP share one exact neighbour graph; PCA needs none
+        assert emb.metadata["neighbors"] == (None if method == "pca" else "exact")
+        assert ("neighbors" in emb.metadata["seconds"]) == (method != "pca")
         data = load_dataset("digits", **data_opts)
         assert data.is_test[emb.indices].all()
         np.testing.assert_array_equal(data.labels[emb.indices], emb.labels)
@@ -97,6 +100,65 @@ def test_nonlinear_methods_separate_classes(embedded, run_dir, method):
     emb = load_embedding(embedded / f"{run_dir.name}.embed-{method}.npz")
     assert knn_accuracy(emb.xy, emb.labels) > 0.7  # chance is 0.1
     assert emb.metadata["quality"]["knn10_accuracy_2d"] > 0.7
+
+
+def test_both_methods_share_one_neighbour_search(run_dir, tmp_path, data_opts, monkeypatch):
+    from latentmap import neighbors
+
+    searches = []
+    real_search = neighbors.neighbor_graph
+
+    def counting(codes, k, *args, **kwargs):
+        searches.append(k)
+        return real_search(codes, k, *args, **kwargs)
+
+    monkeypatch.setattr(neighbors, "neighbor_graph", counting)
+    job = EmbedJob(
+        run=str(run_dir),
+        methods=["tsne", "umap"],
+        split="test",
+        max_points=600,
+        map_size=256,
+        out_dir=str(tmp_path),
+        **data_opts,
+    )
+    embed_run(job, log=lambda *a: None)
+    assert searches == [90]  # once, enough for both: 3 x perplexity 30 for t-SNE, 14 (+ itself) for UMAP
+
+
+@pytest.mark.parametrize("method", ["tsne", "umap"])
+def test_shared_graph_embeds_as_well_as_the_librarys_own_search(embedded, run_dir, method):
+    from latentmap.embedding import quality
+
+    emb = load_embedding(embedded / f"{run_dir.name}.embed-{method}.npz")
+    own, _ = project(emb.codes, method, EmbedParams(neighbors="library"))
+    ours = emb.metadata["quality"]
+    theirs = quality(emb.codes, own, emb.labels)
+    assert ours["knn10_accuracy_2d"] >= theirs["knn10_accuracy_2d"] - 0.03
+    assert ours["trustworthiness"] >= theirs["trustworthiness"] - 0.01
+
+
+def test_map_drawn_in_slices_is_the_picture_drawn_one_thumbnail_at_a_time(data_opts):
+    from latentmap.maps import palette, render_map
+
+    digits = load_dataset("digits", **data_opts)
+    n = 12_000  # three slices of the drawing order
+    xy = np.random.default_rng(1).normal(size=(n, 2)).astype(np.float32)
+    images, labels = digits.images[:n], digits.labels[:n]
+    picture = np.asarray(render_map(xy, images, labels, digits.label_names, size=512, seed=4))
+    expected = np.zeros((512, 512, 3), np.uint8)
+    colours = palette(10)
+    pos = map_positions(xy, 512)
+    for i in np.random.default_rng(4).permutation(n):  # later thumbnails on top, ink only
+        x, y = pos[i]
+        ink = images[i] > 0
+        tile = expected[y : y + 28, x : x + 28]
+        tile[ink] = (images[i][ink].astype(np.uint16)[:, None] * colours[labels[i]] // 255).astype(np.uint8)
+    legend_rows, legend_cols = np.nonzero((picture == 20).all(axis=-1))
+    expected[: legend_rows.max() + 1, : legend_cols.max() + 1] = picture[
+        : legend_rows.max() + 1, : legend_cols.max() + 1
+    ]
+    np.testing.assert_array_equal(picture, expected)
 
 
 def test_well_separated_blobs_are_separated():
@@ -163,6 +225,7 @@ def assert_one_line_error(result, message):
         (["--methods", "isomap"], "unknown embedding method"),
         (["--split", "validation"], "invalid choice"),
         (["--export", "csv", "x"], "unknown export format"),
+        (["--neighbors", "kd_tree"], "invalid choice"),
     ],
 )
 def test_bad_arguments(run_dir, tmp_path, data_env, args, message):

@@ -9,6 +9,7 @@ numbers). No pickles: it loads with ``allow_pickle=False``.
 import json
 import os
 import time
+import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,10 +19,15 @@ import numpy as np
 
 from .atomic import atomic_path
 from .errors import LatentmapError
+from .neighbors import NeighborGraph
 
 METHODS = ("pca", "tsne", "umap")
-EARLY_ITERATIONS, ITERATIONS = 100, 250  # t-SNE: early exaggeration, then the rest
+EARLY_ITERATIONS, ITERATIONS = 100, 200  # t-SNE: early exaggeration, then the rest
 FILE_VERSION = 2  # 2: metadata records the weights' SHA-256
+NEIGHBOR_SEARCHES = ("auto", "exact", "hnsw", "library")
+# umap-learn's spectral initialisation (an eigensolver on the kNN graph) took over 10 minutes
+# on 330k TMNIST codes; above this size UMAP starts from PCA, as t-SNE does
+SPECTRAL_BELOW = 50_000
 
 
 class EmbeddingError(LatentmapError):
@@ -36,10 +42,13 @@ class EmbedParams:
     metric: str = "euclidean"
     seed: int = 0
     n_jobs: int = -1  # all cores
+    neighbors: str = "auto"  # auto | exact | hnsw: our shared graph; library: each library's own search
 
     def __post_init__(self) -> None:
         if self.perplexity <= 0 or self.n_neighbors < 2 or not 0 <= self.min_dist <= 1:
             raise LatentmapError("--perplexity must be > 0, --n_neighbors >= 2 and --min_dist in [0, 1]")
+        if self.neighbors not in NEIGHBOR_SEARCHES:
+            raise LatentmapError(f"unknown --neighbors '{self.neighbors}': use {', '.join(NEIGHBOR_SEARCHES)}")
 
 
 def check_methods(methods: list[str]) -> list[str]:
@@ -52,7 +61,7 @@ def check_methods(methods: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- methods
 
 
-def embed_pca(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
+def embed_pca(codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: Any = None) -> np.ndarray:
     from sklearn.decomposition import PCA
 
     return PCA(n_components=2, random_state=params.seed).fit_transform(codes)
@@ -76,16 +85,32 @@ class TsneProgress:
         self.bar.close()
 
 
-def embed_tsne(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
+def tsne_perplexity(params: EmbedParams, n: int) -> float:
+    return min(params.perplexity, max(2.0, (n - 1) / 3))
+
+
+def neighbours_needed(method: str, params: EmbedParams, n: int) -> int:
+    """How many neighbours (besides itself) each point needs: 3 x perplexity for t-SNE (as
+    openTSNE), n_neighbors - 1 for UMAP (which counts the point itself)."""
+    if method == "tsne":
+        return min(n - 1, int(3 * tsne_perplexity(params, n)))
+    if method == "umap":
+        return params.n_neighbors - 1
+    return 0
+
+
+def embed_tsne(
+    codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: NeighborGraph | None = None
+) -> np.ndarray:
     """openTSNE, tuned for speed at the same quality as its defaults (see bench/bench_embed.py):
-    approximate neighbours (Annoy) and FFT-accelerated gradients on all cores, PCA
-    initialisation, and a shorter schedule (100 + 250 iterations instead of 250 + 500) that
-    still converges on large data thanks to the learning rate N/12 (Belkina et al. 2019).
-    On 70k MNIST codes: ~2x faster than default openTSNE, 10-NN accuracy within 0.3 points."""
+    our shared neighbour graph (or openTSNE's Annoy), FFT-accelerated gradients on all cores,
+    PCA initialisation, and a shorter schedule (100 + 200 iterations instead of 250 + 500)
+    that still converges on large data thanks to the learning rate N/12 (Belkina et al. 2019)."""
     from openTSNE import TSNE
+    from openTSNE.affinity import PerplexityBasedNN
 
     n = len(codes)
-    perplexity = min(params.perplexity, max(2.0, (n - 1) / 3))
+    perplexity = tsne_perplexity(params, n)
     every = 10
     bar = TsneProgress(EARLY_ITERATIONS + ITERATIONS, every, progress)
     tsne = TSNE(
@@ -104,39 +129,72 @@ def embed_tsne(codes: np.ndarray, params: EmbedParams, progress: bool = False) -
         callbacks=bar,
         callbacks_every_iters=every,
     )
+    affinities = None
+    if graph is not None:
+        k = neighbours_needed("tsne", params, n)
+        affinities = PerplexityBasedNN(
+            perplexity=perplexity, knn_index=graph.for_opentsne(k), n_jobs=params.n_jobs, random_state=params.seed
+        )
     try:
-        return np.asarray(tsne.fit(codes.astype(np.float64)))
+        return np.asarray(tsne.fit(codes.astype(np.float64), affinities=affinities))
     finally:
         bar.close()
 
 
-def embed_umap(codes: np.ndarray, params: EmbedParams, progress: bool = False) -> np.ndarray:
+def embed_umap(
+    codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: NeighborGraph | None = None
+) -> np.ndarray:
     import umap
 
     from .jit_cache import enable_numba_caching
 
     enable_numba_caching()
-
     reducer = umap.UMAP(
         n_components=2,
         n_neighbors=params.n_neighbors,
         min_dist=params.min_dist,
         metric=params.metric,
+        init="spectral" if len(codes) < SPECTRAL_BELOW else "pca",
         random_state=None if params.n_jobs != 1 else params.seed,
         n_jobs=params.n_jobs,
         low_memory=True,
         verbose=False,
+        precomputed_knn=(None, None, None) if graph is None else graph.for_umap(params.n_neighbors),
         # umap-learn's own tqdm bar over the optimisation epochs; None: only on a terminal
         tqdm_kwds={"disable": None if progress else True, "desc": "UMAP epochs", "leave": False},
     )
-    return np.asarray(reducer.fit_transform(codes))
+    with warnings.catch_warnings():
+        # we give no search index, so UMAP.transform of new points is unavailable: not used here
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
+        return np.asarray(reducer.fit_transform(codes))
 
 
 EMBEDDERS = {"pca": embed_pca, "tsne": embed_tsne, "umap": embed_umap}
 
 
-def project(codes: np.ndarray, method: str, params: EmbedParams, progress: bool = False) -> tuple[np.ndarray, float]:
-    """2D coordinates (float32) and the wall time in seconds."""
+def shared_graph(
+    codes: np.ndarray, methods: list[str], params: EmbedParams, progress: bool = False
+) -> NeighborGraph | None:
+    """One neighbour graph, enough for every method asked for; None where the libraries
+    search for themselves (--neighbors library, or a metric the graph does not support)."""
+    from . import neighbors
+
+    k = shared_neighbours(len(codes), methods, params)
+    if k == 0:
+        return None
+    return neighbors.neighbor_graph(codes, k, params.metric, params.neighbors, params.n_jobs, progress)
+
+
+def shared_neighbours(n: int, methods: list[str], params: EmbedParams) -> int:
+    """Size of the shared graph's neighbour lists; 0 when there is to be no shared graph."""
+    from .neighbors import supports
+
+    if params.neighbors == "library" or not supports(params.metric):
+        return 0
+    return max((neighbours_needed(m, params, n) for m in methods), default=0)
+
+
+def check_size(codes: np.ndarray, method: str, params: EmbedParams) -> None:
     if len(codes) < 5:
         raise LatentmapError(f"need at least 5 points to embed, got {len(codes)}")
     if method == "umap" and len(codes) <= params.n_neighbors:
@@ -144,8 +202,24 @@ def project(codes: np.ndarray, method: str, params: EmbedParams, progress: bool 
             f"UMAP with --n_neighbors {params.n_neighbors} needs more than {params.n_neighbors} points, "
             f"got {len(codes)}: lower --n_neighbors or embed more points"
         )
+
+
+def project(
+    codes: np.ndarray,
+    method: str,
+    params: EmbedParams,
+    progress: bool = False,
+    graph: NeighborGraph | str | None = "find",
+) -> tuple[np.ndarray, float]:
+    """2D coordinates (float32) and the wall time in seconds, neighbour search included.
+    ``graph``: a shared graph from ``shared_graph`` (its time is not counted here), None for
+    the library's own search, or "find" to find this method's neighbours now."""
+    check_size(codes, method, params)
+    codes = np.ascontiguousarray(codes, dtype=np.float32)
     start = time.perf_counter()
-    xy = EMBEDDERS[method](np.ascontiguousarray(codes, dtype=np.float32), params, progress)
+    if isinstance(graph, str):
+        graph = shared_graph(codes, [method], params, progress)
+    xy = EMBEDDERS[method](codes, params, progress, graph)
     return xy.astype(np.float32), time.perf_counter() - start
 
 
@@ -339,10 +413,19 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
         f"({run.d_latent} dims, {encode_seconds:.1f} s)"
     )
+    for method in methods:
+        check_size(codes, method, job.params)
+    k = shared_neighbours(len(codes), methods, job.params)
+    if k:
+        users = " and ".join(m for m in methods if m != "pca")
+        log(f"neighbour graph: finding the {k} nearest of {len(codes):,} codes, once for {users} …")
+    graph = shared_graph(codes, methods, job.params, progress=job.progress)
+    if graph is not None:
+        log(f"neighbour graph: {graph.method} search, {graph.seconds:.1f} s")
     written = []
     for method in methods:
         log(f"{method}: projecting {len(rows):,} codes …")
-        xy, seconds = project(codes, method, job.params, progress=job.progress)
+        xy, seconds = project(codes, method, job.params, progress=job.progress, graph=graph)
         scores = quality(codes, xy, labels, seed=job.params.seed)
         log(
             f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
@@ -360,7 +443,9 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             "params": params_json(job.params),
             "split": job.split,
             "max_points": job.max_points,
-            "seconds": {"encode": encode_seconds, method: seconds},
+            "seconds": {"encode": encode_seconds, method: seconds}
+            | ({"neighbors": graph.seconds} if graph is not None and method != "pca" else {}),
+            "neighbors": graph.method if graph is not None and method != "pca" else None,
             "quality": scores,
         }
         embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
@@ -369,7 +454,14 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         start = time.perf_counter()
         title = f"{run.path.name} · {method} · {len(rows):,} {job.split} images"
         picture = render_map(
-            xy, images, labels, dataset.label_names, size=job.map_size, seed=job.params.seed, title=title
+            xy,
+            images,
+            labels,
+            dataset.label_names,
+            size=job.map_size,
+            seed=job.params.seed,
+            title=title,
+            progress=job.progress,
         )
         map_path = Path(f"{stem}.map.png")
         save_png(picture, map_path)

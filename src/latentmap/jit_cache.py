@@ -41,18 +41,18 @@ def enable_numba_caching() -> int:
 
 
 def warm_up(points: int = 5000) -> float:
-    """Compile (and cache) what a UMAP run needs, on a small random set (over 4,096 points,
-    so the approximate-neighbour path is compiled too): `make setup` calls
-    this so that a user's first `latentmap embed` or `demo` does not wait for the JIT."""
+    """Compile (and cache) what a UMAP run needs, on a small random set, through the same
+    path as ``latentmap embed`` (our neighbour graph, umap-learn's layout): `make setup`
+    calls this so that a user's first `latentmap embed` or `demo` does not wait for the JIT."""
     import time
 
     import numpy as np
-    import umap
 
-    enable_numba_caching()
+    from .embedding import EmbedParams, project
+
     start = time.perf_counter()
     codes = np.random.default_rng(0).normal(size=(points, 8)).astype(np.float32)
-    umap.UMAP(n_neighbors=15, n_epochs=20, low_memory=True, verbose=False).fit_transform(codes)
+    project(codes, "umap", EmbedParams())
     return time.perf_counter() - start
 
 

@@ -1,7 +1,7 @@
 """The big map: every image drawn at its 2D location, tinted by class, with a legend.
 
-Drawing is vectorised: all ink pixels of all thumbnails are scattered onto the canvas in
-one indexed assignment (in a seeded random order, so no class is always on top).
+Drawing is vectorised: the ink pixels of the thumbnails are scattered onto the canvas by
+indexed assignment, in slices of a seeded random order (so no class is always on top).
 """
 
 import numpy as np
@@ -43,18 +43,24 @@ def render_map(
     size: int = 4096,
     seed: int = 0,
     title: str = "",
+    progress: bool = False,
 ) -> Image.Image:
     """RGB image of ``size`` x ``size`` pixels."""
+    from tqdm import tqdm
+
     colours = palette(len(label_names))
     canvas = np.zeros((size, size, 3), dtype=np.uint8)
     thumb = images.shape[1]
     pos = map_positions(xy, size, thumb)
     order = np.random.default_rng(seed).permutation(len(xy))
-    which, dy, dx = np.nonzero(images[order])  # ink pixels only: overlaps never erase ink
-    rows = pos[order[which], 1] + dy
-    cols = pos[order[which], 0] + dx
-    ink = images[order[which], dy, dx].astype(np.uint16)
-    canvas[rows, cols] = (ink[:, None] * colours[labels[order[which]]] // 255).astype(np.uint8)
+    # in slices of the drawing order (same picture as one step: later thumbnails still land on
+    # top), which bounds the index arrays' memory and lets a bar show progress
+    steps = np.array_split(order, max(1, min(50, len(order) // 5000)))
+    for step in tqdm(steps, desc="map", unit="slice", disable=None if progress else True, leave=False):
+        which, dy, dx = np.nonzero(images[step])  # ink pixels only: overlaps never erase ink
+        drawn = step[which]
+        ink = images[drawn, dy, dx].astype(np.uint16)
+        canvas[pos[drawn, 1] + dy, pos[drawn, 0] + dx] = (ink[:, None] * colours[labels[drawn]] // 255).astype(np.uint8)
     picture = Image.fromarray(canvas)
     draw_legend(picture, label_names, colours, title)
     return picture

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..embedding import METHODS, EmbedJob, EmbedParams, embed_run
+from ..embedding import METHODS, NEIGHBOR_SEARCHES, EmbedJob, EmbedParams, embed_run
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 
@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help="random seed (UMAP is reproducible only with --n_jobs 1, its single-threaded mode)",
+    )
+    parser.add_argument(
+        "--neighbors",
+        choices=NEIGHBOR_SEARCHES,
+        default="auto",
+        help="nearest-neighbour search, done once for t-SNE and UMAP together: exact, hnsw (approximate, fast "
+        "on large sets), auto (exact below 20,000 codes), or library (each library's own search)",
     )
     parser.add_argument("--n_jobs", "--n-jobs", type=int, default=-1, help="CPU threads for t-SNE and UMAP (-1: all)")
     parser.add_argument("--map_size", "--map-size", type=int, default=4096, help="side of map.png in pixels")
@@ -53,6 +60,7 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
         metric=args.metric,
         seed=args.seed,
         n_jobs=args.n_jobs,
+        neighbors=args.neighbors,
     )
     return EmbedJob(
         run=args.run,
