@@ -23,7 +23,7 @@ export class MapView extends EventTarget {
     super();
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
-    this.atlasLoader = atlasLoader; // k -> Promise<HTMLImageElement>
+    this.atlasLoader = atlasLoader; // k -> Promise<ImageBitmap>
     this.markers = []; // {index, style}
     this.visible = null; // Uint8Array filter mask or null
     this.hovered = -1;
