@@ -61,7 +61,9 @@ def check_methods(methods: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- methods
 
 
-def embed_pca(codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: Any = None) -> np.ndarray:
+def embed_pca(
+    codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: NeighborGraph | None = None
+) -> np.ndarray:
     from sklearn.decomposition import PCA
 
     return PCA(n_components=2, random_state=params.seed).fit_transform(codes)
@@ -425,7 +427,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     written = []
     for method in methods:
         log(f"{method}: projecting {len(rows):,} codes …")
-        xy, seconds = project(codes, method, job.params, progress=job.progress, graph=graph)
+        used = graph if method != "pca" else None
+        xy, seconds = project(codes, method, job.params, progress=job.progress, graph=used)
         scores = quality(codes, xy, labels, seed=job.params.seed)
         log(
             f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
@@ -444,8 +447,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             "split": job.split,
             "max_points": job.max_points,
             "seconds": {"encode": encode_seconds, method: seconds}
-            | ({"neighbors": graph.seconds} if graph is not None and method != "pca" else {}),
-            "neighbors": graph.method if graph is not None and method != "pca" else None,
+            | ({"neighbors": used.seconds} if used is not None else {}),
+            "neighbors": used.method if used is not None else None,
             "quality": scores,
         }
         embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)

@@ -91,17 +91,21 @@ def progress_bar(total: int, progress: bool, desc: str):
     return tqdm(total=total, desc=desc, unit="pt", unit_scale=True, disable=None if progress else True, leave=False)
 
 
+def exact_index(codes: np.ndarray, metric: str, n_threads: int):  # -> fitted NearestNeighbors
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(algorithm="brute", metric=metric, n_jobs=n_threads).fit(codes)
+
+
 def exact_search(
     codes: np.ndarray, k: int, metric: str, n_threads: int, progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.neighbors import NearestNeighbors
-
-    index = NearestNeighbors(n_neighbors=k, algorithm="brute", metric=metric, n_jobs=n_threads).fit(codes)
+    index = exact_index(codes, metric, n_threads)
     indices = np.empty((len(codes), k), np.int64)
     distances = np.empty((len(codes), k), np.float32)
     with progress_bar(len(codes), progress, "neighbours (exact)") as bar:
         for part in chunks(len(codes)):
-            distances[part], indices[part] = index.kneighbors(codes[part])
+            distances[part], indices[part] = index.kneighbors(codes[part], n_neighbors=k)
             bar.update(part.stop - part.start)
     return indices, distances
 
@@ -129,27 +133,15 @@ def hnsw_search(
             bar.update(part.stop - part.start)
         for part in chunks(n):
             found: BatchMatches = index.search(codes[part], k, threads=n_threads)  # type: ignore[assignment]
-            short = found.counts < k  # HNSW may return fewer than asked: fill those rows exactly
             indices[part] = found.keys.astype(np.int64)
-            distances[part] = found.distances
+            # usearch measures squared L2
+            distances[part] = np.sqrt(np.maximum(found.distances, 0)) if metric == "euclidean" else found.distances
+            short = found.counts < k  # HNSW may return fewer than asked: those rows are searched exactly
             if short.any():
                 rows = np.arange(part.start, part.stop)[short]
-                indices[rows], distances[rows] = brute_force(codes, rows, k, metric)
+                distances[rows], indices[rows] = exact_index(codes, metric, n_threads).kneighbors(codes[rows], k)
             bar.update(part.stop - part.start)
-    if metric == "euclidean":
-        np.sqrt(np.maximum(distances, 0, out=distances), out=distances)  # usearch gives squared L2
     return indices, distances
-
-
-def brute_force(codes: np.ndarray, rows: np.ndarray, k: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.metrics import pairwise_distances
-
-    found = pairwise_distances(codes[rows], codes, metric=metric)
-    nearest = np.argsort(found, axis=1, kind="stable")[:, :k]
-    distances = np.take_along_axis(found, nearest, axis=1)
-    if metric == "euclidean":
-        distances = distances**2  # the HNSW rows are squared; all are rooted together
-    return nearest, distances.astype(np.float32)
 
 
 def drop_self(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +149,6 @@ def drop_self(indices: np.ndarray, distances: np.ndarray) -> tuple[np.ndarray, n
     the point itself out of its list, the farthest neighbour goes instead."""
     n, columns = indices.shape
     own = indices == np.arange(n)[:, None]
-    own[~own.any(axis=1), -1] = True
-    own[np.cumsum(own, axis=1) > 1] = False  # one per row even if listed twice
+    own[~own.any(axis=1), -1] = True  # (a point is listed at most once: the keys are unique)
     keep = ~own
     return indices[keep].reshape(n, columns - 1), distances[keep].reshape(n, columns - 1)
