@@ -13,7 +13,7 @@ setup: install prepare warm
 
 # Pays umap-learn's one-time numba compile now, not at the user's first embed or demo.
 warm:
-	$(BIN)/python -m latentmap.jit_cache
+	$(BIN)/python -m latentmap.embed.warm
 
 install:
 	$(PYTHON) -m venv $(VENV)

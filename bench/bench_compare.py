@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from latentmap.compare import compare_runs
 from latentmap.data import load_dataset
-from latentmap.judge import train_judge
-from latentmap.runs import load_run
-from latentmap.training import TrainOptions, train
+from latentmap.quality.compare import compare_runs
+from latentmap.quality.judge import train_judge
+from latentmap.train import TrainOptions, train
+from latentmap.train.run import load_run
 
 TARGETS = {"digits": 0.99, "fashion": 0.90}
 

@@ -25,7 +25,7 @@ PUBLISHED_MB = 940
 def write_fixture(path: Path, rows: int, fonts_dir: Path) -> None:
     glyphs, names, labels = [], [], []
     for font in render.find_font_files(fonts_dir)[:40]:
-        images, positions = render.render_font(font, tmnist.ALPHANUMERIC)
+        images, positions, _ = render.render_font(font, tmnist.ALPHANUMERIC)
         glyphs.append(images)
         labels += [tmnist.ALPHANUMERIC[p] for p in positions]
         names += [font.stem] * len(positions)

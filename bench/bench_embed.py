@@ -24,14 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from latentmap import load_dataset, load_run
-from latentmap.embedding import EmbedParams, project, quality, shared_graph
-from latentmap.maps import render_map
-from latentmap.training import TrainOptions, train
+from latentmap.embed import EmbedParams, project
+from latentmap.embed.maps import render_map
+from latentmap.embed.methods import quality, shared_graph
+from latentmap.train import TrainOptions, train
 
 FRESH_UMAP = """
 import sys, time, numpy as np
 t = time.perf_counter()
-from latentmap.embedding import EmbedParams, project
+from latentmap.embed import EmbedParams, project
 codes = np.load(sys.argv[1])
 project(codes, "umap", EmbedParams())
 print(time.perf_counter() - t)

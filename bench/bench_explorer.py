@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.web.conftest import CHROMIUM, FLAGS, LiveServer
 
 from latentmap.data import load_dataset
-from latentmap.embedding import EmbedJob, embed_run
-from latentmap.judge import JudgeSlot, train_judge
-from latentmap.latent_ops import LatentSpace
-from latentmap.training import TrainOptions, train
+from latentmap.embed import EmbedJob, embed_run
+from latentmap.explore import LatentSpace
+from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 
 

@@ -25,9 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.web.conftest import free_port
 
-from latentmap.embedding import EmbedJob, embed_run
-from latentmap.latent_ops import LatentSpace
-from latentmap.training import TrainOptions, train
+from latentmap.embed import EmbedJob, embed_run
+from latentmap.explore import LatentSpace
+from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from latentmap import load_dataset, load_run
-from latentmap.metrics import binarize, importance_weighted_nll
-from latentmap.preprocess import Preprocessor
-from latentmap.training import TrainOptions, train
+from latentmap.train import TrainOptions, train
+from latentmap.train.evaluate import binarize, importance_weighted_nll
+from latentmap.train.preprocess import Preprocessor
 
 
 def summed_squared_error(images: np.ndarray, recon: np.ndarray) -> float:

@@ -22,8 +22,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from latentmap import load_dataset
 from latentmap.models import ModelConfig, build_model
-from latentmap.preprocess import Preprocessor
-from latentmap.training import TrainData, Trainer
+from latentmap.train import TrainData, Trainer
+from latentmap.train.preprocess import Preprocessor
 
 MODELS = {
     "dense 784-16 (dense.py defaults)": ModelConfig(kind="dense", n_features=784, d_latent=16, layers=[]),

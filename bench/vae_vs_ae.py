@@ -19,12 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from latentmap.atomic import write_bytes
-from latentmap.compare import compare_runs, markdown, write_outputs
 from latentmap.data import load_dataset
 from latentmap.data.sources import DataPaths
-from latentmap.judge import judge_for
-from latentmap.runs import load_run
-from latentmap.training import TrainOptions, train
+from latentmap.quality.compare import compare_runs, markdown, write_outputs
+from latentmap.quality.judge import judge_for
+from latentmap.train import TrainOptions, train
+from latentmap.train.run import load_run
 
 LAMBDAS = (0.0, 0.01, 0.1, 1.0)
 

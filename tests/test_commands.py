@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from latentmap.cli import demo, main
-from latentmap.embedding import load_embedding
+from latentmap.embed import load_embedding
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from latentmap.runs import load_run
+from latentmap.train.run import load_run
 from tests.test_training import history
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,6 +52,28 @@ def test_resume_and_the_original_script_under_torchrun(tmp_path, data_opts):
     assert load_run(out).kind == "vae"
 
 
+def test_resume_under_torchrun_is_exact_on_every_rank(tmp_path, data_opts):
+    """Each rank resumes with its own dropout and noise random states: a run stopped after
+    epoch 1 and resumed ends with the very weights of a run that never stopped."""
+    from safetensors.numpy import load_file
+
+    args = [*QUICK, "--dropout_layer", "0", "--dropout_rate", "0.5"]
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    assert (
+        torchrun(["-m", "latentmap", "train", "vae", *args, "--epochs", "2", "--out", str(whole)], data_opts).returncode
+        == 0
+    )
+    first = torchrun(["-m", "latentmap", "train", "vae", *args, "--epochs", "1", "--out", str(resumed)], data_opts)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = torchrun(["-m", "latentmap", "train", "vae", "--resume", "--epochs", "2", "--out", str(resumed)], data_opts)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "new noise stream" not in again.stdout + again.stderr
+    a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
+    for name in a:
+        if name.startswith("model."):
+            assert (a[name] == b[name]).all(), name
+
+
 def test_batch_smaller_than_the_ranks_is_one_clear_line(tmp_path, data_opts):
     args = ["-m", "latentmap", "train", "dense", *QUICK, "--batch_size", "1", "--out", str(tmp_path / "run")]
     result = torchrun(args, data_opts)
@@ -83,7 +105,7 @@ def test_a_rank_that_dies_leaves_the_run_at_its_last_checkpoint(tmp_path, data_o
     import time
 
     from latentmap.cli import main
-    from latentmap.runs import checkpoint_epoch, load_checkpoint
+    from latentmap.train.run import checkpoint_epoch, load_checkpoint
 
     out = tmp_path / "run"
     data = ["--data-dir", data_opts["data_dir"], "--cache-dir", data_opts["cache_dir"]]

@@ -8,19 +8,12 @@ import pytest
 from PIL import Image
 
 from latentmap import load_dataset, load_run
-from latentmap.embedding import (
-    EmbeddingError,
-    EmbedJob,
-    EmbedParams,
-    check_matches,
-    embed_run,
-    knn_accuracy,
-    load_embedding,
-    project,
-)
+from latentmap.embed import EmbeddingError, EmbedJob, EmbedParams, embed_run, load_embedding, project
+from latentmap.embed.file import check_matches
+from latentmap.embed.maps import map_positions
+from latentmap.embed.methods import knn_accuracy
 from latentmap.errors import LatentmapError
-from latentmap.maps import map_positions
-from latentmap.training import TrainOptions, train
+from latentmap.train import TrainOptions, train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -103,7 +96,7 @@ def test_nonlinear_methods_separate_classes(embedded, run_dir, method):
 
 
 def test_both_methods_share_one_neighbour_search(run_dir, tmp_path, data_opts, monkeypatch):
-    from latentmap import neighbors
+    from latentmap.embed import neighbors
 
     searches = []
     real_search = neighbors.neighbor_graph
@@ -128,7 +121,7 @@ def test_both_methods_share_one_neighbour_search(run_dir, tmp_path, data_opts, m
 
 @pytest.mark.parametrize("method", ["tsne", "umap"])
 def test_shared_graph_embeds_as_well_as_the_librarys_own_search(embedded, run_dir, method):
-    from latentmap.embedding import quality
+    from latentmap.embed.methods import quality
 
     emb = load_embedding(embedded / f"{run_dir.name}.embed-{method}.npz")
     own, _ = project(emb.codes, method, EmbedParams(neighbors="library"))
@@ -139,7 +132,7 @@ def test_shared_graph_embeds_as_well_as_the_librarys_own_search(embedded, run_di
 
 
 def test_map_drawn_in_slices_is_the_picture_drawn_one_thumbnail_at_a_time(data_opts):
-    from latentmap.maps import palette, render_map
+    from latentmap.embed.maps import palette, render_map
 
     digits = load_dataset("digits", **data_opts)
     n = 12_000  # three slices of the drawing order
@@ -200,7 +193,7 @@ def test_projector_export(embedded):
 
 
 def test_sprite_scales_down_to_fit_the_limit():
-    from latentmap.projector import sprite_layout
+    from latentmap.embed.projector import sprite_layout
 
     columns, side = sprite_layout(300_000)
     assert columns * side <= 8192 and side >= 4

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from latentmap.latent_ops import interpolation_weights, lerp, points_layout, slerp
+from latentmap.explore.points import points_layout
+from latentmap.quality.interpolation import interpolation_weights, lerp, slerp
 
 
 def test_interpolation_weights():

@@ -6,7 +6,7 @@ from latentmap.errors import LatentmapError
 from latentmap.models import ModelConfig, build_model
 from latentmap.models.sparse import binary_step
 from latentmap.models.vae import kl_per_dim
-from latentmap.schedules import BetaSchedule
+from latentmap.train.schedules import BetaSchedule
 
 
 def test_kl_is_non_negative_and_zero_at_the_prior():

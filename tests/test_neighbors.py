@@ -4,8 +4,8 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
 from latentmap import load_dataset
+from latentmap.embed.neighbors import neighbor_graph
 from latentmap.errors import LatentmapError
-from latentmap.neighbors import neighbor_graph
 
 
 @pytest.fixture(scope="module")

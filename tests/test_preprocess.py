@@ -3,7 +3,7 @@ import pytest
 
 from latentmap import load_dataset
 from latentmap.errors import LatentmapError
-from latentmap.preprocess import Preprocessor
+from latentmap.train.preprocess import Preprocessor
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_pca_dims_larger_than_the_data(images):
 
 
 def test_whitening_has_a_variance_floor(images, datasets_dir, session_cache):
-    from latentmap.preprocess import WHITEN_VARIANCE_FLOOR
+    from latentmap.train.preprocess import WHITEN_VARIANCE_FLOOR
 
     pre = Preprocessor(pca_dims=700, whiten=True).fit(images)
     assert pre.scale_ is not None

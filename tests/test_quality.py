@@ -10,11 +10,11 @@ import torch
 
 from latentmap import load_dataset
 from latentmap.cli import main
-from latentmap.compare import compare_runs
-from latentmap.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge, train_judge
-from latentmap.quality import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
-from latentmap.runs import load_run
-from latentmap.training import train
+from latentmap.quality.compare import compare_runs
+from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge, train_judge
+from latentmap.quality.metrics import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
+from latentmap.train import train
+from latentmap.train.run import load_run
 from tests.test_training import quick_options
 
 TRAINING = {"layers": [128], "d_latent": 16, "epochs": 4, "max_train": 20000}
@@ -176,7 +176,7 @@ def test_corrupt_or_foreign_judge_files(digits, judge, tmp_path):
 
 
 def test_frechet_distance_matches_the_closed_form():
-    from latentmap.quality import frechet_distance
+    from latentmap.quality.metrics import frechet_distance
 
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, (20000, 3))

@@ -13,12 +13,12 @@ from safetensors.numpy import load_file
 
 from latentmap import atomic, load_dataset
 from latentmap.cli import main
-from latentmap.embedding import EmbeddingError, EmbedJob, embed_run
+from latentmap.embed import EmbeddingError, EmbedJob, embed_run
 from latentmap.errors import LatentmapWarning
-from latentmap.latent_ops import LatentSpace
-from latentmap.metrics import evaluate
-from latentmap.runs import checkpoint_epoch, load_run, weights_epoch
-from latentmap.training import TrainOptions, train
+from latentmap.explore import LatentSpace
+from latentmap.train import TrainOptions, train
+from latentmap.train.evaluate import evaluate
+from latentmap.train.run import checkpoint_epoch, load_run, weights_epoch
 from tests.test_training import history, quick_options
 
 
@@ -54,7 +54,7 @@ def test_overwrite_starts_from_an_empty_run_directory(tmp_path, data_opts):
 
 
 def test_overwrite_moves_the_old_run_aside_in_one_rename(tmp_path, data_opts):
-    from latentmap.training import prepare_run_dir
+    from latentmap.train.run import prepare_run_dir
 
     out = tmp_path / "run"
     train(quick_options(out, "dense", data_opts, epochs=1), progress=False)

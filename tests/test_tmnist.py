@@ -205,3 +205,62 @@ def test_digits_only_rebuilds_judge_shapes_on_more_characters(fonts_with_picture
     assert {"LibreBarcode128-Regular", "RedactedScript-Regular"} <= set(result.skipped)
     assert set(np.unique(result.labels).tolist()) <= set(range(10))
     assert {"Abel-Regular", "Oswald-Regular", "Pacifico-Regular"} <= set(result.fonts["name"].tolist())
+
+
+def font_with_glyph_names(path, mapping):
+    """A real TrueType font whose glyphs are boxes, named and mapped as ``mapping`` says
+    ({character: glyph name}), as a Symbol-style font maps Phi to F."""
+    from fontTools.fontBuilder import FontBuilder
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+
+    names = [".notdef", *dict.fromkeys(mapping.values())]
+    glyphs = {}
+    for k, name in enumerate(names):
+        pen = TTGlyphPen(None)
+        pen.moveTo((100, 0))
+        pen.lineTo((100, 500 + 40 * k))
+        pen.lineTo((300 + 20 * k, 700))
+        pen.lineTo((500, 0))
+        pen.closePath()
+        glyphs[name] = pen.glyph()
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({ord(c): name for c, name in mapping.items()})
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics({name: (600, 100) for name in names})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": path.stem.split("-")[0], "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()  # format 2: the glyph names are stored
+    builder.save(str(path))
+    return path
+
+
+def test_glyphs_named_as_other_characters_are_dropped_and_reported(small_fonts_dir, tmp_path, capsys):
+    from latentmap.cli import main
+
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    for name in ("Abel-Regular.woff2", "Roboto-Regular.woff2"):
+        shutil.copy(small_fonts_dir / name, folder / name)
+    mapping = {"A": "Alpha", "F": "Phi", "P": "Pi", "W": "Omega", "$": "existential", "@": "congruent"}
+    mapping |= {"^": "perpendicular", "B": "B", "b": "B", "C": "uni0043", "D": "D.ss01", "-": "minus", "E": "glyph7"}
+    font_with_glyph_names(folder / "Symbolic-Regular.ttf", mapping)
+
+    rendered = render.render_font(folder / "Symbolic-Regular.ttf", tmnist.ALPHANUMERIC)
+    kept = {tmnist.ALPHANUMERIC[p] for p in rendered.positions}
+    assert kept == {"B", "b", "C", "D", "-", "E"}  # unicase, uniXXXX, suffixed, minus, unnamed glyphs stay
+    assert sorted(rendered.dropped) == sorted(
+        ["A (Alpha)", "F (Phi)", "P (Pi)", "W (Omega)", "$ (existential)", "@ (congruent)", "^ (perpendicular)"]
+    )
+
+    result = tmnist.rebuild(folder, tmnist.ALPHANUMERIC, workers=1, progress=False)
+    font_id = list(result.fonts["name"]).index("Symbolic-Regular")
+    labels = {tmnist.ALPHANUMERIC[k] for k in result.labels[result.typeface_ids == font_id]}
+    assert labels == kept and "7 glyph(s) named as other characters" in result.dropped["Symbolic-Regular"]
+    assert "Abel-Regular" not in result.dropped and "Roboto-Regular" not in result.dropped
+    args = ["--fonts-dir", str(folder), "--cache-dir", str(tmp_path / "cache"), "--data-dir", str(tmp_path)]
+    assert main(["data", "prepare", "alphanumeric", *args]) == 0
+    assert main(["data", "info", "alphanumeric", *args]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Symbolic-Regular: 7 glyph(s) named as other characters: $ (existential), @ (congruent), A") == 2

@@ -10,9 +10,9 @@ from safetensors.numpy import load_file
 import latentmap
 from latentmap.cli import main
 from latentmap.errors import LatentmapError
-from latentmap.metrics import binarize, elbo_terms, importance_weighted_nll
-from latentmap.runs import RunError, load_run
-from latentmap.training import TrainOptions, train
+from latentmap.train import TrainOptions, train
+from latentmap.train.evaluate import binarize, elbo_terms, importance_weighted_nll
+from latentmap.train.run import RunError, load_run
 
 KINDS = {
     "dense": {},

@@ -197,7 +197,7 @@ def test_sweep_counts_match_dbscan(synthetic):
 def test_prim_spanning_tree_matches_scipy():
     from scipy.sparse.csgraph import minimum_spanning_tree
 
-    from latentmap.typefaces import mst_edge_weights
+    from latentmap.typefaces.clustering import mst_edge_weights
 
     rng = np.random.default_rng(0)
     points = rng.normal(size=(60, 3))

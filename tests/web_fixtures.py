@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from latentmap.embedding import EmbedJob, EmbedParams, embed_run
-from latentmap.training import TrainOptions, train
+from latentmap.embed import EmbedJob, EmbedParams, embed_run
+from latentmap.train import TrainOptions, train
 
 
 def make_embedding(

@@ -4,12 +4,12 @@ from typing import TYPE_CHECKING, Any
 
 from .data import Dataset, load_dataset
 from .errors import LatentmapError
+from .version import __version__
 
 if TYPE_CHECKING:
-    from .embedding import Embedding, load_embedding
-    from .runs import Run, load_run
+    from .embed import Embedding, load_embedding
+    from .train import Run, load_run
 
-__version__ = "0.1.0"
 
 __all__ = ["Dataset", "Embedding", "LatentmapError", "Run", "__version__", "load_dataset", "load_embedding", "load_run"]
 
@@ -17,11 +17,11 @@ __all__ = ["Dataset", "Embedding", "LatentmapError", "Run", "__version__", "load
 def __getattr__(name: str) -> Any:
     # Lazy: the data layer and the CLI's data commands should not pay for importing torch.
     if name in ("load_run", "Run"):
-        from . import runs
+        from . import train
 
-        return getattr(runs, name)
+        return getattr(train, name)
     if name in ("load_embedding", "Embedding"):
-        from . import embedding
+        from . import embed
 
-        return getattr(embedding, name)
+        return getattr(embed, name)
     raise AttributeError(f"module 'latentmap' has no attribute '{name}'")

@@ -86,7 +86,7 @@ def page(browser):
 @pytest.fixture(scope="session")
 def space(tmp_path_factory, datasets_dir, session_cache):
     """A small VAE on digits, embedded with PCA (2,000 points), loaded as the explorer does."""
-    from latentmap.latent_ops import LatentSpace
+    from latentmap.explore import LatentSpace
     from tests.web_fixtures import make_embedding
 
     data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}

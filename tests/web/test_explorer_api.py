@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from latentmap.embedding import load_embedding
-from latentmap.latent_ops import lerp, slerp
+from latentmap.embed import load_embedding
+from latentmap.quality.interpolation import lerp, slerp
 from latentmap.web.explorer import create_app
 
 

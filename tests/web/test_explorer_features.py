@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from latentmap import load_dataset
-from latentmap.judge import JudgeSlot, train_judge
-from latentmap.latent_ops import LatentSpace
+from latentmap.explore import LatentSpace
+from latentmap.quality.judge import JudgeSlot, train_judge
 from latentmap.web.explorer import create_app
 from tests.web_fixtures import make_embedding
 
@@ -152,13 +152,18 @@ def test_decode_xy_bad_input(client, body):
     assert response.status_code == 422, response.text
 
 
-def test_validity_map_is_computed_once_and_cached_beside_the_embedding(client, spaces, digits_judge):
-    vae, _ = spaces
+def wait_for_validity(client, space_id=0):
     deadline = time.monotonic() + 120
-    response = client.get("/api/spaces/0/validity_map")
+    response = client.post(f"/api/spaces/{space_id}/validity_map", json={})
     while response.status_code == 202 and time.monotonic() < deadline:
         time.sleep(0.2)
-        response = client.get("/api/spaces/0/validity_map")
+        response = client.get(f"/api/spaces/{space_id}/validity_map")
+    return response
+
+
+def test_validity_map_is_computed_once_and_cached_beside_the_embedding(client, spaces, digits_judge):
+    vae, _ = spaces
+    response = wait_for_validity(client)
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["size"] == [64, 64] and len(answer["validity"]) == 64 * 64
@@ -168,12 +173,102 @@ def test_validity_map_is_computed_once_and_cached_beside_the_embedding(client, s
     cache = vae.path.with_name(vae.path.name.removesuffix(".npz") + ".validity.npz")
     assert cache.is_file()
     again = LatentSpace.load(vae.path, dataset=vae.dataset, judge_slot=digits_judge)
-    assert again.validity_map()["validity"] == answer["validity"]  # read from the file, not recomputed
+    status, value = again.validity_map()  # read from the file, not recomputed
+    assert status == "ready" and value["validity"] == answer["validity"]
 
 
 def test_validity_map_without_a_judge(client, fonts_space):
-    response = client.get("/api/spaces/2/validity_map")
-    assert response.status_code == 422 and "no judge" in response.json()["detail"]
+    for response in (client.get("/api/spaces/2/validity_map"), client.post("/api/spaces/2/validity_map", json={})):
+        assert response.status_code == 422 and "no judge" in response.json()["detail"]
+
+
+def test_reading_the_validity_map_starts_no_work(spaces, digits_judge, tmp_path):
+    """A GET (an <img> on any page can send one) only reads; the POST that starts the work
+    passes the Origin check."""
+    vae, _ = spaces
+    copy = tmp_path / vae.path.name
+    shutil.copy(vae.path, copy)
+    fresh = LatentSpace.load(copy, dataset=vae.dataset, judge_slot=digits_judge)
+    app = TestClient(create_app([fresh]), base_url=LOCAL)
+    for _ in range(3):
+        response = app.get("/api/spaces/0/validity_map")
+        assert response.status_code == 404 and "POST" in response.json()["detail"]
+    assert fresh.validity_maps.thread is None and not copy.with_name(copy.stem + ".validity.npz").exists()
+    foreign = app.post("/api/spaces/0/validity_map", json={}, headers={"origin": "http://evil.example"})
+    assert foreign.status_code == 403 and fresh.validity_maps.thread is None
+    assert wait_for_validity(app).status_code == 200
+
+
+def test_a_stale_validity_layer_is_never_shown(spaces, digits_judge, tmp_path):
+    """The cache beside an embedding is keyed by the embedding's points and the judge's
+    weights and tau: re-embedding the run or retraining the judge makes it stale."""
+    from latentmap.embed import load_embedding
+    from latentmap.quality.judge import Judge
+
+    vae, _ = spaces
+    assert vae.validity_map(start=True)[0] in ("ready", "computing")
+    while vae.validity_map()[0] == "computing":
+        time.sleep(0.2)
+    assert vae.validity_map()[0] == "ready"
+    cache = vae.path.with_name(vae.path.name.removesuffix(".npz") + ".validity.npz")
+    folder = tmp_path / "re-embedded"
+    folder.mkdir()
+    embedding = load_embedding(vae.path)
+    embedding.xy = embedding.xy * 3 + 1  # another seed or method: the same run, another map
+    embedding.save(folder / vae.path.name)
+    shutil.copy(cache, folder / cache.name)
+    same_copy = tmp_path / "copied"
+    same_copy.mkdir()
+    shutil.copy(vae.path, same_copy / vae.path.name)
+    shutil.copy(cache, same_copy / cache.name)
+
+    def status(path, slot):
+        return LatentSpace.load(path, dataset=vae.dataset, judge_slot=slot).validity_map()[0]
+
+    assert status(same_copy / vae.path.name, digits_judge) == "ready"  # the very same map and judge
+    assert status(folder / vae.path.name, digits_judge) == "absent"
+    judge = digits_judge.judge
+    retuned = Judge(judge.net, {**judge.info, "tau": judge.tau * 0.5})
+    assert status(same_copy / vae.path.name, JudgeSlot(retuned)) == "absent"
+    retrained = train_judge(vae.dataset, epochs=1, max_train=2000, progress=False, seed=1)
+    assert status(same_copy / vae.path.name, JudgeSlot(retrained)) == "absent"
+
+
+def test_a_failed_validity_map_is_reported_once_not_restarted(tmp_path):
+    from latentmap.explore.map_inverse import ValidityMaps
+
+    calls = []
+
+    def broken():
+        calls.append(1)
+        raise ValueError("decoder exploded\nsecond line")
+
+    maps = ValidityMaps(tmp_path / "x.validity.npz")
+    assert maps.get("k") == ("absent", None)
+    assert maps.start(broken, "k") == ("computing", None)
+    maps.thread.join(10)
+    for _ in range(5):  # the page polls: the failure is answered, the work not started again
+        assert maps.get("k") == ("failed", "ValueError: decoder exploded")
+    assert len(calls) == 1 and not (tmp_path / "x.validity.npz").exists()
+    maps.start(broken, "k")  # asked again (the layer toggled on again): one more try
+    maps.thread.join(10)
+    assert len(calls) == 2 and maps.get("k")[0] == "failed"
+
+
+def test_a_failed_validity_map_is_answered_over_http(spaces, digits_judge, tmp_path, monkeypatch):
+    vae, _ = spaces
+    copy = tmp_path / vae.path.name
+    shutil.copy(vae.path, copy)
+    fresh = LatentSpace.load(copy, dataset=vae.dataset, judge_slot=digits_judge)
+
+    def broken(judge):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(fresh, "compute_validity", broken)
+    app = TestClient(create_app([fresh]), base_url=LOCAL)
+    response = wait_for_validity(app)
+    assert response.status_code == 422 and "out of memory" in response.json()["detail"]
+    assert app.get("/api/spaces/0/validity_map").status_code == 422
 
 
 def test_typeface_morph(client, fonts_space):

@@ -135,7 +135,7 @@ def test_non_loopback_binding_needs_the_token(space):
     assert refused.status_code == 403 and "token" in refused.json()["detail"]
     assert client.get("/api/spaces", params={"token": "wrong"}).status_code == 403
     page = client.get("/", params={"token": policy.token})
-    assert page.status_code == 200 and "latentmap_token" in page.headers["set-cookie"]
+    assert page.status_code == 200 and "latentmap_token_8000" in page.headers["set-cookie"]
     assert client.get("/api/spaces").status_code == 200  # the cookie now carries it
     fresh = TestClient(explorer.create_app([space], policy), base_url=LOCAL)
     assert fresh.get("/api/spaces", headers={"authorization": f"token {policy.token}"}).status_code == 200
@@ -193,11 +193,11 @@ def test_spectral_with_as_many_clusters_as_typefaces_is_refused(fonts_client, co
 
 
 def test_work_is_bounded_before_it_starts(fonts_client, fonts_state, monkeypatch):
-    from latentmap import typefaces
+    from latentmap.typefaces import clustering
 
     # On the full corpus all 94 characters x 499 clusters runs for minutes; the bound is
     # relative, so a smaller budget shows the same refusal on the small test corpus.
-    monkeypatch.setattr(typefaces, "MAX_WORK", 1e8)
+    monkeypatch.setattr(clustering, "MAX_WORK", 1e8)
     start = time.perf_counter()
     body = {"chars": fonts_state.corpus.good, "n_clusters": 12}
     response = fonts_client.post("/api/cluster", json=body)
@@ -214,9 +214,9 @@ def test_one_clustering_at_a_time(fonts_client, fonts_state):
 
 
 def test_font_chars_picture_is_capped(corpus, monkeypatch):
-    from latentmap import typefaces
+    from latentmap.typefaces import selection
 
-    monkeypatch.setattr(typefaces, "MAX_PICTURE_PIXELS", 32 * (28 * 94 + 8) * 5)
+    monkeypatch.setattr(selection, "MAX_PICTURE_PIXELS", 32 * (28 * 94 + 8) * 5)
     every = corpus.complete("A")
     picture = font_chars_image(corpus, every, corpus.chars)
     assert picture.size <= 5 * 32 * (28 * 94 + 8) + 28 * 94 * 8
@@ -252,6 +252,93 @@ def test_other_files_are_not_overwritten_without_the_flag(fonts_client, fonts_st
     assert saved(fonts_client, "config.json", overwrite=True).status_code == 200
     assert "charset" in json.loads(config.read_text())
     assert saved(fonts_client, "config.json").status_code == 200  # now a font set: replacing it is fine
+
+
+@pytest.mark.parametrize(
+    "path", ["bad\x00name.json", "new\nline.json", "x" * 300 + ".json", "d/" + "y" * 240 + "/s.json"]
+)
+def test_unusable_save_names_get_400(fonts_client, path):
+    response = saved(fonts_client, path)
+    assert response.status_code == 400, response.text
+    assert "control characters" in response.json()["detail"] or "bytes" in response.json()["detail"]
+
+
+# --------------------------------------------------------------------------- origins, content types, token cookies
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://127.0.0.1:3000", "http://localhost:8000", "https://127.0.0.1:8000", "http://127.0.0.1", "null", "x"],
+)
+def test_an_origin_is_its_scheme_host_and_port(explorer_client, origin):
+    """Another local dev server (another port) is another site, as far as the browser's
+    same-origin rules go; so is the other scheme or another name for the same address."""
+    body = {"sources": [0], "target": 1}
+    response = explorer_client.post("/api/spaces/0/interpolate", json=body, headers={"origin": origin})
+    assert response.status_code == 403, origin
+    same = explorer_client.post("/api/spaces/0/interpolate", json=body, headers={"origin": "http://127.0.0.1:8000"})
+    assert same.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None]
+)
+def test_state_changing_requests_must_be_json(explorer_client, fonts_client, content_type):
+    """A cross-origin HTML form can send these types without a preflight; the apps take
+    only JSON bodies, whatever the installed FastAPI does."""
+    body = json.dumps({"sources": [0], "target": 1}).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    response = explorer_client.post("/api/spaces/0/interpolate", content=body, headers=headers)
+    assert response.status_code == 415 and "JSON" in response.json()["detail"]
+    cluster = json.dumps({"chars": ["A"], "n_clusters": 2}).encode()
+    assert fonts_client.post("/api/cluster", content=cluster, headers=headers).status_code == 415
+    typed = {"content-type": "application/json; charset=utf-8"}
+    assert explorer_client.post("/api/spaces/0/interpolate", content=body, headers=typed).status_code == 200
+
+
+def token_app(space, port: int):
+    policy = Policy.for_server("0.0.0.0")
+    return policy, TestClient(explorer.create_app([space], policy), base_url=f"http://127.0.0.1:{port}")
+
+
+def test_token_cookies_are_scoped_by_port(space):
+    """Two token-mode apps on one machine: cookies ignore ports, so one name would let the
+    second app's cookie replace the first's."""
+    policy_a, app_a = token_app(space, 8000)
+    policy_b, app_b = token_app(space, 8001)
+    cookie_a = app_a.get("/", params={"token": policy_a.token}).headers["set-cookie"]
+    cookie_b = app_b.get("/", params={"token": policy_b.token}).headers["set-cookie"]
+    assert cookie_a.startswith("latentmap_token_8000=") and cookie_b.startswith("latentmap_token_8001=")
+    both = f"latentmap_token_8000={policy_a.token}; latentmap_token_8001={policy_b.token}"
+    for client in (app_a, app_b):
+        client.cookies.clear()
+        assert client.get("/api/spaces", headers={"cookie": both}).status_code == 200
+
+
+def test_token_after_an_ordinary_cookie_is_seen(space):
+    policy, client = token_app(space, 8000)
+    cookie = f'prefs={{"a":1}}; latentmap_token_8000={policy.token}'
+    assert client.get("/api/spaces", headers={"cookie": cookie}).status_code == 200
+
+
+def test_non_ascii_tokens_get_403(space):
+    _, client = token_app(space, 8000)
+    for token in ("é", "ü" * 32, "\u2603"):
+        response = client.get("/api/spaces", params={"token": token})
+        assert response.status_code == 403 and "token" in response.json()["detail"]
+
+
+def test_the_token_leaves_the_address_bar_once_the_cookie_holds_it(space):
+    policy, client = token_app(space, 8000)
+    html = {"accept": "text/html,application/xhtml+xml"}
+    opened = client.get("/", params={"token": policy.token, "x": "1"}, headers=html, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/?x=1"
+    assert opened.headers["set-cookie"].startswith(f"latentmap_token_8000={policy.token};")
+    assert "HttpOnly" in opened.headers["set-cookie"] and "SameSite=Strict" in opened.headers["set-cookie"]
+    page = client.get(opened.headers["location"], headers=html)  # the cookie carries the token now
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    scripted = client.get("/api/spaces", params={"token": policy.token}, follow_redirects=False)
+    assert scripted.status_code == 200  # a script's ?token= is answered, not redirected
 
 
 # --------------------------------------------------------------------------- the fuzzer

@@ -8,7 +8,7 @@ Errors the user can fix (:class:`LatentmapError`) print one line and exit with s
 import sys
 from collections.abc import Sequence
 
-from .. import __version__
+from ..version import __version__
 from .common import OneLineParser, run
 
 

@@ -37,6 +37,10 @@ def print_skipped(dataset: Dataset) -> None:
         print(f"  {len(dataset.skipped)} font(s) left out:")
         for name, why in dataset.skipped.items():
             print(f"    {name}: {why}")
+    if dataset.dropped:
+        print(f"  {len(dataset.dropped)} font(s) with glyphs left out:")
+        for name, why in dataset.dropped.items():
+            print(f"    {name}: {why}")
 
 
 def cmd_data_info(args: argparse.Namespace) -> None:

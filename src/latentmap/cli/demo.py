@@ -8,8 +8,9 @@ already in the demo folder are reused, so a second start is quick.
 import argparse
 from pathlib import Path
 
-from ..embedding import EmbedJob, EmbedParams, embed_run
-from ..training import TrainOptions, train
+from ..embed.job import EmbedJob, embed_run
+from ..embed.methods import EmbedParams
+from ..train import TrainOptions, train
 from .explore import explore
 
 DEMO_POINTS = 20000  # UMAP on 20k codes takes seconds; the map stays dense enough to explore
@@ -66,8 +67,8 @@ def run_demo(args: argparse.Namespace) -> None:
 
 def embedding_is_current(path: Path, run_dir: Path) -> bool:
     """The embedding exists, is readable and was made from the run's present weights."""
-    from ..embedding import EmbeddingError, check_weights, load_embedding
-    from ..runs import load_run
+    from ..embed.file import EmbeddingError, check_weights, load_embedding
+    from ..train.run import load_run
 
     try:
         check_weights(load_embedding(path), load_run(run_dir).weights_sha256)

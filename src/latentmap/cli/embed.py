@@ -4,7 +4,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ..embedding import METHODS, NEIGHBOR_SEARCHES, EmbedJob, EmbedParams, embed_run
+from ..embed.job import EmbedJob, embed_run
+from ..embed.methods import METHODS, NEIGHBOR_SEARCHES, EmbedParams
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 

@@ -8,13 +8,13 @@ from .data import dataset_from_args
 
 if TYPE_CHECKING:
     from ..data import Dataset
-    from ..runs import Run
+    from ..train.run import Run
 
 
 def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> dict[str, Any]:
     """The `compare` metrics of this one run (judge trained on first use)."""
-    from ..judge import judge_for
-    from ..quality import make_probe, measure
+    from ..quality.judge import judge_for
+    from ..quality.metrics import make_probe, measure
     from .judge import cache_dir_of
 
     judge = judge_for(dataset, cache_dir_of(args))
@@ -28,8 +28,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     import json
 
     from ..atomic import write_text
-    from ..metrics import evaluate
-    from ..runs import load_run
+    from ..train.evaluate import evaluate
+    from ..train.run import load_run
 
     run = load_run(args.run, device=args.device)
     dataset = dataset_from_args(args, run.dataset_spec)

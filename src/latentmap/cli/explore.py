@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import common
 
 if TYPE_CHECKING:
-    from ..latent_ops import LatentSpace
+    from ..explore.space import LatentSpace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +54,8 @@ def load_spaces(
     """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
     from the cache, or trained in the background while the app already serves)."""
     from ..data.sources import DataPaths
-    from ..judge import JudgeSlot
-    from ..latent_ops import LatentSpace
+    from ..explore.space import LatentSpace
+    from ..quality.judge import JudgeSlot
 
     cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
     shared: dict[str, tuple[Any, JudgeSlot | None]] = {}

@@ -32,7 +32,7 @@ def print_judge(info: dict, weights: Path) -> None:
 
 
 def cmd_judge_train(args: argparse.Namespace) -> None:
-    from ..judge import data_hash, judge_paths, save_judge, train_judge
+    from ..quality.judge import data_hash, judge_paths, save_judge, train_judge
 
     dataset = dataset_from_args(args, args.spec)
     judge = train_judge(dataset, epochs=args.epochs, max_train=args.max_train, seed=args.seed)
@@ -42,7 +42,7 @@ def cmd_judge_train(args: argparse.Namespace) -> None:
 
 
 def cmd_judge_info(args: argparse.Namespace) -> None:
-    from ..judge import judge_for, judge_paths
+    from ..quality.judge import judge_for, judge_paths
 
     dataset = dataset_from_args(args, args.spec)
     judge = judge_for(dataset, cache_dir_of(args), train_if_missing=False)
@@ -51,10 +51,10 @@ def cmd_judge_info(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from ..atomic import ensure_writable_dir
-    from ..compare import check_same_dataset, compare_runs, markdown, write_outputs
     from ..errors import LatentmapError
-    from ..judge import judge_for
-    from ..runs import load_run
+    from ..quality.compare import check_same_dataset, compare_runs, markdown, write_outputs
+    from ..quality.judge import judge_for
+    from ..train.run import load_run
 
     if args.pairs < 1:
         raise LatentmapError(f"--pairs must be at least 1, got {args.pairs}")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from ..training import TrainOptions, train
+from ..train import TrainOptions, train
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
@@ -157,7 +157,7 @@ def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
 
 
 def run_training(kind: str, args: argparse.Namespace) -> None:
-    from ..distributed import world_from_env
+    from ..train.distributed import world_from_env
 
     out = train(options_from_args(kind, args))
     if world_from_env().is_main:  # under torchrun, once

@@ -34,7 +34,7 @@ FASHION_CLASSES = [
 ]
 TEST_FRACTION = 0.15
 SPLIT_KEY = b"latentmap-typeface-split-v1"
-CACHE_VERSION = 2  # 2: TMNIST leaves out pictograph fonts and records why
+CACHE_VERSION = 3  # 2: TMNIST leaves out pictograph fonts and records why; 3: and mislabelled glyphs
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Dataset:
     typeface_ids: np.ndarray | None = None  # (N,) int32 into fonts["name"]; None outside TMNIST
     fonts: dict[str, np.ndarray] = field(default_factory=dict)  # per typeface: name, family, ...
     skipped: dict[str, str] = field(default_factory=dict)  # TMNIST fonts left out -> why
+    dropped: dict[str, str] = field(default_factory=dict)  # TMNIST fonts -> glyphs left out, and why
     source: str = ""
     cache_path: Path | None = None
 
@@ -190,6 +191,8 @@ def _build_tmnist(spec: str, paths: DataPaths, plan: Any, progress: bool) -> tup
     arrays.update({f"font_{k}": v for k, v in result.fonts.items()})
     arrays["skipped_names"] = np.array(list(result.skipped), dtype=str)
     arrays["skipped_reasons"] = np.array(list(result.skipped.values()), dtype=str)
+    arrays["dropped_names"] = np.array(list(result.dropped), dtype=str)
+    arrays["dropped_reasons"] = np.array(list(result.dropped.values()), dtype=str)
     return arrays, source
 
 
@@ -220,6 +223,7 @@ def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_pa
         )
     fonts = {k.removeprefix("font_"): v for k, v in arrays.items() if k.startswith("font_")}
     skipped = dict(zip(arrays["skipped_names"].tolist(), arrays["skipped_reasons"].tolist(), strict=True))
+    dropped = dict(zip(arrays["dropped_names"].tolist(), arrays["dropped_reasons"].tolist(), strict=True))
     typeface_ids = arrays["typeface_ids"]
     is_test = typeface_is_test(fonts)[typeface_ids]
     return Dataset(
@@ -231,6 +235,7 @@ def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_pa
         typeface_ids=typeface_ids,
         fonts=fonts,
         skipped=skipped,
+        dropped=dropped,
         source=source,
         cache_path=cache_path,
     )

@@ -4,13 +4,16 @@ For each character a font's cmap covers: render with Pillow at size 28, invert (
 bright on black), crop to the ink bounding box, scale the longer side to 20 px keeping
 the aspect ratio, then place it on a 28x28 canvas so that its centre of mass sits at the
 centre. Characters with no ink at this size are skipped, as the TMNIST authors skipped
-characters missing from a font.
+characters missing from a font, and so are glyphs whose name in the font names another
+character (a Symbol font's ``Phi`` under ``F``; names read with the Adobe Glyph List).
 """
 
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from fontTools.agl import toUnicode
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 
@@ -21,6 +24,9 @@ BOX = 20
 SIDE = 28
 CENTRE = (SIDE - 1) / 2  # in pixel-index coordinates
 FONT_SUFFIXES = (".ttf", ".otf", ".woff", ".woff2")
+# Glyph names that are another character by the Adobe Glyph List but draw the ASCII one in
+# ordinary text fonts: a hyphen drawn as a hyphen or minus, typographic quotes in old fonts.
+SAME_GLYPH = {"-": "\u2010\u2011\u2212", "'": "\u2019", "`": "\u2018"}
 
 
 def render_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
@@ -63,9 +69,9 @@ class FontSkipped(DataError):
     """A readable font that must not go into TMNIST (its letters would be pictures)."""
 
 
-def covered_codepoints(path: str | os.PathLike[str]) -> set[int]:
-    """Code points in the font's best cmap (fontTools); symbol-encoded fonts are skipped:
-    their (3, 0) subtable maps code points to pictures, not letters."""
+def character_map(path: str | os.PathLike[str]) -> dict[int, str]:
+    """The font's best cmap, code point -> glyph name (fontTools); symbol-encoded fonts are
+    skipped: their (3, 0) subtable maps code points to pictures, not letters."""
     try:
         with TTFont(path, lazy=True) as font:
             if any(t.platformID == 3 and t.platEncID == 0 for t in font["cmap"].tables):
@@ -75,30 +81,52 @@ def covered_codepoints(path: str | os.PathLike[str]) -> set[int]:
         raise DataError(f"cannot read font file {path}: {exc}; remove or replace it") from exc
     if cmap is None:
         raise DataError(f"font file {path} has no usable character map; remove or replace it")
-    return set(cmap)
+    return dict(cmap)
 
 
-def render_font(path: str | os.PathLike[str], charset: str) -> tuple[np.ndarray, np.ndarray]:
-    """Every character of ``charset`` the font covers and draws with ink.
+def named_as(glyph_name: str) -> str:
+    """The character a glyph name stands for by the Adobe Glyph List ('' when it names none:
+    ``glyph123``, ``cid00042``)."""
+    return toUnicode(glyph_name)
 
-    Returns ``images`` (k, 28, 28) uint8 and ``positions`` (k,) int16 into ``charset``.
-    """
-    codepoints = covered_codepoints(path)
+
+def names_other_character(char: str, glyph_name: str) -> bool:
+    """The glyph's name says it is another character: ``Phi`` under ``F``. Case is ignored
+    (unicase fonts share one glyph between ``a`` and ``A``), and so are names the glyph list
+    does not know."""
+    named = named_as(glyph_name)
+    return bool(named) and named.lower() != char.lower() and named not in SAME_GLYPH.get(char, "")
+
+
+class RenderedFont(NamedTuple):
+    images: np.ndarray  # (k, 28, 28) uint8
+    positions: np.ndarray  # (k,) int16 into the charset
+    dropped: list[str]  # characters whose glyph names another character, as "F (Phi)"
+
+
+def render_font(path: str | os.PathLike[str], charset: str) -> RenderedFont:
+    """Every character of ``charset`` the font covers with a glyph of that character (by its
+    name) that draws ink."""
+    cmap = character_map(path)
     try:
         font = ImageFont.truetype(str(path), FONT_SIZE)
     except OSError as exc:
         raise DataError(f"cannot read font file {path}: {exc}; remove or replace it") from exc
-    images, positions = [], []
+    images, positions, dropped = [], [], []
     for position, char in enumerate(charset):
-        if ord(char) not in codepoints:
+        glyph_name = cmap.get(ord(char))
+        if glyph_name is None:
+            continue
+        if names_other_character(char, glyph_name):
+            dropped.append(f"{char} ({glyph_name})")
             continue
         image = render_glyph(font, char)
         if image is not None:
             images.append(image)
             positions.append(position)
     if not images:
-        return np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.int16)
-    return np.stack(images), np.asarray(positions, dtype=np.int16)
+        return RenderedFont(np.zeros((0, SIDE, SIDE), np.uint8), np.zeros(0, np.int16), dropped)
+    return RenderedFont(np.stack(images), np.asarray(positions, dtype=np.int16), dropped)
 
 
 def find_font_files(directory: str | os.PathLike[str]) -> list[Path]:

@@ -48,6 +48,7 @@ class TmnistArrays:
     typeface_ids: np.ndarray  # (N,) int32 into ``fonts["name"]``
     fonts: dict[str, np.ndarray]  # per typeface: name, family, weight, style, category (str)
     skipped: dict[str, str] = field(default_factory=dict)  # font file stem -> why it was left out
+    dropped: dict[str, str] = field(default_factory=dict)  # font file stem -> glyphs left out, and why
 
 
 def charset_for(spec: str) -> str:
@@ -175,7 +176,7 @@ class Skipped:
     reason: str
 
 
-def _render_task(task: tuple[str, str]) -> tuple[np.ndarray, np.ndarray] | Skipped | str:
+def _render_task(task: tuple[str, str]) -> render.RenderedFont | Skipped | str:
     path, charset = task
     try:
         return render.render_font(path, charset)
@@ -202,7 +203,7 @@ def shape_scores(images: np.ndarray, labels: np.ndarray, typeface_ids: np.ndarra
     return np.bincount(typeface_ids, weights=near, minlength=n_fonts) / np.maximum(counts, 1)
 
 
-def _rendered(tasks: list[tuple[str, str]], workers: int) -> Iterator[tuple[np.ndarray, np.ndarray] | str]:
+def _rendered(tasks: list[tuple[str, str]], workers: int) -> Iterator[render.RenderedFont | Skipped | str]:
     if workers <= 1 or len(tasks) < 8:
         yield from map(_render_task, tasks)
         return
@@ -234,6 +235,7 @@ def rebuild(
     images, labels, typeface_ids = [], [], []
     kept: list[Path] = []
     skipped: dict[str, str] = {}
+    dropped: dict[str, str] = {}
     bar = tqdm(
         total=len(tasks), unit="font", desc=f"rendering {len(rendered)} chars", disable=None if progress else True
     )  # None: only on a terminal
@@ -245,7 +247,11 @@ def rebuild(
             if isinstance(result, Skipped):
                 skipped[path.stem] = result.reason
                 continue
-            glyphs, positions = result
+            glyphs, positions, dropped_chars = result
+            if dropped_chars:
+                dropped[path.stem] = (
+                    f"{len(dropped_chars)} glyph(s) named as other characters: {', '.join(dropped_chars)}"
+                )
             images.append(glyphs)
             labels.append(positions.astype(np.int64))
             typeface_ids.append(np.full(len(positions), len(kept), dtype=np.int32))
@@ -258,13 +264,19 @@ def rebuild(
         typeface_ids=np.concatenate(typeface_ids),
         fonts=_font_table(np.array([p.stem for p in kept]), read_manifest(fonts_dir)),
         skipped=skipped,
+        dropped=dropped,
     )
     arrays = drop_pictures(arrays, len(rendered))
     if rendered == charset:
         return arrays
     keep = arrays.labels < len(charset)  # the requested characters come first in ``rendered``
     return TmnistArrays(
-        arrays.images[keep], arrays.labels[keep], arrays.typeface_ids[keep], arrays.fonts, arrays.skipped
+        arrays.images[keep],
+        arrays.labels[keep],
+        arrays.typeface_ids[keep],
+        arrays.fonts,
+        arrays.skipped,
+        arrays.dropped,
     )
 
 
@@ -296,6 +308,7 @@ def drop_pictures(arrays: TmnistArrays, n_classes: int) -> TmnistArrays:
         typeface_ids=new_id[arrays.typeface_ids[rows]].astype(np.int32),
         fonts={k: v[keep_font] for k, v in arrays.fonts.items()},
         skipped=skipped,
+        dropped={k: v for k, v in arrays.dropped.items() if k not in skipped},
     )
 
 

@@ -1,4 +1,7 @@
-"""Autoencoders: one module per kind, each an ``nn.Module`` with ``encode()``/``decode()``."""
+"""Models: the autoencoders, one module per kind over shared building blocks, each an
+``nn.Module`` with ``encode()``/``decode()`` and its loss. Reads a ``ModelConfig``; produces
+networks that ``train`` fits and a run directory stores.
+"""
 
 from .common import Autoencoder, ModelConfig
 from .dense import DenseAutoencoder

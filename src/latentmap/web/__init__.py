@@ -1,1 +1,4 @@
-"""The web apps: FastAPI servers over the plain-Python core, static ES-module front ends."""
+"""The web apps: the latent explorer and the typeface clustering app, FastAPI servers over
+the plain-Python core (``explore``, ``typefaces``) with one security policy, and static
+ES-module front ends. Reads embedding files and datasets; produces pages, images, font sets.
+"""

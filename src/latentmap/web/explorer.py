@@ -1,4 +1,4 @@
-"""The latent explorer's HTTP API: thin routes over :class:`latentmap.latent_ops.LatentSpace`.
+"""The latent explorer's HTTP API: thin routes over :class:`latentmap.explore.LatentSpace`.
 
 Several embeddings can be served at once (``/api/spaces/{space}/...``) so the page can
 switch between, say, a VAE and an AE of the same data.
@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
-from ..latent_ops import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
-from ..map_inverse import MAX_XY
+from ..explore.map_inverse import MAX_XY
+from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
 from .common import STATIC, ImageGrid, image_grid, install_common
 from .security import Policy
 
@@ -85,6 +85,10 @@ class DecodeXYRequest(BaseModel):
 class DecodedXY(ImageGrid):
     codes: list[list[float]]
     method: str
+
+
+class StartRequest(BaseModel):
+    """An empty JSON object: starting work is a state-changing request (Origin-checked)."""
 
 
 class MorphRequest(BaseModel):
@@ -215,13 +219,30 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
             **image_grid(images[None]).model_dump(), codes=codes.round(5).tolist(), method=one.inverse.method
         )
 
-    @app.get("/api/spaces/{space_id}/validity_map", responses={202: {"description": "still computing"}})
-    def validity_map(space_id: SpaceId) -> JSONResponse:
-        """The judge's validity of decodes on a grid over the map (202 while it is computed)."""
-        result = space(space_id).validity_map()
-        if result is None:
+    def validity_answer(status: str, value: Any) -> JSONResponse:
+        if status == "ready":
+            return JSONResponse({k: v for k, v in value.items() if k != "key"})
+        if status == "computing":
             return JSONResponse({"status": "computing"}, status_code=202, headers={"Retry-After": "1"})
-        return JSONResponse({k: v for k, v in result.items() if k != "key"})
+        if status == "failed":
+            return JSONResponse({"status": "failed", "detail": f"the validity map failed: {value}"}, status_code=422)
+        return JSONResponse({"status": "absent", "detail": "no validity map yet: POST here to compute it"}, 404)
+
+    validity_responses: dict[int | str, dict[str, Any]] = {
+        202: {"description": "still computing"},
+        404: {"description": "not computed yet (POST starts it)"},
+        422: {"description": "no judge, or the computation failed (the message says why)"},
+    }
+
+    @app.get("/api/spaces/{space_id}/validity_map", responses=validity_responses)
+    def validity_map(space_id: SpaceId) -> JSONResponse:
+        """The judge's validity of decodes on a grid over the map; reading never starts work."""
+        return validity_answer(*space(space_id).validity_map())
+
+    @app.post("/api/spaces/{space_id}/validity_map", responses=validity_responses)
+    def compute_validity_map(space_id: SpaceId, request: StartRequest) -> JSONResponse:
+        """Start computing the validity map (in the background) unless it is ready or under way."""
+        return validity_answer(*space(space_id).validity_map(start=True))
 
     @app.post("/api/spaces/{space_id}/morph")
     def morph(space_id: SpaceId, request: MorphRequest) -> Morph:

@@ -25,6 +25,7 @@ from ..typefaces import (
 from .common import STATIC, install_common
 from .security import Policy
 
+MAX_NAME_BYTES = 200  # filesystems take 255, and the temporary file adds to the name
 KEEP_RESULTS = 16
 Char = Annotated[str, Field(min_length=1, max_length=1)]
 
@@ -75,11 +76,18 @@ class FontsApp:
         """font_set.json and font_chars.png paths for a folder or a .json path inside
         ``out_dir``; anything that escapes it (absolute, ``~``, ``..``, a symlink out) is
         refused, and so is replacing a file that is not a font set unless ``overwrite``."""
+        if any(ord(c) < 32 or c == "\x7f" for c in text):
+            raise LatentmapError("save path must not contain control characters (NUL, newline, ...)")
         relative = Path(text)
         if relative.is_absolute() or text.startswith("~") or ".." in relative.parts or "\\" in text:
             raise LatentmapError(f"save path '{text}' must be relative to the output folder {self.out_dir}")
+        if any(len(part.encode()) > MAX_NAME_BYTES for part in relative.parts):
+            raise LatentmapError(f"a file or folder name in the save path is over {MAX_NAME_BYTES} bytes")
         root = self.out_dir.resolve()
-        path = (root / relative).resolve()  # follows symlinks, so a link out is caught below
+        try:
+            path = (root / relative).resolve()  # follows symlinks, so a link out is caught below
+        except (OSError, ValueError) as exc:
+            raise LatentmapError(f"save path '{text}' cannot be used: {exc}") from exc
         if not path.is_relative_to(root):
             raise LatentmapError(f"save path '{text}' leads outside the output folder {self.out_dir}")
         if path.is_dir():

@@ -3,9 +3,12 @@
 - **Host**: only the loopback names, the bound address and ``--allow_host`` names are
   served, so a DNS-rebinding page (``evil.example`` resolving to 127.0.0.1) gets 400
   (bound to another address with a token, any name: the token is the guard there).
-- **Origin**: a state-changing request (POST, ...) from another site's page gets 403.
+- **Origin**: a state-changing request (POST, ...) whose ``Origin`` is not the server's own
+  (scheme, host *and* port: another local dev server is another origin) gets 403, and one
+  without a JSON body type gets 415 (an HTML form cannot send one cross-origin).
 - **Token**: bound to a non-loopback address, every request needs the token printed in
-  the URL (as Jupyter does); the first page load turns it into a same-site cookie.
+  the URL (as Jupyter does); the first page load turns it into a same-site cookie named
+  after the port (two apps on one machine keep their own) and drops it from the address.
 - **Body size**: a request body over ``max_body`` bytes gets 413, counted as it streams.
 """
 
@@ -13,18 +16,19 @@ import ipaddress
 import json
 import secrets
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-COOKIE = "latentmap_token"
+COOKIE = "latentmap_token"  # + "_<port>"
 MAX_BODY = 1 << 20  # 1 MiB: the largest honest request (512 codes to decode) is ~100 KB
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def is_loopback(host: str) -> bool:
@@ -85,6 +89,55 @@ async def refuse(send: Send, status: int, detail: str, headers: list[tuple[bytes
     await send({"type": "http.response.body", "body": body})
 
 
+async def redirect(send: Send, location: str, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [(b"location", location.encode("latin-1", "replace")), (b"content-length", b"0"), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
+
+
+def cookie_name(scope: Scope) -> str:
+    """The token cookie of the server this request reached: cookies ignore ports, so two apps
+    on one machine (8000 and 8001) would otherwise overwrite each other's token."""
+    server = scope.get("server") or ("", 0)
+    return f"{COOKIE}_{server[1]}" if server[1] else COOKIE
+
+
+def origin_of(scheme: str, netloc: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None when unparsable."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}")
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def same_origin(scope: Scope, headers: dict[str, str]) -> bool:
+    """The request comes from the server's own page: ``Origin`` equals the scheme, host and
+    port the request itself was sent to (requests without one come from scripts or curl)."""
+    if headers.get("sec-fetch-site") == "cross-site":
+        return False
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    scheme, _, netloc = origin.partition("://")
+    theirs = origin_of(scheme.lower(), netloc) if netloc and "/" not in netloc else None
+    own = origin_of(scope.get("scheme", "http"), headers.get("host", ""))
+    return theirs is not None and theirs == own
+
+
+def is_json(content_type: str) -> bool:
+    media = content_type.split(";")[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 def body_too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"request body over {limit:,} bytes")
 
@@ -101,40 +154,46 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if scope["method"] not in SAFE_METHODS and not self.same_site(headers):
-            await refuse(send, 403, "cross-site request refused: use the app's own page")
-            return
+        if scope["method"] not in SAFE_METHODS:
+            if not same_origin(scope, headers):
+                await refuse(send, 403, "cross-site request refused: use the app's own page")
+                return
+            if not is_json(headers.get("content-type", "")):
+                await refuse(send, 415, "send the request body as JSON (Content-Type: application/json)")
+                return
         set_cookie: list[tuple[bytes, bytes]] = []
         if self.policy.token is not None:
-            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            from_query = query.get("token", [""])[0]
-            cookie = SimpleCookie(headers.get("cookie", ""))
+            query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            from_query = next((v for k, v in query if k == "token"), "")
+            name = cookie_name(scope)
             presented = [
                 from_query,
-                cookie[COOKIE].value if COOKIE in cookie else "",
+                cookie_parser(headers.get("cookie", "")).get(name, ""),
                 headers.get("authorization", "").removeprefix("token ").strip(),
             ]
-            if not any(p and secrets.compare_digest(p, self.policy.token) for p in presented):
+            if not any(self.is_token(p) for p in presented):
                 await refuse(send, 403, "this server needs its token: open the URL it printed (…?token=…)")
                 return
-            if from_query:
-                value = f"{COOKIE}={self.policy.token}; Path=/; HttpOnly; SameSite=Strict"
-                set_cookie = [(b"set-cookie", value.encode())]
+            if self.is_token(from_query):
+                cookie = f"{name}={self.policy.token}; Path=/; HttpOnly; SameSite=Strict"
+                set_cookie = [(b"set-cookie", cookie.encode())]
+                if scope["method"] == "GET" and "text/html" in headers.get("accept", ""):
+                    # A page opened from the printed URL: the cookie holds the token now, so
+                    # the address bar (and any link the user shares) goes without it.
+                    rest = urlencode([(k, v) for k, v in query if k != "token"])
+                    location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+                    await redirect(send, location, set_cookie)
+                    return
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.policy.max_body:
             await refuse(send, 413, body_too_large(self.policy.max_body).detail)
             return
         await self.guarded(scope, receive, send, set_cookie)
 
-    def same_site(self, headers: dict[str, str]) -> bool:
-        if headers.get("sec-fetch-site") == "cross-site":
-            return False
-        origin = headers.get("origin")
-        if origin is None:  # not sent by a browser's cross-site form or fetch: curl, scripts
-            return True
-        host = urlsplit(origin).hostname
-        own = urlsplit(f"//{headers.get('host', '')}").hostname  # the page's own origin
-        return host is not None and (host == own or (self.policy.hosts is not None and host in self.policy.hosts))
+    def is_token(self, presented: str) -> bool:
+        # Compared as bytes: compare_digest refuses non-ASCII text, and a URL may carry any.
+        token = self.policy.token
+        return bool(presented and token) and secrets.compare_digest(presented.encode(), str(token).encode())
 
     async def guarded(self, scope: Scope, receive: Receive, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
         received = 0

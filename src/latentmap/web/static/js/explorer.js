@@ -312,8 +312,11 @@ async function showValidity() {
   const status = el("validity-status");
   const space = state.space;
   status.textContent = "computing…";
+  const url = `/api/spaces/${space}/validity_map`;
+  // Starting the computation is a POST (Origin-checked); polling reads with GETs.
+  let response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
   for (let attempt = 0; attempt < 600; attempt++) {
-    const response = await fetch(`/api/spaces/${space}/validity_map`);
+    if (attempt > 0) response = await fetch(url);
     if (!state.validity || space !== state.space) return;
     if (response.status === 202) { await new Promise((r) => setTimeout(r, 500)); continue; }
     const answer = await response.json();

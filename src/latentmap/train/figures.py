@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from .atomic import atomic_path
-from .images import tile
+from ..atomic import atomic_path
+from ..images import tile
 
 if TYPE_CHECKING:
-    from .runs import Run
-    from .training import TrainData
+    from .data import TrainData
+    from .run import Run
 
 SAMPLE = 2000  # test images used for the figures
 
@@ -179,7 +179,7 @@ def stage_figures(
     """Write every figure for one stage; returns their paths."""
     import torch
 
-    from .models.vae import VariationalAutoencoder, kl_per_dim
+    from ..models.vae import VariationalAutoencoder, kl_per_dim
     from .schedules import BetaSchedule
 
     rng = np.random.default_rng(stage)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import ensure_writable_dir, write_text
-from .errors import LatentmapError
-from .images import save_png, tile
+from ..atomic import ensure_writable_dir, write_text
+from ..errors import LatentmapError
+from ..images import save_png, tile
 
 SPRITE_LIMIT = 8192
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import RequestError
+from ..atomic import atomic_path
+from ..errors import RequestError
 
 K = 8
 MAX_XY = 4096
@@ -88,31 +88,54 @@ def grid_positions(extent: list[float], size: int = GRID, sub: int = SUBSAMPLES)
 
 class ValidityMaps:
     """The judge's validity over one embedding's map, computed once in the background and
-    cached beside the embedding (``<name>.validity.npz``, keyed by weights and judge)."""
+    cached beside the embedding (``<name>.validity.npz``). ``key`` names what the map was
+    made from: the embedding (its points and parameters) and the judge (weights and tau);
+    a file with another key is stale and never shown.
+
+    Reading (:meth:`get`) never starts work: only :meth:`start` does, which the app calls
+    from a state-changing request. A failed computation is recorded and answered as such
+    until the next :meth:`start`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.result: dict[str, Any] | None = None
-        self.error: str | None = None
+        self.error: tuple[str, str] | None = None  # (key, message) of the last failure
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
 
-    def get(self, compute: Any, key: str) -> dict[str, Any] | None:
-        """The map, or None while it is being computed (the first call starts it)."""
+    def get(self, key: str) -> tuple[str, dict[str, Any] | str | None]:
+        """("ready", map), ("computing", None), ("failed", message) or ("absent", None)."""
         with self.lock:
             if self.result is not None and self.result.get("key") == key:
-                return self.result
+                return "ready", self.result
+            if self.thread is not None and self.thread.is_alive():
+                return "computing", None
+            if self.error is not None and self.error[0] == key:
+                return "failed", self.error[1]
             cached = self.read(key)
             if cached is not None:
                 self.result = cached
-                return cached
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self.run, args=(compute, key), daemon=True)
-                self.thread.start()
-            return None
+                return "ready", cached
+            return "absent", None
+
+    def start(self, compute: Any, key: str) -> tuple[str, dict[str, Any] | str | None]:
+        """Start computing the map for ``key`` unless it is ready or under way; then as :meth:`get`."""
+        status, value = self.get(key)
+        if status in ("ready", "computing"):
+            return status, value
+        with self.lock:
+            self.error = None
+            self.thread = threading.Thread(target=self.run, args=(compute, key), daemon=True)
+            self.thread.start()
+        return "computing", None
 
     def run(self, compute: Any, key: str) -> None:
-        result = {**compute(), "key": key}
+        try:
+            result = {**compute(), "key": key}
+        except Exception as exc:  # reported to the page once, not retried by its polling
+            with self.lock:
+                self.error = (key, f"{type(exc).__name__}: {exc}".splitlines()[0])
+            return
         with self.lock:
             self.result = result
         try:
@@ -129,6 +152,6 @@ class ValidityMaps:
                 validity = npz["validity"]
         except (OSError, ValueError, KeyError, json.JSONDecodeError):
             return None
-        if meta.get("key") != key or validity.size != meta["size"][0] * meta["size"][1]:
+        if not isinstance(meta, dict) or meta.get("key") != key or validity.size != meta["size"][0] * meta["size"][1]:
             return None
         return {**meta, "validity": validity.astype(float).round(4).tolist()}

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .data import Dataset
-from .errors import RequestError
+from ..data import Dataset
+from ..errors import RequestError
 
 FONT_COLUMNS = ("family", "weight", "style", "category")
 

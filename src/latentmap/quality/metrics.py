@@ -1,5 +1,5 @@
 """Latent-space quality in numbers: is every decode a valid image, and is the way from one
-code to another a smooth morph? Scored by the dataset's judge (:mod:`latentmap.judge`).
+code to another a smooth morph? Scored by the dataset's judge (:mod:`latentmap.quality.judge`).
 
 Every run of a dataset is measured on the same seeded test pairs, so runs compare. The
 metric names are a stable interface (``compare.json``); fractions are in [0, 1]:
@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from .data import Dataset
-from .errors import LatentmapError
+from ..data import Dataset
+from ..errors import LatentmapError
+from ..train.run import Run
+from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .judge import Judge, group_of
-from .latent_ops import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
-from .runs import Run
 
 K_NEAREST = 3
 REAL_SAMPLES = 5000

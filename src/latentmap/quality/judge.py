@@ -10,6 +10,7 @@ accuracy, tau, confusion matrix, confidence quantiles, confusable groups, versio
 data hash covers the images, labels and split, so a judge is retrained when the data change.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -27,10 +28,10 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from . import __version__
-from .atomic import write_bytes, write_text
-from .data import Dataset
-from .errors import LatentmapError
+from ..atomic import write_bytes, write_text
+from ..data import Dataset
+from ..errors import LatentmapError
+from ..version import __version__
 
 TAU_QUANTILE = 0.05
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5)
@@ -99,6 +100,15 @@ class Judge:
     @property
     def tau(self) -> float:
         return float(self.info["tau"])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Identifies this judge: its weights and tau (a retrained judge differs in both)."""
+        digest = hashlib.sha256(repr(self.tau).encode())
+        for name, tensor in sorted(self.net.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:

@@ -80,3 +80,13 @@ def summed(values: dict[str, torch.Tensor], world: World) -> dict[str, torch.Ten
     stacked = torch.stack([torch.as_tensor(values[k], dtype=torch.float64) for k in names])
     dist.all_reduce(stacked)
     return dict(zip(names, stacked, strict=True))
+
+
+def gathered(value: torch.Tensor, world: World, device: torch.device) -> list[torch.Tensor]:
+    """Every rank's ``value`` (same shape and type on all ranks), on the CPU, in rank order."""
+    if not world.distributed:
+        return [value]
+    local = value.to(device)  # NCCL gathers CUDA tensors, gloo CPU ones
+    parts = [torch.empty_like(local) for _ in range(world.size)]
+    dist.all_gather(parts, local)
+    return [part.cpu() for part in parts]

@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import os
+import shutil
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load as load_numpy
 from safetensors.torch import save as save_torch_bytes
 
-from .atomic import atomic_path, write_bytes, write_text
-from .errors import LatentmapError, LatentmapWarning
-from .models import Autoencoder, ModelConfig, build_model
+from ..atomic import atomic_path, ensure_writable_dir, pid_alive, write_bytes, write_text
+from ..errors import LatentmapError, LatentmapWarning
+from ..models import Autoencoder, ModelConfig, build_model
 from .preprocess import Preprocessor
 
 CONFIG = "config.json"
@@ -236,3 +238,31 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
     torch_device = torch.device(device)
     model.to(torch_device).eval()
     return Run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())
+
+
+def refuse_existing_run(out: Path) -> None:
+    if (out / CONFIG).exists():
+        raise LatentmapError(
+            f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
+            "or --out for a new directory"
+        )
+
+
+def prepare_run_dir(out: Path, overwrite: bool) -> Path | None:
+    """A new run directory at ``out``. With ``overwrite``, an old run there is moved aside
+    in one rename (returned; the trainer deletes it at its first checkpoint), so nothing of
+    it (weights, checkpoint, history, figures) can be mistaken for the new run's."""
+    replaced = None
+    if (out / CONFIG).exists():
+        if not overwrite:
+            refuse_existing_run(out)
+        replaced = out.with_name(f".{out.name}.replaced-{os.getpid()}-{time.time_ns()}")
+        try:
+            os.rename(out, replaced)
+        except OSError as exc:
+            raise LatentmapError(f"cannot move the old run {out} aside: {exc.strerror}") from exc
+    for stale in out.parent.glob(f".{out.name}.replaced-*"):  # left by a run killed before its first epoch
+        if stale != replaced and not pid_alive(stale.name.split("-")[-2]):
+            shutil.rmtree(stale, ignore_errors=True)
+    ensure_writable_dir(out)
+    return replaced

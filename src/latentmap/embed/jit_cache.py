@@ -38,23 +38,3 @@ def enable_numba_caching() -> int:
                     value.enable_caching()
                     enabled += 1
     return enabled
-
-
-def warm_up(points: int = 5000) -> float:
-    """Compile (and cache) what a UMAP run needs, on a small random set, through the same
-    path as ``latentmap embed`` (our neighbour graph, umap-learn's layout): `make setup`
-    calls this so that a user's first `latentmap embed` or `demo` does not wait for the JIT."""
-    import time
-
-    import numpy as np
-
-    from .embedding import EmbedParams, project
-
-    start = time.perf_counter()
-    codes = np.random.default_rng(0).normal(size=(points, 8)).astype(np.float32)
-    project(codes, "umap", EmbedParams())
-    return time.perf_counter() - start
-
-
-if __name__ == "__main__":
-    print(f"numba code for UMAP compiled and cached in {warm_up():.0f} s")

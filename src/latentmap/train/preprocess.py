@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LatentmapError
+from ..errors import LatentmapError
 
 PIXELS = 28 * 28
 # Whitening divides by each component's standard deviation; near-null components (MNIST's

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LatentmapError
+from ..errors import LatentmapError
 
 SCHEDULES = ("constant", "linear", "cyclical")
 

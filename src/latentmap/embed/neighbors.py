@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import LatentmapError
+from ..errors import LatentmapError
 
 EXACT_BELOW = 20_000
 METRICS = {"euclidean": "l2sq", "cosine": "cos"}  # our name -> usearch's

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import ensure_writable_dir, write_bytes
-from .data import Dataset
-from .errors import LatentmapError
+from ..atomic import ensure_writable_dir, write_bytes
+from ..data import Dataset
+from ..errors import LatentmapError
+from ..train.run import Run
 from .judge import Judge
-from .quality import METRICS, Probe, make_probe, measure
-from .runs import Run
+from .metrics import METRICS, Probe, make_probe, measure
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
 LOWER_IS_BETTER = {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "holes"}

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .models.vae import VariationalAutoencoder, kl_per_dim
-from .runs import Run
+from ..models.vae import VariationalAutoencoder, kl_per_dim
+from .run import Run
 
 ACTIVE_UNIT_VARIANCE = 0.01
 

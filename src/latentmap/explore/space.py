@@ -9,7 +9,8 @@ dataset. Plain Python and numpy: the web app's routes are thin wrappers over
 """
 
 import functools
-import io
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from ..embed.file import check_matches, check_weights, load_embedding
+from ..errors import RequestError
+from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .attributes import Attribute, class_attribute, glyph_table, has_font_metadata, tmnist_attributes
-from .embedding import check_matches, check_weights, load_embedding
-from .errors import RequestError
 from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
+from .points import ATLAS_COLUMNS, ATLAS_SIZE, atlas_png, checked, points_blob, points_layout
 
 MAX_SOURCES = 10
 MAX_ANALOGY_ROWS = 7
@@ -28,34 +31,6 @@ MAX_DECODE = 512
 MAX_MORPH_CHARS = 32
 MAX_STRENGTH = 2.0
 TOP_CLASSES = 3
-INTERMEDIATE_STEPS = 7
-EXTRAPOLATIONS = (0.1, 0.5)  # beyond the target, as fractions of the source -> target step
-ATLAS_COLUMNS = 64  # 64 x 64 thumbnails of 28 px: 1792 px square atlases
-ATLAS_SIZE = ATLAS_COLUMNS * ATLAS_COLUMNS
-
-
-def interpolation_weights() -> np.ndarray:
-    """t for the 7 intermediate steps, then the extrapolations past the target (1.1, 1.5)."""
-    inner = np.arange(1, INTERMEDIATE_STEPS + 1) / (INTERMEDIATE_STEPS + 1)
-    return np.concatenate([inner, 1 + np.array(EXTRAPOLATIONS)])
-
-
-def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """(n, d) x (n, d) x (m,) -> (n, m, d)."""
-    return a[:, None, :] + t[None, :, None] * (b - a)[:, None, :]
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Spherical interpolation (White 2016); also extrapolates for t > 1. Falls back to
-    linear where the two codes are (anti)parallel or zero."""
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    cos = np.clip(np.einsum("nd,nd->n", a, b) / np.maximum(norms, 1e-12), -1.0, 1.0)
-    omega = np.arccos(cos)[:, None]
-    sin = np.sin(omega)
-    safe = (sin[:, 0] > 1e-6) & (norms > 1e-12)
-    wa = np.where(safe[:, None], np.sin((1 - t)[None, :] * omega) / np.where(sin == 0, 1, sin), 1 - t[None, :])
-    wb = np.where(safe[:, None], np.sin(t[None, :] * omega) / np.where(sin == 0, 1, sin), t[None, :])
-    return wa[:, :, None] * a[:, None, :] + wb[:, :, None] * b[:, None, :]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -74,10 +49,10 @@ class LatentSpace:
     images: np.ndarray  # (N, 28, 28) uint8, the dataset rows of the embedded points
     typeface_ids: np.ndarray  # (N,) int32, -1 outside TMNIST
     category_ids: np.ndarray  # (N,) int16, -1 when unknown
-    run: Any  # latentmap.runs.Run
+    run: Any  # latentmap.train.Run
     rows: np.ndarray  # (N,) int64 dataset row of each point
     dataset: Any  # latentmap.data.Dataset, shared by the spaces of one dataset
-    judge_slot: Any = None  # latentmap.judge.JudgeSlot: verdicts once a judge is ready
+    judge_slot: Any = None  # latentmap.quality.judge.JudgeSlot: verdicts once a judge is ready
 
     @classmethod
     def load(
@@ -89,8 +64,8 @@ class LatentSpace:
         dataset: Any = None,
         judge_slot: Any = None,
     ) -> "LatentSpace":
-        from .data import load_dataset
-        from .runs import load_run
+        from ..data import load_dataset
+        from ..train.run import load_run
 
         path = Path(path)
         embedding = load_embedding(path)
@@ -160,37 +135,11 @@ class LatentSpace:
     # ------------------------------------------------------------------ map data
 
     def points_blob(self) -> bytes:
-        """xy float32 (N*2), labels uint16, typeface ids int32, category ids int16, dataset
-        rows int32, little-endian, at the offsets of ``info['points_layout']``."""
-        parts = [
-            self.xy.astype("<f4").tobytes(),
-            self.labels.astype("<u2").tobytes(),
-            self.typeface_ids.astype("<i4").tobytes(),
-            self.category_ids.astype("<i2").tobytes(),
-            self.rows.astype("<i4").tobytes(),
-        ]
-        layout = points_layout(self.count)
-        blob = bytearray(layout["bytes"])
-        for part, key in zip(parts, ("xy", "labels", "typefaces", "categories", "rows"), strict=True):
-            blob[layout[key] : layout[key] + len(part)] = part
-        return bytes(blob)
+        return points_blob(self.xy, self.labels, self.typeface_ids, self.category_ids, self.rows)
 
     @functools.lru_cache(maxsize=128)  # noqa: B019 - one LatentSpace per embedding, kept for the app's life
     def atlas_png(self, k: int) -> bytes:
-        """Thumbnails ``k*4096 .. k*4096+4095`` as a 64-column grayscale PNG (white ink)."""
-        from PIL import Image
-
-        count = self.info["atlas"]["count"]
-        if not 0 <= k < count:
-            raise RequestError(f"atlas {k} does not exist (0..{count - 1})")
-        thumbs = self.images[k * ATLAS_SIZE : (k + 1) * ATLAS_SIZE]
-        rows = -(-len(thumbs) // ATLAS_COLUMNS)
-        padded = np.zeros((rows * ATLAS_COLUMNS, 28, 28), np.uint8)
-        padded[: len(thumbs)] = thumbs
-        sheet = padded.reshape(rows, ATLAS_COLUMNS, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, ATLAS_COLUMNS * 28)
-        out = io.BytesIO()
-        Image.fromarray(sheet).save(out, format="PNG", compress_level=1)
-        return out.getvalue()
+        return atlas_png(self.images, k)
 
     # ------------------------------------------------------------------ operations
 
@@ -308,13 +257,29 @@ class LatentSpace:
     def validity_maps(self) -> ValidityMaps:
         return ValidityMaps(self.path.with_name(self.path.name.removesuffix(".npz") + ".validity.npz"))
 
-    def validity_map(self) -> dict[str, Any] | None:
-        """The judge's validity over the map (GRID x GRID cells), or None while computing."""
+    def validity_key(self, judge: Any) -> str:
+        """What a validity map depends on: this embedding's points and parameters, the
+        weights that decode them, and the judge itself (its weights and tau)."""
+        return f"{self.fingerprint}-{judge.fingerprint}-{GRID}x{SUBSAMPLES}"
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256(self.run.weights_sha256.encode())
+        for array in (self.xy, self.rows):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(json.dumps(self.info["method"]).encode())
+        return digest.hexdigest()[:16]
+
+    def validity_map(self, start: bool = False) -> tuple[str, dict[str, Any] | str | None]:
+        """The judge's validity over the map (GRID x GRID cells) as (status, value): see
+        :meth:`ValidityMaps.get`; ``start`` computes it (in the background) if needed."""
         judge = self.judge
         if judge is None:
             raise RequestError(f"no judge for {self.run.dataset_spec} yet ({self.judge_status()})")
-        key = f"{self.run.weights_sha256[:16]}-{judge.info['data_hash']}-{GRID}x{SUBSAMPLES}"
-        return self.validity_maps.get(lambda: self.compute_validity(judge), key)
+        key = self.validity_key(judge)
+        if start:
+            return self.validity_maps.start(lambda: self.compute_validity(judge), key)
+        return self.validity_maps.get(key)
 
     def compute_validity(self, judge: Any) -> dict[str, Any]:
         extent = extent_of(self.xy)
@@ -418,35 +383,3 @@ class LatentSpace:
         distances, rows = self._neighbour_index.kneighbors(self.codes[i : i + 1], n_neighbors=k + 1)
         keep = rows[0] != i
         return rows[0][keep][:k], distances[0][keep][:k]
-
-
-def checked(values: list[int], n: int, name: str, what: str, limit: int | None) -> np.ndarray:
-    """``values`` as an int64 array after checking each lies in 0..n-1 (at most ``limit``)."""
-    if limit is not None and len(values) > limit:
-        raise RequestError(f"at most {limit} {what} allowed, got {len(values)}")
-    # Checked as Python integers: numpy would overflow on values beyond int64.
-    bad = [v for v in values if not 0 <= v < n]
-    if bad:
-        raise RequestError(f"{name} {bad[0]} is out of range (0..{n - 1})")
-    return np.asarray(values, dtype=np.int64)
-
-
-def points_layout(n: int) -> dict[str, int]:
-    """Byte offsets of the arrays in :meth:`LatentSpace.points_blob` (each 4-byte aligned)."""
-
-    def aligned(x: int) -> int:
-        return -(-x // 4) * 4
-
-    xy = 0
-    labels = aligned(xy + 8 * n)
-    typefaces = aligned(labels + 2 * n)
-    categories = aligned(typefaces + 4 * n)
-    rows = aligned(categories + 2 * n)
-    return {
-        "xy": xy,
-        "labels": labels,
-        "typefaces": typefaces,
-        "categories": categories,
-        "rows": rows,
-        "bytes": aligned(rows + 4 * n),
-    }

@@ -1,23 +1,18 @@
-"""Typeface clustering: one vector per typeface, four algorithms, and the selection of a
-balanced training set (``font_set.json``).
+"""Typeface clustering: four algorithms over the typefaces' vectors.
 
-A typeface's vector is its images of the selected characters, flattened and concatenated.
 Within each cluster typefaces are ordered by distance from the cluster's centre
 (K-means: to the centroid in the chosen metric; DBSCAN: to the nearest core point, noise 0;
-spectral: to the cluster centroid in the spectral embedding). A fraction of a cluster takes
-its *least* prototypical members first (farthest from the centre), so small fractions give
-the most diverse subsets.
+spectral: to the cluster centroid in the spectral embedding). (:mod:`.selection` takes the
+least prototypical members first.)
 """
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .data import Dataset
-from .data.tmnist import GOOD
-from .errors import LatentmapError, RequestError
+from .corpus import ClusteringError, TypefaceCorpus
 
 ALGORITHMS = ("kmeans", "spectral", "dbscan", "dbscan-auto")
 SWEEP_STEPS = 40
@@ -25,11 +20,6 @@ SWEEP_STEPS = 40
 # features x clusters x 90 (3 starts of ~30 iterations); spectral and DBSCAN ~ typefaces^2
 # x features (the neighbour graph or the distance matrix).
 MAX_WORK = 5e11
-MAX_PICTURE_PIXELS = 40_000_000  # font_chars.png: about 6,300 px square at most
-
-
-class ClusteringError(RequestError):
-    """Parameters that cannot work (unknown characters, more clusters than typefaces, ...)."""
 
 
 @dataclass
@@ -55,53 +45,6 @@ class Clustering:
     distances: list[np.ndarray]
     noise: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # DBSCAN noise, distance 0
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-class TypefaceCorpus:
-    """The per-typeface view of a TMNIST dataset: which glyph row each (typeface, char) is."""
-
-    def __init__(self, dataset: Dataset) -> None:
-        if dataset.typeface_ids is None:
-            raise LatentmapError(f"{dataset.spec} has no typefaces: use alphanumeric or numeric")
-        self.dataset = dataset
-        self.names = dataset.fonts["name"]
-        self.chars = "".join(dataset.label_names)
-        table = np.full((len(self.names), len(self.chars)), -1, dtype=np.int64)
-        table[dataset.typeface_ids, dataset.labels] = np.arange(len(dataset))
-        self.table = table  # (typefaces, chars) -> dataset row, -1 where the glyph is missing
-        self.good = [c for c in GOOD if c in self.chars]
-        good = [self.chars.index(c) for c in self.good]
-        self.glyph_counts = {"all": (table >= 0).sum(axis=1), "good": (table[:, good] >= 0).sum(axis=1)}
-
-    def positions(self, chars: str | list[str]) -> list[int]:
-        chars = list(chars)
-        unknown = [c for c in chars if c not in self.chars]
-        if unknown:
-            raise ClusteringError(f"unknown characters {unknown[:5]}: choose among the dataset's {len(self.chars)}")
-        if not chars:
-            raise ClusteringError("select at least one character")
-        if len(set(chars)) != len(chars):
-            raise ClusteringError("a character is selected twice")
-        return [self.chars.index(c) for c in chars]
-
-    def complete(self, chars: str | list[str]) -> np.ndarray:
-        """Ids of the typefaces that have every one of ``chars``."""
-        return np.nonzero((self.table[:, self.positions(chars)] >= 0).all(axis=1))[0]
-
-    def vectors(self, chars: str | list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(typeface ids that have every character, their (n, len(chars) * 784) float32 vectors)."""
-        complete = self.complete(chars)
-        rows = self.table[complete][:, self.positions(chars)]
-        images = self.dataset.images[rows].reshape(len(complete), -1)
-        # One pass from uint8 to scaled float32: all 94 characters make a 1 GB matrix.
-        return complete, np.multiply(images, np.float32(1 / 255), dtype=np.float32)
-
-    def glyph(self, font_id: int, char: str) -> np.ndarray | None:
-        row = self.table[font_id, self.chars.index(char)]
-        return None if row < 0 else self.dataset.images[row]
-
-
-# --------------------------------------------------------------------------- algorithms
 
 
 def reduce(x: np.ndarray, dims: int, seed: int) -> np.ndarray:
@@ -304,75 +247,3 @@ def cluster_typefaces(corpus: TypefaceCorpus, chars: str | list[str], params: Cl
         **info,
     }
     return Clustering("".join(chars), params, font_ids, clusters, distances, noise, summary)
-
-
-# --------------------------------------------------------------------------- selection
-
-
-def take_count(size: int, fraction: float) -> int:
-    """How many members a fraction of a cluster takes: rounded half up (as the page does),
-    at least one when the fraction is above 0."""
-    if not 0 <= fraction <= 1:
-        raise ClusteringError(f"fractions must lie in [0, 1], got {fraction}")
-    return 0 if fraction == 0 else max(1, int(np.floor(fraction * size + 0.5)))
-
-
-def select(clustering: Clustering, fractions: list[float]) -> list[np.ndarray]:
-    """Typeface ids chosen from each cluster: the farthest from the centre first."""
-    if len(fractions) != len(clustering.clusters):
-        raise ClusteringError(f"expected {len(clustering.clusters)} fractions, got {len(fractions)}")
-    return [
-        members[::-1][: take_count(len(members), f)] for members, f in zip(clustering.clusters, fractions, strict=True)
-    ]
-
-
-def dataset_sizes(corpus: TypefaceCorpus, chosen: np.ndarray, n_selected_chars: int) -> dict[str, int]:
-    """Typefaces and the images of the datasets they would give: DS-S (selected characters),
-    DS-G (the "good" characters) and DS-A (all characters)."""
-    return {
-        "typefaces": len(chosen),
-        "DS-S": len(chosen) * n_selected_chars,  # every clustered typeface has every selected character
-        "DS-G": int(corpus.glyph_counts["good"][chosen].sum()),
-        "DS-A": int(corpus.glyph_counts["all"][chosen].sum()),
-    }
-
-
-# --------------------------------------------------------------------------- saving
-
-
-def font_set_for(clustering: Clustering, corpus: TypefaceCorpus, fractions: list[float]) -> tuple[Any, np.ndarray]:
-    """The FontSet of the chosen typefaces (clusters with nothing chosen are left out) and
-    their typeface ids."""
-    from .data import FontSet
-
-    chosen = select(clustering, fractions)
-    clusters = [[str(n) for n in corpus.names[ids]] for ids in chosen if len(ids)]
-    if not clusters:
-        raise ClusteringError("no typefaces selected: drag a cluster's fraction above 0%")
-    params = asdict(clustering.params)
-    extra = {
-        "algorithm": clustering.params.algorithm,
-        "parameters": params,
-        "fractions": [float(f) for f, ids in zip(fractions, chosen, strict=True) if len(ids)],
-        "cluster_sizes": [len(c) for c, ids in zip(clustering.clusters, chosen, strict=True) if len(ids)],
-        "dataset": corpus.dataset.spec,
-    }
-    return FontSet(charset=list(clustering.chars), clusters=clusters, extra=extra), np.concatenate(chosen)
-
-
-def font_chars_image(corpus: TypefaceCorpus, font_ids: np.ndarray, chars: str) -> np.ndarray:
-    """The selected characters of every chosen typeface: one strip per typeface, strips in
-    as many columns as keep the picture roughly square; at most ``MAX_PICTURE_PIXELS``
-    (the first typefaces that fit: all 94 characters of 3,000 typefaces would be 260 MB)."""
-    from .images import tile
-
-    strip_pixels = 32 * (28 * len(chars) + 8)  # with the gaps
-    font_ids = font_ids[: max(1, MAX_PICTURE_PIXELS // strip_pixels)]
-    strips = np.zeros((len(font_ids), 28, 28 * len(chars) + 4), np.uint8)
-    for row, font_id in enumerate(font_ids):
-        for k, char in enumerate(chars):
-            glyph = corpus.glyph(int(font_id), char)
-            if glyph is not None:
-                strips[row, :, 28 * k : 28 * (k + 1)] = glyph
-    columns = max(1, round(np.sqrt(len(font_ids) * 28 / strips.shape[2])))
-    return tile(strips, ncols=columns, gap=2, background=40)

@@ -1,0 +1,136 @@
+"""``latentmap embed``: encode a run's dataset, project the codes with each method, and
+write the embedding files, their large maps and (optionally) TensorBoard projector files.
+"""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import LatentmapError
+from .file import Embedding
+from .methods import (
+    METHODS,
+    EmbedParams,
+    check_methods,
+    check_size,
+    params_json,
+    project,
+    quality,
+    shared_graph,
+    shared_neighbours,
+)
+
+
+@dataclass
+class EmbedJob:
+    run: str
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    split: str = "train"
+    max_points: int | None = None
+    params: EmbedParams = field(default_factory=EmbedParams)
+    map_size: int = 4096
+    out_dir: str = "embeddings"
+    projector_dir: str | None = None
+    progress: bool = True  # bars on a terminal, nothing elsewhere
+    data_dir: str | None = None
+    fonts_dir: str | None = None
+    cache_dir: str | None = None
+
+
+def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
+    """Encode the run's dataset, project with each method, write the files; returns paths."""
+    from ..atomic import ensure_writable_dir
+    from ..data import load_dataset
+    from ..images import save_png
+    from ..train.run import load_run
+    from .maps import render_map
+
+    methods = check_methods(job.methods)
+    if job.split not in ("train", "test", "all"):
+        raise LatentmapError(f"unknown split '{job.split}': use train, test or all")
+    if job.map_size < 256:
+        raise LatentmapError("--map_size must be at least 256 pixels")
+    if job.max_points is not None and job.max_points < 5:
+        raise LatentmapError("--max_points must be at least 5")
+    run = load_run(job.run)
+    out_dir = ensure_writable_dir(job.out_dir)
+    dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
+    rows = np.arange(len(dataset))
+    if job.split != "all":
+        rows = rows[dataset.is_test == (job.split == "test")]
+    if job.max_points is not None and job.max_points < len(rows):
+        rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
+    picked = dataset.subset(rows)
+    images, labels = picked.images, picked.labels
+    start = time.perf_counter()
+    codes = run.encode(images)
+    encode_seconds = time.perf_counter() - start
+    log(
+        f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
+        f"({run.d_latent} dims, {encode_seconds:.1f} s)"
+    )
+    for method in methods:
+        check_size(codes, method, job.params)
+    k = shared_neighbours(len(codes), methods, job.params)
+    if k:
+        users = " and ".join(m for m in methods if m != "pca")
+        log(f"neighbour graph: finding the {k} nearest of {len(codes):,} codes, once for {users} …")
+    graph = shared_graph(codes, methods, job.params, progress=job.progress)
+    if graph is not None:
+        log(f"neighbour graph: {graph.method} search, {graph.seconds:.1f} s")
+    written = []
+    for method in methods:
+        log(f"{method}: projecting {len(rows):,} codes …")
+        used = graph if method != "pca" else None
+        xy, seconds = project(codes, method, job.params, progress=job.progress, graph=used)
+        scores = quality(codes, xy, labels, seed=job.params.seed)
+        log(
+            f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
+            f"(latent {scores['knn10_accuracy_latent']:.3f}), trustworthiness {scores['trustworthiness']:.3f}"
+        )
+        metadata = {
+            "run": str(run.path.resolve()),
+            "run_name": run.path.name,
+            "weights_sha256": run.weights_sha256,
+            "model_kind": run.kind,
+            "dataset": run.dataset_spec,
+            "dataset_size": len(dataset),
+            "label_names": dataset.label_names,
+            "method": method,
+            "params": params_json(job.params),
+            "split": job.split,
+            "max_points": job.max_points,
+            "seconds": {"encode": encode_seconds, method: seconds}
+            | ({"neighbors": used.seconds} if used is not None else {}),
+            "neighbors": used.method if used is not None else None,
+            "quality": scores,
+        }
+        embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
+        stem = out_dir / f"{run.path.name}.embed-{method}"
+        written.append(embedding.save(Path(f"{stem}.npz")))
+        start = time.perf_counter()
+        title = f"{run.path.name} · {method} · {len(rows):,} {job.split} images"
+        picture = render_map(
+            xy,
+            images,
+            labels,
+            dataset.label_names,
+            size=job.map_size,
+            seed=job.params.seed,
+            title=title,
+            progress=job.progress,
+        )
+        map_path = Path(f"{stem}.map.png")
+        save_png(picture, map_path)
+        written.append(map_path)
+        log(f"{method}: wrote {stem}.npz and {map_path.name} ({time.perf_counter() - start:.1f} s to render)")
+    if job.projector_dir:
+        from .projector import export_projector
+
+        typefaces = picked.typefaces if picked.typeface_ids is not None else None
+        written.append(export_projector(job.projector_dir, codes, labels, dataset.label_names, images, typefaces))
+        log(f"projector files in {job.projector_dir}")
+    return written

@@ -1,0 +1,9 @@
+"""Exploring a latent space: an embedding file with its run and dataset, loaded once as a
+:class:`LatentSpace` (interpolation, analogies, decoding anywhere on the map, the judge's
+validity map, typeface morphs, attribute vectors). Reads embedding files and run
+directories; produces images and JSON for the explorer app.
+"""
+
+from .space import LatentSpace
+
+__all__ = ["LatentSpace"]

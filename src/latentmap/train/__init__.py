@@ -1,0 +1,12 @@
+"""Training: options -> preprocessing -> the loop (stages, checkpoints, exact resume, torchrun)
+-> a run directory (config.json, model.safetensors, history.csv, figures/). Reads a dataset
+spec; produces run directories that ``load_run`` turns back into an encoder/decoder.
+"""
+
+from .data import TrainData
+from .launch import train
+from .loop import Trainer
+from .options import TrainOptions
+from .run import Run, RunError, load_run
+
+__all__ = ["Run", "RunError", "TrainData", "TrainOptions", "Trainer", "load_run", "train"]

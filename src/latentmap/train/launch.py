@@ -1,0 +1,115 @@
+"""``train(options)``: what ``latentmap train`` does, from options to a finished run
+directory (validation, data, run directory, torchrun world, resume, the loop, figures).
+"""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data import load_dataset
+from ..errors import LatentmapError
+from . import distributed
+from . import run as runs
+from .data import load_train_data
+from .loop import Trainer
+from .options import TrainOptions, build_config, default_out, resolve_device, resume_options
+from .preprocess import Preprocessor
+from .run import prepare_run_dir, refuse_existing_run
+
+
+def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[int], None] | None = None) -> Path:
+    """Train a run as the command line does; returns the run directory."""
+    out = Path(options.out) if options.out else default_out(options)
+    extended: dict[str, Any] = {}
+    if options.resume:
+        options, extended = resume_options(options, out)
+    pixel_likelihood = options.kind == "vae" and options.likelihood == "bernoulli"
+    preprocessor = Preprocessor(
+        pca_dims=options.pca_dims,
+        whiten=options.whiten,
+        binarize=options.binary_input or (pixel_likelihood and not options.dynamic_binarization),
+        seed=options.seed,
+    )
+    build_config(options, n_features=784)  # validate the options before loading data
+    world = distributed.world_from_env()
+    if options.batch_size < world.size:
+        raise LatentmapError(
+            f"--batch_size {options.batch_size} is smaller than the {world.size} processes (ranks): "
+            f"each needs at least one image per batch; use --batch_size >= {world.size}"
+        )
+    if not options.resume and not options.overwrite:
+        refuse_existing_run(out)  # the same one-line refusal on every rank, before any write
+    device = distributed.start(world, resolve_device(options.device))
+    dataset = load_dataset(
+        options.dataset,
+        data_dir=options.data_dir,
+        fonts_dir=options.fonts_dir,
+        cache_dir=options.cache_dir,
+        progress=progress,
+    )
+    data = load_train_data(dataset, options.max_train, options.seed)
+    preprocessor.fit(data.train_images)
+    config = build_config(options, n_features=preprocessor.n_features)
+    config["preprocess"] = preprocessor.get_params()
+    config["dataset_size"] = {"train": len(data.train_labels), "test": len(data.test_labels)}
+    config["label_names"] = data.label_names
+    config["training"].update(
+        world_size=world.size,
+        batch_size_per_rank=options.batch_size // world.size,
+        global_batch_size=options.batch_size // world.size * world.size,
+    )
+    replaced = None
+    if not options.resume and world.is_main:
+        replaced = prepare_run_dir(out, overwrite=options.overwrite)
+        runs.write_config(out, config)
+    distributed.barrier(world)  # the other ranks start once the run directory exists
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_size))
+    trainer = Trainer(
+        out,
+        config,
+        data,
+        preprocessor,
+        device,
+        progress=progress,
+        figures=True,
+        on_epoch_end=on_epoch_end,
+        replaced=replaced,
+        world=world,
+    )
+    try:
+        fit(trainer, out, options, config, extended, preprocessor)
+    finally:
+        distributed.stop(world)
+    if not options.no_plot and world.is_main:
+        from . import figures
+
+        figures.show_if_interactive(out / "figures")
+    return out
+
+
+def fit(
+    trainer: Trainer,
+    out: Path,
+    options: TrainOptions,
+    config: dict[str, Any],
+    extended: dict[str, Any],
+    preprocessor: Preprocessor,
+) -> None:
+    """Resume (if asked), bring stale weights up to date, and train the remaining epochs."""
+    main = trainer.world.is_main
+    if options.resume:
+        trainer.restore(runs.load_checkpoint(out))
+        if trainer.epoch > trainer.total_epochs:
+            raise LatentmapError(
+                f"{out} has trained {trainer.epoch} epochs already: ask for more with --epochs / --stages"
+            )
+        if extended and main:
+            runs.write_config(out, config)  # the longer schedule is now the run's own
+        if runs.weights_epoch(out) != trainer.epoch and main:
+            # Killed between the checkpoint and the weights (or never at a stage end):
+            # the weights catch up with the checkpoint before training goes on.
+            runs.save_weights(out, trainer.model, preprocessor, config, trainer.epoch)
+    trainer.fit()

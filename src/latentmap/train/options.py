@@ -1,0 +1,182 @@
+"""Training options (the flags of ``dense.py`` / ``vae.py`` / ``latentmap train``), their
+validation, the run's config.json built from them, and the options a resumed run keeps.
+"""
+
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import LatentmapError
+from ..models import ModelConfig
+from ..version import __version__
+from . import run as runs
+from .schedules import BetaSchedule
+
+
+@dataclass
+class TrainOptions:
+    """Every option of ``dense.py`` / ``vae.py`` / ``latentmap train`` (same names)."""
+
+    kind: str = "dense"
+    dataset: str = "digits"
+    out: str | None = None
+    d_latent: int = 16
+    layers: list[int] = field(default_factory=list)
+    dec_layers: list[int] | None = None
+    activation: str = "relu"
+    dropout_layer: int | None = None
+    dropout_rate: float = 0.5
+    pca_dims: float = 0
+    whiten: bool = False
+    binary_input: bool = False
+    batch_size: int = 256
+    epochs: int = 25
+    stages: int = 1
+    learn_rate: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    no_plot: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    max_train: int | None = None
+    # sparse
+    sparsity_lambda: float = 1e-3
+    binary_codes: bool = False
+    # vae
+    reg_lambda: float | None = None
+    likelihood: str = "mse"
+    dynamic_binarization: bool = False
+    beta_schedule: str = "constant"
+    beta_low: float = 0.0
+    beta_high: float | None = None
+    warmup: float = 0.25
+    cycles: int = 4
+    cycle_lead: float = 0.0
+    cycle_ramp: float = 0.5
+    # data locations
+    data_dir: str | None = None
+    fonts_dir: str | None = None
+    cache_dir: str | None = None
+    # options the user set explicitly; on --resume only epochs and stages may change
+    explicit: frozenset[str] = frozenset()
+
+
+# What --resume may be told besides the run to continue: where the data is, where to
+# compute, whether to show figures, and a longer schedule.
+RESUME_MAY_CHANGE = {"resume", "out", "no_plot", "device", "data_dir", "fonts_dir", "cache_dir", "epochs", "stages"}
+NOT_SAVED = ("data_dir", "fonts_dir", "cache_dir", "explicit")
+
+
+def default_out(options: TrainOptions) -> Path:
+    dataset = Path(options.dataset).stem if options.dataset.endswith(".json") else options.dataset
+    dims = "-".join(str(n) for n in [*options.layers, options.d_latent])
+    return Path("runs") / f"{dataset}-{options.kind}-{dims}"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise LatentmapError(f"unknown device '{name}': use auto, cpu or cuda") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LatentmapError("--device cuda was asked for but no CUDA GPU is available")
+    return device
+
+
+def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
+    """The run's config.json content; validates every option (raises before any file is written)."""
+    if options.kind not in ("dense", "sparse", "vae"):
+        raise LatentmapError(f"unknown model kind '{options.kind}'")
+    for name in ("epochs", "stages", "batch_size"):
+        if getattr(options, name) < 1:
+            raise LatentmapError(f"--{name} must be at least 1")
+    if not options.learn_rate > 0:
+        raise LatentmapError("--learn_rate must be positive")
+    if options.max_train is not None and options.max_train < 1:
+        raise LatentmapError(f"--max_train must be at least 1, got {options.max_train}")
+    bernoulli = options.kind == "vae" and options.likelihood == "bernoulli"
+    if options.dynamic_binarization and not bernoulli:
+        raise LatentmapError("--dynamic_binarization goes with --likelihood bernoulli")
+    reg_lambda = options.reg_lambda if options.reg_lambda is not None else (1.0 if bernoulli else 0.01)
+    model = ModelConfig(
+        kind=options.kind,
+        n_features=n_features,
+        d_latent=options.d_latent,
+        layers=list(options.layers),
+        dec_layers=None if options.dec_layers is None else list(options.dec_layers),
+        activation=options.activation,
+        dropout_layer=options.dropout_layer,
+        dropout_rate=options.dropout_rate,
+        pixel_output=not options.pca_dims,
+        sparsity_lambda=options.sparsity_lambda,
+        binary_codes=options.binary_codes,
+        likelihood=options.likelihood if options.kind == "vae" else "mse",
+    )
+    beta = BetaSchedule(
+        kind=options.beta_schedule if options.kind == "vae" else "constant",
+        low=options.beta_low,
+        high=options.beta_high if options.beta_high is not None else reg_lambda,
+        warmup=options.warmup,
+        cycles=options.cycles,
+        lead=options.cycle_lead,
+        ramp=options.cycle_ramp,
+    )
+    return {
+        "model": model.to_json(),
+        "preprocess": {},  # filled once the preprocessor is built
+        "dataset": options.dataset,
+        "training": {
+            "epochs": options.epochs,
+            "stages": options.stages,
+            "batch_size": options.batch_size,
+            "learn_rate": options.learn_rate,
+            "seed": options.seed,
+            "reg_lambda": reg_lambda if options.kind == "vae" else None,
+            "dynamic_binarization": options.dynamic_binarization,
+            "max_train": options.max_train,
+        },
+        "beta": beta.to_json(),
+        "versions": {
+            "latentmap": __version__,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "options": {k: v for k, v in asdict(options).items() if k not in NOT_SAVED},
+    }
+
+
+def resume_options(options: TrainOptions, out: Path) -> tuple[TrainOptions, dict[str, Any]]:
+    """The saved options of the run in ``out``, with a longer schedule if asked for."""
+    if not (out / runs.CONFIG).is_file():
+        raise LatentmapError(f"cannot resume: {out} is not a run directory")
+    config = runs.read_config(out)
+    refused = sorted(options.explicit - RESUME_MAY_CHANGE)
+    if refused:
+        flags = ", ".join(f"--{name}" for name in refused)
+        raise LatentmapError(
+            f"--resume continues {out} with its saved settings; {flags} cannot change "
+            "(only --epochs and --stages can extend it): start a new run with --out"
+        )
+    saved = {k: v for k, v in config["options"].items() if k not in NOT_SAVED}
+    extended: dict[str, Any] = {k: getattr(options, k) for k in ("epochs", "stages") if k in options.explicit}
+    resumed = TrainOptions(
+        **{
+            **saved,
+            **extended,
+            "resume": True,
+            "out": str(out),
+            "no_plot": options.no_plot,
+            "device": options.device,
+            "data_dir": options.data_dir,
+            "fonts_dir": options.fonts_dir,
+            "cache_dir": options.cache_dir,
+        }
+    )
+    return resumed, extended

@@ -1,0 +1,143 @@
+"""The package layout: one package per pipeline stage, imports pointing down the pipeline
+only, no import cycles, no module over 400 lines (DESIGN.md, "Package layout")."""
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "latentmap"
+MAX_LINES = 400
+UTILITIES = {"atomic", "errors", "images", "version"}
+# What each stage may import besides itself and the utilities: the stages before it.
+ALLOWED = {
+    "data": set(),
+    "models": set(),
+    "train": {"data", "models"},
+    "quality": {"data", "models", "train"},
+    "embed": {"data", "models", "train"},
+    "typefaces": {"data", "models", "train"},
+    "explore": {"data", "models", "train", "quality", "embed", "typefaces"},
+    "web": {"data", "models", "train", "quality", "embed", "typefaces", "explore"},
+    "cli": {"data", "models", "train", "quality", "embed", "typefaces", "explore", "web"},
+}
+FACADE = {"latentmap", "latentmap.__main__"}  # the package's public names and `python -m latentmap`
+
+
+def module_name(path: Path, root: Path = SRC) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def modules(root: Path = SRC) -> dict[str, Path]:
+    return {module_name(p, root): p for p in sorted((root / "latentmap").rglob("*.py"))}
+
+
+def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Every latentmap module that ``name`` imports, at the top or inside a function."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                anchor = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{anchor}.{base}" if base else anchor
+            for alias in node.names:  # `from pkg import module` imports the module
+                found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
+    return {m for m in found if m in known and m != name}
+
+
+def import_graph(root: Path = SRC) -> dict[str, set[str]]:
+    known = modules(root)
+    return {name: imported(name, path, known) for name, path in known.items()}
+
+
+def stage(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def wrong_way_imports(graph: dict[str, set[str]]) -> list[str]:
+    problems = []
+    for source, targets in sorted(graph.items()):
+        if source in FACADE:
+            continue
+        here = stage(source)
+        for target in sorted(targets):
+            there = stage(target)
+            if target in FACADE:
+                problems.append(f"{source} imports {target}: stages must not import the package facade")
+            elif here in UTILITIES and there not in UTILITIES:
+                problems.append(f"{source} imports {target}: a utility may not import a stage")
+            elif here not in UTILITIES and there not in (here, *UTILITIES) and there not in ALLOWED[here]:
+                problems.append(f"{source} imports {target}: '{here}' may not import '{there}'")
+    return problems
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[str]:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                cycles.append(f"{' -> '.join(cycle)} ({node} imports {target})")
+            elif target not in state:
+                visit(target, [*path, target])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    return cycles
+
+
+def test_every_module_belongs_to_a_stage_or_the_utilities():
+    for name in modules():
+        if name not in FACADE:
+            assert stage(name) in ALLOWED or stage(name) in UTILITIES, f"{name} is in no stage: move it into one"
+
+
+def test_imports_point_down_the_pipeline():
+    assert wrong_way_imports(import_graph()) == []
+
+
+def test_no_import_cycles():
+    assert import_cycles(import_graph()) == []
+
+
+def test_no_module_over_400_lines():
+    long = {name: n for name, path in modules().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by what they do): {long}"
+
+
+def test_every_stage_says_what_it_does():
+    for name in ALLOWED:
+        init = PACKAGE / name / "__init__.py"
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc.splitlines()) >= 2, f"{init} needs a docstring: what the stage does, reads, produces"
+
+
+def test_the_checks_catch_an_upward_import_and_a_cycle(tmp_path):
+    pkg = tmp_path / "latentmap"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "train").mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "data" / "__init__.py").write_text("def f():\n    from ..train import loop\n")
+    (pkg / "train" / "__init__.py").write_text("")
+    (pkg / "train" / "loop.py").write_text("from ..data import x\nfrom .. import errors\n")
+    graph = import_graph(tmp_path)
+    assert graph["latentmap.data"] == {"latentmap.train.loop"}
+    assert graph["latentmap.train.loop"] == {"latentmap.data", "latentmap.errors"}
+    assert wrong_way_imports(graph) == ["latentmap.data imports latentmap.train.loop: 'data' may not import 'train'"]
+    assert import_cycles(graph) == [
+        "latentmap.data -> latentmap.train.loop -> latentmap.data (latentmap.train.loop imports latentmap.data)"
+    ]
