@@ -287,3 +287,30 @@ def test_fewer_points_than_umap_neighbours_is_one_clear_error():
     codes = np.random.default_rng(0).normal(size=(12, 4))
     with pytest.raises(LatentmapError, match="--n_neighbors 15 needs more than 15 points, got 12"):
         project(codes, "umap", EmbedParams())
+
+
+def test_an_embedding_is_never_replaced_silently(run_dir, embedded, data_opts):
+    """The same job again keeps the file (nothing recomputed); another split, subsample or
+    parameter set is refused in one line unless --overwrite; --export reuses what exists."""
+    path = embedded / f"{run_dir.name}.embed-pca.npz"
+    before = path.stat().st_mtime_ns
+    same = EmbedJob(
+        run=str(run_dir), methods=["pca"], split="test", max_points=3000, map_size=768, out_dir=str(embedded)
+    )
+    lines: list[str] = []
+    embed_run(EmbedJob(**{**same.__dict__, **data_opts}), log=lines.append)
+    assert path.stat().st_mtime_ns == before and any("already holds this embedding" in line for line in lines)
+    other = EmbedJob(**{**same.__dict__, "max_points": 500, **data_opts})
+    with pytest.raises(LatentmapError, match=r"already holds an embedding of pca of 3,000 test images.*--overwrite"):
+        embed_run(other, log=lambda *a: None)
+    assert path.stat().st_mtime_ns == before and len(load_embedding(path).xy) == 3000
+    embed_run(EmbedJob(**{**other.__dict__, "overwrite": True}), log=lambda *a: None)
+    assert len(load_embedding(path).xy) == 500
+    projector = embedded / "projector-again"
+    lines.clear()
+    exported = EmbedJob(**{**other.__dict__, "projector_dir": str(projector)})
+    embed_run(exported, log=lines.append)
+    assert (
+        any("already holds this embedding" in line for line in lines)
+        and (projector / "projector_config.pbtxt").exists()
+    )

@@ -1,39 +1,103 @@
-"""The README's Python examples run as written, on the runs its own commands make."""
+"""The README is one path: its commands and Python examples run in order, as written, each
+on what the ones before it made (on small sizes: the test appends flags that shrink the
+work, and stands in for the browser where a command starts a server)."""
 
+import functools
 import re
 import shlex
 from pathlib import Path
 
 import numpy as np
-
-from latentmap.cli import main
+from fastapi.testclient import TestClient
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-# Small sizes for the README's commands: the same run directory, a fraction of the work.
-QUICK = ["--epochs", "1", "--stages", "1", "--max_train", "500", "--no_plot"]
+# Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
+# torchrun (tests/test_distributed.py) and the benchmarks.
+SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
+# Flags appended per command (argparse keeps the last value): the same outputs, less work.
+QUICK = {
+    "train": ["--epochs", "1", "--stages", "1", "--max_train", "1000", "--no_plot"],
+    "embed": ["--max_points", "600", "--map_size", "256"],
+    "evaluate": ["--pairs", "20"],
+    "compare": ["--pairs", "20"],
+}
+SCRIPTS = {"dense.py": ["train", "dense"], "vae.py": ["train", "vae"], "embed.py": ["embed"]}
+SCRIPTS |= {"explore_latent.py": ["explore"], "cluster_fonts.py": ["fonts"]}
 
 
-def blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+def steps() -> list[tuple[str, str]]:
+    """("python", code) and ("bash", command line) in the README's order."""
+    found = []
+    for language, body in re.findall(r"```(python|bash)\n(.*?)```", README.read_text(), flags=re.S):
+        if language == "python":
+            found.append(("python", body))
+            continue
+        for line in body.replace("\\\n", " ").splitlines():
+            if line.strip() and not line.startswith(SKIP):
+                found.append(("bash", line))
+    return found
 
 
-def command(prefix: str) -> list[str]:
-    """The first README command line that starts with ``prefix``, as arguments."""
-    for block in blocks("bash"):
-        for line in block.splitlines():
-            if line.startswith(prefix):
-                return shlex.split(line.split("#")[0])[len(shlex.split(prefix)) :]
-    raise AssertionError(f"the README has no '{prefix}' command")
+def as_latentmap_args(line: str) -> list[str]:
+    """A README command line as ``latentmap`` arguments, with the quick flags."""
+    words = shlex.split(line, comments=True)
+    if words[0] == "python":
+        args = [*SCRIPTS[words[1]], *words[2:]]
+    else:
+        assert words[0] == "latentmap", f"README command that the path test cannot run: {line}"
+        args = words[1:]
+    if args[0] == "evaluate" and "--nll_samples" in args:
+        args[args.index("--nll_samples") + 1] = "5"
+    return [*args, *QUICK.get(args[0], [])]
 
 
-def test_python_examples_run_as_written(data_env, tmp_path, monkeypatch):
+class Servers:
+    """Stands in for ``serve``: checks the app answers, and for the typeface app saves a
+    font set as a user would with the page's Save button."""
+
+    def __init__(self) -> None:
+        self.served: list[str] = []
+
+    def __call__(self, app, host, port, open_browser, policy, path="/") -> None:
+        client = TestClient(app, base_url=f"http://{host}:{port}")
+        assert client.get("/").status_code == 200
+        self.served.append(app.title)
+        if app.title == "latentmap typefaces":
+            info = client.get("/api/info").json()
+            result = client.post("/api/cluster", json={"chars": ["A", "B"], "n_clusters": 2}).json()
+            saved = client.post("/api/save", json={"result": result["result"], "fractions": [1, 1]})
+            assert saved.status_code == 200, saved.text
+            assert Path(saved.json()["font_set"]) == Path(info["out_dir"]) / "font_set.json"
+        else:
+            assert client.get("/api/spaces").json()[0]["count"] > 0
+
+
+def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
+    from latentmap.cli import main
+    from latentmap.quality import judge
+    from latentmap.web import common
+
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "dense", *command("python dense.py"), *QUICK]) == 0
-    examples = blocks("python")
-    assert len(examples) >= 2, "the README's Python examples went missing"
-    for example in examples:
-        namespace: dict = {}
-        exec(compile(example, "README.md", "exec"), namespace)
+    monkeypatch.setattr(judge, "train_judge", functools.partial(judge.train_judge, epochs=1, max_train=3000))
+    servers = Servers()
+    monkeypatch.setattr(common, "serve", servers)
+    ran, namespace = [], {}
+    for kind, step in steps():
+        if kind == "python":
+            exec(compile(step, "README.md", "exec"), namespace)
+            continue
+        args = as_latentmap_args(step)
+        assert main(args) == 0, f"README command failed: {step}"
+        ran.append(args[0])
+    assert {"data", "train", "evaluate", "compare", "judge", "embed", "explore", "fonts"} <= set(ran)
+    assert servers.served.count("latentmap explorer") == 2 and servers.served.count("latentmap typefaces") == 2
+    # what the path promises exists where it says
+    for name in ("digits-dense-512-128-16", "digits-vae-512-128-16", "fashion-vae-64-16-pca0.95w"):
+        assert (tmp_path / "runs" / name / "model.safetensors").is_file(), name
+    assert (tmp_path / "compare" / "compare.json").is_file() and (tmp_path / "sets" / "font_set.json").is_file()
+    for method in ("pca", "tsne", "umap"):
+        assert (tmp_path / "embeddings" / f"digits-vae-512-128-16.embed-{method}.npz").is_file()
+    assert (tmp_path / "embeddings" / "test" / "digits-vae-512-128-16.embed-tsne.npz").is_file()
+    assert (tmp_path / "projector" / "projector_config.pbtxt").is_file()
     assert namespace["decoded"].shape == (len(namespace["images"]), 28, 28)
-    assert namespace["codes"].shape[1] == namespace["run"].d_latent
-    assert np.isfinite(namespace["decoded"]).all()
+    assert namespace["codes"].shape[1] == namespace["run"].d_latent and np.isfinite(namespace["decoded"]).all()

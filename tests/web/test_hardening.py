@@ -379,3 +379,13 @@ def test_fuzz_fonts_app_has_no_server_errors(fonts_client):
     fonts_client.post("/api/cluster", json={"chars": ["A"], "n_clusters": 2})  # result 0 exists for tiles and saves
     exercised = fuzz(fonts_client.app)
     assert {"POST /api/cluster", "POST /api/save"} <= set(exercised)
+
+
+def test_api_docs_work_offline(explorer_client, fonts_client):
+    """/docs is served from the package: no CDN in the page, and its assets load."""
+    for client in (explorer_client, fonts_client):
+        page = client.get("/docs")
+        assert page.status_code == 200 and "swagger-ui-bundle.js" in page.text
+        assert "cdn." not in page.text and "https://" not in page.text.split("<body>")[-1].split("</body>")[0]
+        assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+        assert client.get("/docs/assets/swagger-ui.css").status_code == 200

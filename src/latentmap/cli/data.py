@@ -1,6 +1,7 @@
 """``latentmap data prepare|info|sample``."""
 
 import argparse
+import time
 
 import numpy as np
 
@@ -26,8 +27,10 @@ SPEC_HELP = f"dataset spec: {', '.join(BUILTIN_SPECS)} or a path to a font_set.j
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
     for spec in args.specs:
+        start = time.perf_counter()
         dataset = dataset_from_args(args, spec, force=args.force)
-        print(f"{spec}: {len(dataset):,} images, {len(dataset.label_names)} classes -> {dataset.cache_path}")
+        how = f"built in {time.perf_counter() - start:.1f} s" if dataset.built else "cache up to date, reused"
+        print(f"{spec}: {len(dataset):,} images, {len(dataset.label_names)} classes ({how}) -> {dataset.cache_path}")
         print(f"  source: {dataset.source}")
         print_skipped(dataset)
 
@@ -56,7 +59,7 @@ def cmd_data_info(args: argparse.Namespace) -> None:
         print_skipped(dataset)
     train = np.bincount(dataset.labels[~dataset.is_test], minlength=len(dataset.label_names))
     test = np.bincount(dataset.labels[dataset.is_test], minlength=len(dataset.label_names))
-    width = max(len(n) for n in dataset.label_names)
+    width = max(len("class"), *(len(n) for n in dataset.label_names))
     print(f"{'class':<{width}}  {'train':>7}  {'test':>7}")
     for name, n_train, n_test in zip(dataset.label_names, train, test, strict=True):
         print(f"{name:<{width}}  {n_train:>7,}  {n_test:>7,}")

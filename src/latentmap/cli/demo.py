@@ -47,6 +47,7 @@ def run_demo(args: argparse.Namespace) -> None:
                     methods=["umap"],
                     max_points=DEMO_POINTS,
                     params=EmbedParams(),
+                    overwrite=True,  # stale (checked above): replaced
                     out_dir=str(folder / "embeddings"),
                     map_size=2048,
                     **data,

@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map_size", "--map-size", type=int, default=4096, help="side of map.png in pixels")
     parser.add_argument("--out_dir", "--out-dir", default="embeddings", help="where the files go")
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace embeddings at the same path made from other weights or parameters (otherwise refused; "
+        "an identical one is kept, not recomputed)",
+    )
+    parser.add_argument(
         "--export",
         nargs=2,
         metavar=("FORMAT", "DIR"),
@@ -72,6 +78,7 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
         map_size=args.map_size,
         out_dir=args.out_dir,
         projector_dir=projector,
+        overwrite=args.overwrite,
         data_dir=args.data_dir,
         fonts_dir=args.fonts_dir,
         cache_dir=args.cache_dir,

@@ -7,21 +7,38 @@ from .common import add_data_options
 from .data import dataset_from_args
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..data import Dataset
     from ..train.run import Run
 
 
 def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> dict[str, Any]:
     """The `compare` metrics of this one run (judge trained on first use)."""
-    from ..quality.judge import judge_for
+    from ..quality.judge import JudgeError, judge_for
     from ..quality.metrics import make_probe, measure
     from .judge import cache_dir_of
 
-    judge = judge_for(dataset, cache_dir_of(args))
+    try:
+        judge = judge_for(dataset, cache_dir_of(args), train_if_missing=False)
+    except JudgeError:
+        print(f"no judge for {dataset.spec} yet: training one first (about a minute on 2 cores; cached for next time)")
+        judge = judge_for(dataset, cache_dir_of(args))
     print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
     metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
     details.pop("strips"), details.pop("strip_valid")
     return {"metrics": metrics, **details, "judge": {k: judge.info[k] for k in ("accuracy", "tau", "data_hash")}}
+
+
+def earlier_evaluation(path: "Path", weights_sha256: str) -> dict[str, Any]:
+    """What an earlier ``evaluate`` of these very weights wrote ({} if none, or other weights)."""
+    import json
+
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return earlier if isinstance(earlier, dict) and earlier.get("weights_sha256") == weights_sha256 else {}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -34,7 +51,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     run = load_run(args.run, device=args.device)
     dataset = dataset_from_args(args, run.dataset_spec)
     test = dataset.split("test")
-    result = evaluate(run, test.images, test.labels, test.label_names, nll_samples=args.nll_samples)
+    if args.nll_samples > 0 and run.kind == "vae" and not run.preprocessor.uses_pca:
+        print(f"NLL with {args.nll_samples} importance samples per test image: this takes a while (a bar follows)")
+    result = evaluate(run, test.images, test.labels, test.label_names, nll_samples=args.nll_samples, progress=True)
     print(f"test MSE (pixel space): {result['mse']:.5f}")
     for name, value in result["mse_per_class"].items():
         print(f"  {name:<12} {value:.5f}")
@@ -44,15 +63,29 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             f"negative ELBO {elbo['negative_elbo']:.2f} nats ="
             f" reconstruction {elbo['reconstruction']:.2f} + KL {elbo['kl']:.2f}"
         )
-        print(f"active units: {result['active_units']} of {run.d_latent}")
+        print(f"active units: {result['active_units']} of {run.d_latent} (posterior mean variance > 0.01)")
     if "nll" in result:
-        print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats")
+        print(f"importance-weighted NLL ({args.nll_samples} samples): {result['nll']['nats']:.2f} nats per image")
     if "likelihood_input" in result:
         print(f"likelihood measured on test images {result['likelihood_input']}")
     if "likelihood_note" in result:
         print(f"note: {result['likelihood_note']}")
+    for skipped in result["skipped"]:
+        print(f"skipped: {skipped}")
+    out = run.path / "evaluation.json"
+    earlier = earlier_evaluation(out, run.weights_sha256)
     if args.pairs > 0:
         result["latent_quality"] = latent_quality(run, dataset, args)
+    elif "latent_quality" in earlier:
+        result["latent_quality"] = earlier["latent_quality"]
+        print("latent quality: kept from the earlier evaluation of these weights (--pairs 0 skips recomputing it)")
+    else:
+        print("skipped: latent quality (--pairs 0)")
+    if "nll" not in result and "nll" in earlier:
+        result["nll"] = earlier["nll"]
+        print(
+            f"NLL: kept from the earlier evaluation ({earlier['nll']['samples']} samples; --nll_samples recomputes it)"
+        )
     if "latent_quality" in result:
         for name, value in result["latent_quality"]["metrics"].items():
             print(f"  {name:<36} {value:.4f}")

@@ -34,7 +34,7 @@ def run_fonts(args: argparse.Namespace) -> None:
         args.dataset, data_dir=args.data_dir, fonts_dir=args.fonts_dir, cache_dir=args.cache_dir, progress=True
     )
     corpus = TypefaceCorpus(dataset)
-    print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters from {dataset.source}")
+    print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters ({dataset.source})")
     policy = Policy.for_server(args.host, args.allow_host, args.no_token)
     serve(create_app(FontsApp(corpus, out_dir), policy), args.host, args.port, not args.no_browser, policy)
 

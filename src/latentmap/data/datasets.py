@@ -52,6 +52,7 @@ class Dataset:
     dropped: dict[str, str] = field(default_factory=dict)  # TMNIST fonts -> glyphs left out, and why
     source: str = ""
     cache_path: Path | None = None
+    built: bool = False  # this load built the cache (rather than reading it)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -212,7 +213,9 @@ def _builtin(spec: str, paths: DataPaths, progress: bool, force: bool) -> Datase
         _save_cache(cache_path, arrays, meta)
     else:
         arrays, meta = cached
-    return _from_arrays(spec, arrays, meta["source"], cache_path)
+    dataset = _from_arrays(spec, arrays, meta["source"], cache_path)
+    dataset.built = cached is None
+    return dataset
 
 
 def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_path: Path) -> Dataset:

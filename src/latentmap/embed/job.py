@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LatentmapError
-from .file import Embedding
+from .file import Embedding, EmbeddingError, load_embedding
 from .methods import (
     METHODS,
     EmbedParams,
@@ -35,9 +35,40 @@ class EmbedJob:
     out_dir: str = "embeddings"
     projector_dir: str | None = None
     progress: bool = True  # bars on a terminal, nothing elsewhere
+    overwrite: bool = False  # replace embeddings of other weights or parameters at the same path
     data_dir: str | None = None
     fonts_dir: str | None = None
     cache_dir: str | None = None
+
+
+def describe(meta: dict[str, Any]) -> str:
+    points = "all" if meta.get("max_points") is None else f"{meta['max_points']:,}"
+    params = meta.get("params", {})
+    return f"{meta.get('method')} of {points} {meta.get('split')} images (seed {params.get('seed')})"
+
+
+def existing(stem: Path, wanted: dict[str, Any], overwrite: bool) -> Embedding | None:
+    """The embedding already at ``stem`` when it holds exactly what is asked for (same
+    weights, data, split, subsample and parameters) and its map exists; None when there is
+    none (or ``overwrite``). Anything else there is refused: it would be lost silently."""
+    npz = Path(f"{stem}.npz")
+    if overwrite or not npz.exists():
+        return None
+    try:
+        held = load_embedding(npz)
+    except EmbeddingError as exc:
+        raise LatentmapError(f"{npz} exists but is not a readable embedding ({exc}): add --overwrite") from None
+    same = all(held.metadata.get(k) == v for k, v in wanted.items())
+    if same and Path(f"{stem}.map.png").exists():
+        return held
+    why = (
+        "other weights (the run was retrained)"
+        if held.metadata.get("weights_sha256") != wanted["weights_sha256"]
+        else describe(held.metadata)
+    )
+    raise LatentmapError(
+        f"{npz} already holds an embedding of {why}: add --overwrite to replace it, or --out_dir for another folder"
+    )
 
 
 def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
@@ -57,6 +88,15 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         raise LatentmapError("--max_points must be at least 5")
     run = load_run(job.run)
     out_dir = ensure_writable_dir(job.out_dir)
+    stems = {m: out_dir / f"{run.path.name}.embed-{m}" for m in methods}
+    wanted = {
+        "weights_sha256": run.weights_sha256,
+        "split": job.split,
+        "max_points": job.max_points,
+        "params": params_json(job.params),
+    }
+    kept = {m: e for m in methods if (e := existing(stems[m], {**wanted, "method": m}, job.overwrite)) is not None}
+    todo = [m for m in methods if m not in kept]
     dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
     rows = np.arange(len(dataset))
     if job.split != "all":
@@ -72,17 +112,22 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
         f"({run.d_latent} dims, {encode_seconds:.1f} s)"
     )
-    for method in methods:
+    for method in todo:
         check_size(codes, method, job.params)
-    k = shared_neighbours(len(codes), methods, job.params)
+    k = shared_neighbours(len(codes), todo, job.params)
     if k:
-        users = " and ".join(m for m in methods if m != "pca")
+        users = " and ".join(m for m in todo if m != "pca")
         log(f"neighbour graph: finding the {k} nearest of {len(codes):,} codes, once for {users} …")
-    graph = shared_graph(codes, methods, job.params, progress=job.progress)
+    graph = shared_graph(codes, todo, job.params, progress=job.progress) if todo else None
     if graph is not None:
         log(f"neighbour graph: {graph.method} search, {graph.seconds:.1f} s")
     written = []
     for method in methods:
+        stem = stems[method]
+        if method in kept:
+            log(f"{method}: {stem}.npz already holds this embedding (same weights and parameters): kept")
+            written += [Path(f"{stem}.npz"), Path(f"{stem}.map.png")]
+            continue
         log(f"{method}: projecting {len(rows):,} codes …")
         used = graph if method != "pca" else None
         xy, seconds = project(codes, method, job.params, progress=job.progress, graph=used)
@@ -109,7 +154,6 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             "quality": scores,
         }
         embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
-        stem = out_dir / f"{run.path.name}.embed-{method}"
         written.append(embedding.save(Path(f"{stem}.npz")))
         start = time.perf_counter()
         title = f"{run.path.name} · {method} · {len(rows):,} {job.split} images"

@@ -29,16 +29,27 @@ def binarize(images: np.ndarray, seed: int = 0) -> torch.Tensor:
 
 @torch.no_grad()
 def importance_weighted_nll(
-    model: VariationalAutoencoder, x: torch.Tensor, k: int, batch: int = 100, sample_chunk: int = 500, seed: int = 0
+    model: VariationalAutoencoder,
+    x: torch.Tensor,
+    k: int,
+    batch: int = 100,
+    sample_chunk: int = 500,
+    seed: int = 0,
+    progress: bool = False,
 ) -> torch.Tensor:
     """-log p(x) estimated with k importance samples per image (nats, one per image).
 
     Memory stays bounded: images in batches, samples in chunks, combined with a running
-    log-sum-exp."""
+    log-sum-exp. ``progress``: a bar over the images (on a terminal)."""
+    from tqdm import tqdm
+
     model.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
     out = []
-    for start in range(0, len(x), batch):
+    bar = tqdm(
+        range(0, len(x), batch), desc=f"NLL ({k} samples/image)", unit="batch", disable=None if progress else True
+    )
+    for start in bar:
         xb = x[start : start + batch]
         running = torch.full((len(xb),), -math.inf, device=x.device)
         for done in range(0, k, sample_chunk):
@@ -83,26 +94,34 @@ def likelihood_inputs(run: Run, images: np.ndarray) -> tuple[torch.Tensor, str]:
 
 
 def evaluate(
-    run: Run, images: np.ndarray, labels: np.ndarray, names: list[str], nll_samples: int = 0
+    run: Run, images: np.ndarray, labels: np.ndarray, names: list[str], nll_samples: int = 0, progress: bool = False
 ) -> dict[str, Any]:
+    """Test MSE per class; for VAEs the ELBO, active units and (``nll_samples`` > 0) the
+    importance-weighted NLL. ``result["skipped"]`` says what was left out and why."""
     result: dict[str, Any] = {"run": str(run.path), "dataset": run.dataset_spec, "test_images": len(images)}
+    result["weights_sha256"] = run.weights_sha256
     result["mse_input"] = "binarized at 0.5, as in training" if run.preprocessor.binarize else "grayscale in [0, 1]"
+    result["skipped"] = []
     result.update(mse_by_class(run, images, labels, names))
-    if isinstance(run.model, VariationalAutoencoder):
-        if run.preprocessor.uses_pca:
-            result["note"] = "ELBO/NLL need a pixel-space decoder; this run works in PCA space"
-            return result
-        x, how = likelihood_inputs(run, images)
-        x = x.to(run.device)
-        result["likelihood_input"] = how
-        if run.model.config.likelihood != "bernoulli":
-            result["likelihood_note"] = (
-                "Bernoulli ELBO/NLL of an MSE-trained decoder (its outputs read as pixel probabilities): "
-                "not the likelihood this model was trained on; compare it only with other MSE-trained runs"
-            )
-        result["elbo"] = elbo_terms(run.model, x)
-        result["active_units"], result["posterior_mean_variance"] = active_units(run.model, x)
+    if not isinstance(run.model, VariationalAutoencoder):
         if nll_samples > 0:
-            nll = importance_weighted_nll(run.model, x, nll_samples)
-            result["nll"] = {"nats": float(nll.mean()), "samples": nll_samples}
+            result["skipped"].append(f"NLL (--nll_samples {nll_samples}): a {run.kind} run has no likelihood model")
+        return result
+    if run.preprocessor.uses_pca:
+        result["note"] = "ELBO/NLL need a pixel-space decoder; this run works in PCA space"
+        result["skipped"].append("ELBO, active units and NLL: the run decodes PCA features, not pixels")
+        return result
+    x, how = likelihood_inputs(run, images)
+    x = x.to(run.device)
+    result["likelihood_input"] = how
+    if run.model.config.likelihood != "bernoulli":
+        result["likelihood_note"] = (
+            "Bernoulli ELBO/NLL of an MSE-trained decoder (its outputs read as pixel probabilities): "
+            "not the likelihood this model was trained on; compare it only with other MSE-trained runs"
+        )
+    result["elbo"] = elbo_terms(run.model, x)
+    result["active_units"], result["posterior_mean_variance"] = active_units(run.model, x)
+    if nll_samples > 0:
+        nll = importance_weighted_nll(run.model, x, nll_samples, progress=progress)
+        result["nll"] = {"nats": float(nll.mean()), "samples": nll_samples}
     return result

@@ -15,15 +15,17 @@ from . import distributed
 from . import run as runs
 from .data import load_train_data
 from .loop import Trainer
-from .options import TrainOptions, build_config, default_out, resolve_device, resume_options
+from .options import TrainOptions, build_config, default_out, resume_options
 from .preprocess import Preprocessor
-from .run import prepare_run_dir, refuse_existing_run
+from .run import prepare_run_dir, refuse_existing_run, resolve_device
 
 
 def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[int], None] | None = None) -> Path:
     """Train a run as the command line does; returns the run directory."""
     out = Path(options.out) if options.out else default_out(options)
     extended: dict[str, Any] = {}
+    if options.resume and options.overwrite:
+        raise LatentmapError("--resume continues the run in --out and --overwrite replaces it: give one of them")
     if options.resume:
         options, extended = resume_options(options, out)
     pixel_likelihood = options.kind == "vae" and options.likelihood == "bernoulli"
@@ -63,6 +65,8 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     )
     replaced = None
     if not options.resume and world.is_main:
+        if options.overwrite and progress and (out / runs.CONFIG).exists():
+            print(f"--overwrite: replacing the run in {out} ({describe_run(out)})")
         replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
     distributed.barrier(world)  # the other ranks start once the run directory exists
@@ -90,6 +94,16 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     return out
 
 
+def describe_run(out: Path) -> str:
+    """What a run directory holds, in a few words: kind, dataset, epochs trained."""
+    try:
+        config = runs.read_config(out)
+        epochs = runs.checkpoint_epoch(out) or 0
+        return f"a {config['model']['kind']} of {config['dataset']}, {epochs} epoch(s) trained"
+    except (LatentmapError, KeyError, TypeError):
+        return "an unreadable run"
+
+
 def fit(
     trainer: Trainer,
     out: Path,
@@ -112,4 +126,11 @@ def fit(
             # Killed between the checkpoint and the weights (or never at a stage end):
             # the weights catch up with the checkpoint before training goes on.
             runs.save_weights(out, trainer.model, preprocessor, config, trainer.epoch)
+        if trainer.epoch == trainer.total_epochs and main and trainer.progress:
+            print(
+                f"{out} is already complete ({trainer.epoch} epochs): nothing to train; "
+                "extend it with --epochs or --stages"
+            )
+        elif main and trainer.progress:
+            print(f"resuming {out} after epoch {trainer.epoch} of {trainer.total_epochs}")
     trainer.fit()

@@ -193,7 +193,7 @@ class Trainer:
                     "stage": stage,
                     **{f"train_{k}": v for k, v in train.items() if k != "beta"},
                     **{f"test_{k}": v for k, v in test.items()},
-                    "beta": train["beta"],
+                    **({"beta": train["beta"]} if self.model.config.kind == "vae" else {}),  # the KL weight
                     "seconds": time.perf_counter() - started,
                 }
                 self.history.append(row)

@@ -72,21 +72,20 @@ NOT_SAVED = ("data_dir", "fonts_dir", "cache_dir", "explicit")
 
 
 def default_out(options: TrainOptions) -> Path:
+    """``runs/<dataset>-<kind>-<layer sizes>-<d_latent>``, plus the settings that change
+    the model (PCA input, binary input or codes, the likelihood), so that two different
+    models never share a default directory."""
     dataset = Path(options.dataset).stem if options.dataset.endswith(".json") else options.dataset
-    dims = "-".join(str(n) for n in [*options.layers, options.d_latent])
-    return Path("runs") / f"{dataset}-{options.kind}-{dims}"
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as exc:
-        raise LatentmapError(f"unknown device '{name}': use auto, cpu or cuda") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise LatentmapError("--device cuda was asked for but no CUDA GPU is available")
-    return device
+    parts = [dataset, options.kind, *(str(n) for n in [*options.layers, options.d_latent])]
+    if options.pca_dims:
+        parts.append(f"pca{options.pca_dims:g}" + ("w" if options.whiten else ""))
+    if options.binary_input:
+        parts.append("bininput")
+    if options.kind == "sparse" and options.binary_codes:
+        parts.append("binary")
+    if options.kind == "vae" and options.likelihood != "mse":
+        parts.append(options.likelihood)
+    return Path("runs") / "-".join(parts)
 
 
 def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:

@@ -200,13 +200,34 @@ class Run:
         return self.decode(self.encode(images))
 
 
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise LatentmapError(f"unknown device '{name}': use auto, cpu or cuda") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LatentmapError("--device cuda was asked for but no CUDA GPU is available")
+    return device
+
+
 def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
-    """Load a trained run from its directory or its ``model.safetensors``."""
+    """Load a trained run from its directory or its ``model.safetensors``; ``device``: cpu,
+    cuda, cuda:N or auto."""
+    torch_device = resolve_device(device)
     run_dir = run_dir_of(path)
     config = read_config(run_dir)
     weights_path = run_dir / WEIGHTS
     if not weights_path.is_file():
-        raise RunError(f"{run_dir} has no {WEIGHTS} yet (training has not finished a stage)")
+        stopped = checkpoint_epoch(run_dir)
+        hint = (
+            f"; it was stopped after epoch {stopped}: continue it with "
+            f"`latentmap train {config.get('model', {}).get('kind', 'KIND')} --resume --out {run_dir}`"
+            if stopped
+            else ""
+        )
+        raise RunError(f"{run_dir} has no {WEIGHTS} yet (training has not finished a stage){hint}")
     try:
         blob = weights_path.read_bytes()
         arrays = load_numpy(blob)
@@ -235,7 +256,6 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
             f"{weights_path}: the preprocessor gives {preprocessor.n_features} features,"
             f" the model expects {model.config.n_features}"
         )
-    torch_device = torch.device(device)
     model.to(torch_device).eval()
     return Run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())
 

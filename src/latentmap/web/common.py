@@ -18,11 +18,14 @@ from .security import Policy, install_policy
 STATIC = Path(__file__).parent / "static"
 
 
-def install_common(app: FastAPI, policy: Policy | None) -> None:
-    """The request policy (Host, Origin, token, body size), static files, and 4xx answers
-    for errors the user can correct."""
+def new_app(title: str, description: str, policy: Policy | None) -> FastAPI:
+    """A FastAPI app with the request policy (Host, Origin, token, body size), static files,
+    API docs served from the package (the apps work offline), and 4xx answers for errors
+    the user can correct."""
+    app = FastAPI(title=title, description=description, docs_url=None, redoc_url=None)
     install_policy(app, policy or Policy())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_docs(app)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -45,6 +48,28 @@ def install_common(app: FastAPI, policy: Policy | None) -> None:
     @app.exception_handler(LatentmapError)
     async def latentmap_error(request: Request, exc: LatentmapError) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` from the files the ``swagger-ui-bundle-v2`` package ships,
+    not from a CDN (FastAPI's default): a machine without internet still gets its docs."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
 
 class ImageGrid(BaseModel):

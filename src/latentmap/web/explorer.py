@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from ..errors import RequestError
 from ..explore.map_inverse import MAX_XY
 from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
-from .common import STATIC, ImageGrid, image_grid, install_common
+from .common import STATIC, ImageGrid, image_grid, new_app
 from .security import Policy
 
 # Row indices are small non-negative integers; bounding them in the schema turns a huge
@@ -124,8 +124,7 @@ SpaceId = Annotated[int, Path(ge=0, le=2**31 - 1, description="which embedding (
 
 
 def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastAPI:
-    app = FastAPI(title="latentmap explorer", description="Explore the latent space of a trained autoencoder.")
-    install_common(app, policy)
+    app = new_app("latentmap explorer", "Explore the latent space of a trained autoencoder.", policy)
 
     def space(space_id: int) -> LatentSpace:
         if space_id >= len(spaces):

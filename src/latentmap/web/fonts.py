@@ -22,7 +22,7 @@ from ..typefaces import (
     font_chars_image,
     font_set_for,
 )
-from .common import STATIC, install_common
+from .common import STATIC, new_app
 from .security import Policy
 
 MAX_NAME_BYTES = 200  # filesystems take 255, and the temporary file adds to the name
@@ -122,8 +122,7 @@ def is_png(path: Path) -> bool:
 
 
 def create_app(state: FontsApp, policy: Policy | None = None) -> FastAPI:
-    app = FastAPI(title="latentmap typefaces", description="Cluster typefaces and save a balanced font_set.json.")
-    install_common(app, policy)
+    app = new_app("latentmap typefaces", "Cluster typefaces and save a balanced font_set.json.", policy)
     corpus = state.corpus
 
     @app.get("/", include_in_schema=False)
