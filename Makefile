@@ -46,6 +46,7 @@ bench:
 	$(BIN)/python bench/bench_explorer.py
 	$(BIN)/python bench/bench_load_api.py
 	$(BIN)/python bench/bench_compare.py
+	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_fonts.py
 
 clean:

@@ -85,11 +85,9 @@ def test_evaluate_on_a_missing_gpu_is_one_line(vae_run, data, capsys):
 
 
 def test_evaluate_says_what_it_skips_and_keeps_what_it_had(vae_run, tmp_path, data, capsys, monkeypatch):
-    import functools
-
     from latentmap.quality import judge
 
-    monkeypatch.setattr(judge, "train_judge", functools.partial(judge.train_judge, epochs=1, max_train=2000))
+    monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 2000})
     cache = ["--cache-dir", str(tmp_path)]  # no judge there yet
     assert main(["evaluate", str(vae_run), "--pairs", "20", "--nll_samples", "3", *data, *cache]) == 0
     out = capsys.readouterr().out
@@ -118,3 +116,19 @@ def test_data_prepare_says_whether_it_built_or_reused(datasets_dir, tmp_path, ca
     header = next(line for line in table if line.startswith("class"))
     row = next(line for line in table if line.startswith("0 "))
     assert header.index("train") + len("train") == row.index("5,923") + len("5,923")  # columns line up
+
+
+def test_runs_write_tensorboard_event_files(tmp_path, data):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "vae"
+    args = ["train", "vae", *QUICK, "--epochs", "1", "--stages", "2", "--out", str(out), *data]
+    assert main(args) == 0
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={"images": 0}).Reload()
+    tags = events.Tags()
+    assert {"train/loss", "test/loss", "train/kl", "beta"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2]
+    assert any(tag.startswith("figures/") for tag in tags["images"])
+    quiet = tmp_path / "quiet"
+    assert main(["train", "dense", *QUICK, "--no_tensorboard", "--out", str(quiet), *data]) == 0
+    assert not (quiet / "tensorboard").exists()

@@ -11,7 +11,7 @@ import torch
 from latentmap import load_dataset
 from latentmap.cli import main
 from latentmap.quality.compare import compare_runs
-from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge, train_judge
+from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
 from latentmap.quality.metrics import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
 from latentmap.train import train
 from latentmap.train.run import load_run
@@ -33,10 +33,14 @@ def digits(data_opts):
 
 @pytest.fixture(scope="module")
 def judge(digits, session_cache):
-    """A judge trained on a slice (saved where `compare` looks for the digits judge)."""
-    judge = train_judge(digits, epochs=3, max_train=15000, progress=False)
-    save_judge(judge, *judge_paths("digits", data_hash(digits), session_cache))
-    return judge
+    """A judge trained on a slice; this module's `compare` and `evaluate` use it (the default
+    judge settings are the quick ones here)."""
+    from latentmap.quality import judge as judges
+
+    default = judges.SETTINGS
+    judges.SETTINGS = {**default, "epochs": 3, "max_train": 15000}
+    yield judge_for(digits, session_cache, progress=False)
+    judges.SETTINGS = default
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +90,10 @@ def test_every_metric_in_range_and_deterministic(runs, digits, judge):
             assert 0 <= metrics[name] <= 1, name
         assert 0 <= metrics["smoothness"] <= metrics["smoothness_p90"] <= 1 - 1 / 8
         assert metrics["prior_fid"] >= 0 and metrics["reconstruction_mse"] < 0.1
-        assert entry["samples"]["pairs"] == 60 and entry["seed"] == 3 and entry["d_latent"] == 16
+        assert entry["sizes"]["pairs"] == 60 and entry["seed"] == 3 and entry["d_latent"] == 16
+        for name in METRICS:  # every value inside its own 95% interval
+            low, high = entry["ci"][name]
+            assert low - 1e-9 <= metrics[name] <= high + 1e-9, name
     assert first.runs[0]["prior"] == "Gaussian fitted to train codes" and first.runs[1]["prior"] == "N(0, I)"
     other = compare_runs([runs["dense"]], digits, judge, pairs=60, seed=4, log=lambda *a: None)
     assert other.runs[0]["metrics"] != first.runs[0]["metrics"]
@@ -111,7 +118,8 @@ def test_no_holes_when_paths_only_visit_train_codes(runs, digits, judge):
     train_rows = np.nonzero(~digits.is_test)[0][:400]
     as_test = digits.subset(train_rows)
     same = np.stack([np.arange(100), np.arange(100)], axis=1)  # each path stays on one train code
-    probe = Probe(as_test, train_rows, same, np.array([[0, 1, 2]]), np.arange(300), seed=0)
+    realism = np.stack([np.arange(300), np.arange(300)], axis=1)
+    probe = Probe(as_test, train_rows, same, 50, np.array([[0, 1, 2]]), np.arange(300), 0, realism, np.full(300, 0.5))
     metrics, details = measure(runs["dense"], digits, judge, probe)
     assert metrics["holes"] == 0 and details["holes_threshold"] > 0
 
@@ -144,7 +152,7 @@ def test_compare_bad_input(runs, judge, data_opts, tmp_path, capsys):
     cases = [
         ([str(runs["dense"].path), str(fashion_run)], "different datasets"),
         ([str(tmp_path)], "not a run"),
-        ([str(runs["dense"].path), "--pairs", "0"], "--pairs must be at least 1"),
+        ([str(runs["dense"].path), "--pairs", "0"], "--pairs must be at least 2"),
         ([str(runs["dense"].path), "--out", "/proc/forbidden"], "cannot create directory"),
     ]
     for extra, message in cases:
@@ -162,7 +170,9 @@ def test_compare_bad_input(runs, judge, data_opts, tmp_path, capsys):
 
 
 def test_corrupt_or_foreign_judge_files(digits, judge, tmp_path):
-    weights, info = judge_paths("digits", data_hash(digits), tmp_path)
+    from latentmap.quality import judge as judges
+
+    weights, info = judge_paths("digits", judges.judge_key(digits, judges.SETTINGS), tmp_path)
     save_judge(judge, weights, info)
     assert read_judge(weights, info, data_hash(digits)).tau == judge.tau
     with pytest.raises(JudgeError, match="other data"):
@@ -176,10 +186,91 @@ def test_corrupt_or_foreign_judge_files(digits, judge, tmp_path):
 
 
 def test_frechet_distance_matches_the_closed_form():
-    from latentmap.quality.metrics import frechet_distance
+    from latentmap.quality.stats import frechet_distance
 
     rng = np.random.default_rng(0)
     a = rng.normal(0, 1, (20000, 3))
     b = rng.normal(2, 2, (20000, 3))  # means 2 apart per dim, sd 2: FID = 3*4 + 3*(1 + 4 - 2*2) = 15
     assert frechet_distance(a, b) == pytest.approx(15, rel=0.03)
     assert frechet_distance(a, a) == pytest.approx(0, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- intervals and defects found in review
+
+
+def test_bootstrap_intervals_cover_the_true_value_at_their_nominal_rate():
+    from latentmap.quality.stats import Items, bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    hits = 0
+    for trial in range(200):
+        values = (rng.random(400) < 0.3).astype(float)  # true share 0.3
+        low, high = bootstrap_interval(Items(f"trial{trial}", values))
+        hits += low <= 0.3 <= high
+    assert 0.90 <= hits / 200 <= 0.985
+
+
+def test_paired_differences_see_a_small_real_gap_and_call_noise_a_tie():
+    from latentmap.quality.stats import Items, paired_difference, verdict
+
+    rng = np.random.default_rng(1)
+    base = rng.random(1000)  # per-pair difficulty, shared by both models
+    a = Items("pairs", (base < 0.50).astype(float))
+    b = Items("pairs", (base < 0.53).astype(float))  # valid on 3% more pairs, the same pairs
+    difference, low, high = paired_difference(b, a)
+    assert difference == pytest.approx(0.03, abs=0.005) and low > 0 and verdict(low, high, False) == "better"
+    noise = Items("pairs", (rng.random(1000) < 0.5).astype(float))
+    other = Items("pairs", (rng.random(1000) < 0.5).astype(float))
+    assert verdict(*paired_difference(noise, other)[1:], lower_is_better=False) == "tie"
+
+
+def test_exact_precision_recall_matches_a_brute_force_count():
+    from latentmap.quality.metrics import covered, precision_recall
+
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(120, 5))
+    fake = np.concatenate([rng.normal(size=(90, 5)), rng.normal(6, 0.1, size=(3, 5))])  # a far outlier clump
+    real[0] = 6.0  # one real outlier: its 3-NN ball is huge and covers the clump
+
+    def brute(points, support, k=3):
+        d = np.linalg.norm(support[:, None] - support[None], axis=2)
+        radii = np.sort(d, axis=1)[:, k]  # the k-th neighbour (index 0 is the point itself)
+        to_support = np.linalg.norm(points[:, None] - support[None], axis=2)
+        return (to_support <= radii[None]).any(axis=1)
+
+    np.testing.assert_array_equal(covered(fake, real), brute(fake, real))
+    np.testing.assert_array_equal(covered(real, fake), brute(real, fake))
+    assert covered(fake, real)[-3:].all()  # only the outlier's ball reaches the clump
+    assert precision_recall(real, fake) == (brute(fake, real).mean(), brute(real, fake).mean())
+
+
+def test_odd_pairs_write_no_nan_and_split_correctly(runs, digits, judge, data_opts, tmp_path, capsys):
+    probe = make_probe(digits, 3, seed=0)
+    assert probe.n_same == 2 and len(probe.pairs) == 3
+    labels = probe.test.labels
+    same = labels[probe.pairs[:, 0]] == labels[probe.pairs[:, 1]]
+    assert same.tolist() == [True, True, False]
+    out = tmp_path / "odd"
+    args = ["compare", str(runs["dense"].path), "--pairs", "3", "--out", str(out), *cli_data(data_opts)]
+    assert main(args) == 0
+    text = (out / "compare.json").read_text()
+    assert "NaN" not in text and json.loads(text)["runs"][0]["sizes"]["cross_class_pairs"] == 1
+    assert main([*args[:3], "--pairs", "1", *args[5:]]) == 2
+    assert "--pairs must be at least 2" in capsys.readouterr().err
+
+
+def test_the_realism_set_has_the_same_size_whatever_the_pairs(runs, digits, judge):
+    sizes = [measure(runs["vae"], digits, judge, make_probe(digits, n, seed=0))[1]["sizes"] for n in (10, 200)]
+    assert sizes[0]["realism_samples"] == sizes[1]["realism_samples"] == sizes[0]["real_images"] == 5000
+
+
+def test_a_quick_judge_is_never_the_one_compare_uses(digits, data_opts, tmp_path, capsys):
+    from latentmap.quality import judge as judges
+
+    cache = ["--data-dir", data_opts["data_dir"], "--cache-dir", str(tmp_path)]
+    assert main(["judge", "train", "digits", "--epochs", "1", "--max_train", "500", *cache]) == 0
+    assert "compare, evaluate and the explorer use the default one" in capsys.readouterr().out
+    with pytest.raises(JudgeError, match="no judge for digits yet"):
+        judges.judge_for(digits, tmp_path, train_if_missing=False)
+    quick = judges.judge_for(digits, tmp_path, train_if_missing=False, epochs=1, max_train=500)
+    assert quick.info["settings"] == {**judges.SETTINGS, "epochs": 1, "max_train": 500}

@@ -2,7 +2,6 @@
 on what the ones before it made (on small sizes: the test appends flags that shrink the
 work, and stands in for the browser where a command starts a server)."""
 
-import functools
 import re
 import shlex
 from pathlib import Path
@@ -14,12 +13,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
 # torchrun (tests/test_distributed.py) and the benchmarks.
 SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
+SKIP += ("latentmap sweep examples/answer.toml",)  # the full answer: 36 runs, ~90 min
 # Flags appended per command (argparse keeps the last value): the same outputs, less work.
 QUICK = {
     "train": ["--epochs", "1", "--stages", "1", "--max_train", "1000", "--no_plot"],
     "embed": ["--max_points", "600", "--map_size", "256"],
     "evaluate": ["--pairs", "20"],
     "compare": ["--pairs", "20"],
+    "sweep": ["--pairs", "20"],
 }
 SCRIPTS = {"dense.py": ["train", "dense"], "vae.py": ["train", "vae"], "embed.py": ["embed"]}
 SCRIPTS |= {"explore_latent.py": ["explore"], "cluster_fonts.py": ["fonts"]}
@@ -78,7 +79,11 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
     from latentmap.web import common
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(judge, "train_judge", functools.partial(judge.train_judge, epochs=1, max_train=3000))
+    (tmp_path / "examples").mkdir()
+    for grid in (README.parent / "examples").glob("*.toml"):  # as in a checkout, on small sizes
+        small = grid.read_text().replace("epochs = 2\n", "epochs = 1\n").replace("max_train = 10000", "max_train = 800")
+        (tmp_path / "examples" / grid.name).write_text(small)
+    monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 3000})
     servers = Servers()
     monkeypatch.setattr(common, "serve", servers)
     ran, namespace = [], {}
@@ -89,7 +94,7 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
         args = as_latentmap_args(step)
         assert main(args) == 0, f"README command failed: {step}"
         ran.append(args[0])
-    assert {"data", "train", "evaluate", "compare", "judge", "embed", "explore", "fonts"} <= set(ran)
+    assert {"data", "train", "evaluate", "compare", "judge", "sweep", "embed", "explore", "fonts"} <= set(ran)
     assert servers.served.count("latentmap explorer") == 2 and servers.served.count("latentmap typefaces") == 2
     # what the path promises exists where it says
     for name in ("digits-dense-512-128-16", "digits-vae-512-128-16", "fashion-vae-64-16-pca0.95w"):
@@ -99,5 +104,6 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
         assert (tmp_path / "embeddings" / f"digits-vae-512-128-16.embed-{method}.npz").is_file()
     assert (tmp_path / "embeddings" / "test" / "digits-vae-512-128-16.embed-tsne.npz").is_file()
     assert (tmp_path / "projector" / "projector_config.pbtxt").is_file()
+    assert (tmp_path / "sweep-tiny" / "digits" / "report.md").is_file()
     assert namespace["decoded"].shape == (len(namespace["images"]), 28, 28)
     assert namespace["codes"].shape[1] == namespace["run"].d_latent and np.isfinite(namespace["decoded"]).all()

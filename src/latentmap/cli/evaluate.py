@@ -26,7 +26,8 @@ def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> 
         judge = judge_for(dataset, cache_dir_of(args))
     print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
     metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
-    details.pop("strips"), details.pop("strip_valid")
+    for unsaved in ("strips", "strip_valid", "items"):
+        details.pop(unsaved)
     return {"metrics": metrics, **details, "judge": {k: judge.info[k] for k in ("accuracy", "tau", "data_hash")}}
 
 

@@ -32,21 +32,28 @@ def print_judge(info: dict, weights: Path) -> None:
 
 
 def cmd_judge_train(args: argparse.Namespace) -> None:
-    from ..quality.judge import data_hash, judge_paths, save_judge, train_judge
+    from ..quality.judge import SETTINGS, judge_key, judge_paths, judge_settings, save_judge, train_judge
 
     dataset = dataset_from_args(args, args.spec)
-    judge = train_judge(dataset, epochs=args.epochs, max_train=args.max_train, seed=args.seed)
-    weights, info = judge_paths(dataset.spec, data_hash(dataset), cache_dir_of(args))
+    settings = judge_settings(epochs=args.epochs, max_train=args.max_train, seed=args.seed)
+    judge = train_judge(dataset, **settings)
+    weights, info = judge_paths(dataset.spec, judge_key(dataset, settings), cache_dir_of(args))
     save_judge(judge, weights, info)
     print_judge(judge.info, weights)
+    if settings != SETTINGS:
+        print(
+            "  note: trained with other settings than the default judge "
+            f"({', '.join(f'{k} {v}' for k, v in SETTINGS.items())}); compare, evaluate and the explorer use "
+            "the default one, never this one"
+        )
 
 
 def cmd_judge_info(args: argparse.Namespace) -> None:
-    from ..quality.judge import judge_for, judge_paths
+    from ..quality.judge import SETTINGS, judge_for, judge_key, judge_paths
 
     dataset = dataset_from_args(args, args.spec)
     judge = judge_for(dataset, cache_dir_of(args), train_if_missing=False)
-    print_judge(judge.info, judge_paths(dataset.spec, judge.info["data_hash"], cache_dir_of(args))[0])
+    print_judge(judge.info, judge_paths(dataset.spec, judge_key(dataset, SETTINGS), cache_dir_of(args))[0])
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
@@ -56,8 +63,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from ..quality.judge import judge_for
     from ..train.run import load_run
 
-    if args.pairs < 1:
-        raise LatentmapError(f"--pairs must be at least 1, got {args.pairs}")
+    if args.pairs < 2:
+        raise LatentmapError(f"--pairs must be at least 2 (one same-class and one cross-class pair), got {args.pairs}")
     ensure_writable_dir(args.out)  # fail before minutes of work, not after
     runs = [load_run(path) for path in args.runs]
     spec = check_same_dataset(runs)
@@ -74,7 +81,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = judge.add_subparsers(dest="judge_command", required=True, metavar="ACTION")
     train = actions.add_parser("train", help="train (or retrain) the judge of a dataset; saved in the cache dir")
     train.add_argument("spec", help=SPEC_HELP)
-    train.add_argument("--epochs", type=int, default=6, help="training epochs (default: %(default)s)")
+    train.add_argument(
+        "--epochs",
+        type=int,
+        default=6,
+        help="training epochs (default: %(default)s; other settings than the "
+        "defaults give a separate judge that compare, evaluate and the explorer do not use)",
+    )
     train.add_argument("--max_train", "--max-train", type=int, default=None, help="train on a seeded subsample")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     add_data_options(train)

@@ -9,20 +9,22 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from ..train import TrainOptions, train
+from ..train.options import DEFAULT_LATENT, DEFAULT_LAYERS
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
-DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64]}
-DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16}
 DESCRIPTIONS = {
     "dense": "Train a dense autoencoder (ReLU hidden layers, linear code, MSE loss).",
     "sparse": "Train a sparse autoencoder (many code units, L1 activity penalty, optional binary codes).",
     "vae": "Train a variational autoencoder (Gaussian encoder, KL to N(0, I), KL weight schedules).",
+    "rae": "Train a regularised autoencoder (Ghosh et al. 2020): code penalty and a smooth decoder, "
+    "sampled from a density fitted to its codes.",
+    "wae": "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
 }
 
 
-def flag(group: argparse._ActionsContainer, name: str, **kwargs: object) -> None:
-    """``--name`` plus its hyphenated alias when the name has an underscore."""
-    names = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+def flag(group: argparse._ActionsContainer, name: str, *aliases: str, **kwargs: object) -> None:
+    """``--name`` plus its hyphenated alias when the name has an underscore, and ``aliases``."""
+    names = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else []) + [f"--{a}" for a in aliases]
     group.add_argument(*names, dest=name, **kwargs)  # type: ignore[arg-type]
 
 
@@ -95,6 +97,27 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         help="index into --layers of the encoding layer followed by dropout (never the code layer)",
     )
     flag(model, "dropout_rate", type=float, default=0.5, help="dropout probability")
+    flag(
+        model,
+        "arch",
+        choices=["mlp", "conv"],
+        default="mlp",
+        help="mlp: dense layers (--layers); conv: strided 4x4 convolutions + BatchNorm (--channels), pixels only",
+    )
+    flag(
+        model,
+        "channels",
+        type=layer_size,
+        nargs="+",
+        default=[32, 64],
+        help="conv: channels of each block (the pythae / RAE benchmark size is 128 256 512 1024, for GPUs)",
+    )
+    if kind == "rae":
+        flag(model, "code_weight", type=float, default=1e-2, help="beta of the 0.5 ||z||^2 code penalty")
+        flag(model, "decoder_reg", choices=["l2", "gp"], default="l2", help="l2: decoder weights; gp: gradient penalty")
+        flag(model, "decoder_weight", type=float, default=1e-4, help="weight of the decoder regulariser")
+    if kind == "wae":
+        flag(model, "mmd_weight", type=float, default=10.0, help="weight of the MMD to N(0, I) (IMQ kernel)")
     if kind == "sparse":
         flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
         flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")
@@ -102,9 +125,11 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         flag(
             model,
             "reg_lambda",
+            "beta",
             type=float,
             default=None,
-            help="weight of the KL term (default 0.01 with --likelihood mse, 1 with bernoulli)",
+            help="weight of the KL term; --beta is the same flag (a beta-VAE: --likelihood bernoulli --beta 4) "
+            "(default 0.01 with --likelihood mse, 1 with bernoulli)",
         )
         flag(
             model,
@@ -145,6 +170,12 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     flag(training, "resume", action="store_true", help="continue the interrupted run in --out exactly")
     flag(training, "overwrite", action="store_true", help="replace an existing run in --out")
     flag(training, "no_plot", action="store_true", help="save figures without opening windows")
+    flag(
+        training,
+        "no_tensorboard",
+        action="store_true",
+        help="write no TensorBoard event files (default: <run>/tensorboard/, for tensorboard --logdir)",
+    )
     return parser
 
 

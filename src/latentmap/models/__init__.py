@@ -5,13 +5,17 @@ networks that ``train`` fits and a run directory stores.
 
 from .common import Autoencoder, ModelConfig
 from .dense import DenseAutoencoder
+from .rae import RegularisedAutoencoder
 from .sparse import SparseAutoencoder
 from .vae import VariationalAutoencoder
+from .wae import WassersteinAutoencoder
 
 KINDS: dict[str, type[Autoencoder]] = {
     "dense": DenseAutoencoder,
     "sparse": SparseAutoencoder,
     "vae": VariationalAutoencoder,
+    "rae": RegularisedAutoencoder,
+    "wae": WassersteinAutoencoder,
 }
 
 

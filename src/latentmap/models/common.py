@@ -8,13 +8,14 @@ import torch
 from torch import nn
 
 from ..errors import LatentmapError
+from .conv import conv_decoder, conv_trunk
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
 
 @dataclass
 class ModelConfig:
-    kind: str  # dense | sparse | vae
+    kind: str  # dense | sparse | vae | rae | wae
     n_features: int  # 784 pixels, or the number of PCA features
     d_latent: int = 16
     layers: list[int] = field(default_factory=list)
@@ -26,6 +27,12 @@ class ModelConfig:
     sparsity_lambda: float = 1e-3  # sparse: weight of the L1 activity penalty
     binary_codes: bool = False  # sparse: Heaviside codes with a straight-through gradient
     likelihood: str = "mse"  # vae: "mse" (the original loss) or "bernoulli" (the ELBO)
+    arch: str = "mlp"  # mlp | conv (strided 4x4 convolutions, 28x28 pixels only)
+    channels: list[int] = field(default_factory=lambda: [32, 64])  # conv: widths of the blocks
+    code_weight: float = 1e-2  # rae: beta of the 0.5 ||z||^2 code penalty
+    decoder_reg: str = "l2"  # rae: l2 (decoder weights) or gp (gradient penalty)
+    decoder_weight: float = 1e-4  # rae: weight of the decoder regulariser
+    mmd_weight: float = 10.0  # wae: weight of the MMD to N(0, I) (inverse multiquadratic kernel)
 
     def __post_init__(self) -> None:
         sizes = [*self.layers, *(self.dec_layers or []), self.d_latent, self.n_features]
@@ -44,6 +51,17 @@ class ModelConfig:
             raise LatentmapError(f"unknown likelihood '{self.likelihood}': use mse or bernoulli")
         if self.likelihood == "bernoulli" and not self.pixel_output:
             raise LatentmapError("--likelihood bernoulli models pixels: it cannot be combined with --pca_dims")
+        if self.arch not in ("mlp", "conv"):
+            raise LatentmapError(f"unknown --arch '{self.arch}': use mlp or conv")
+        if self.arch == "conv" and (not self.pixel_output or self.n_features != 784):
+            raise LatentmapError("--arch conv works on 28x28 pixels: it cannot be combined with --pca_dims / --whiten")
+        if self.arch == "conv" and not (self.channels and all(isinstance(c, int) and c > 0 for c in self.channels)):
+            raise LatentmapError(f"--channels must be positive integers, got {self.channels}")
+        if self.decoder_reg not in ("l2", "gp"):
+            raise LatentmapError(f"unknown --decoder_reg '{self.decoder_reg}': use l2 or gp")
+        for name in ("code_weight", "decoder_weight", "mmd_weight", "sparsity_lambda"):
+            if getattr(self, name) < 0:
+                raise LatentmapError(f"--{name} must not be negative, got {getattr(self, name)}")
 
     @property
     def decoder_layers(self) -> list[int]:
@@ -83,7 +101,25 @@ class Autoencoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.decoder = mlp([config.d_latent, *config.decoder_layers, config.n_features], config.activation)
+        self.decoder = (
+            conv_decoder(config.d_latent, config.channels)
+            if config.arch == "conv"
+            else mlp([config.d_latent, *config.decoder_layers, config.n_features], config.activation)
+        )
+
+    def trunk_of(self) -> tuple[nn.Module, int]:
+        """The encoder body, pixels or features -> hidden features, and their width."""
+        config = self.config
+        if config.arch == "conv":
+            return conv_trunk(config.channels)
+        body = mlp(
+            [config.n_features, *config.layers],
+            config.activation,
+            last_activation=True,
+            dropout_after=config.dropout_layer,
+            dropout_rate=config.dropout_rate,
+        )
+        return body, config.layers[-1] if config.layers else config.n_features
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -1,6 +1,7 @@
-"""Dense autoencoder: ReLU hidden layers, a linear code layer, MSE loss."""
+"""Dense autoencoder: ReLU hidden layers (or convolutions), a linear code layer, MSE loss."""
 
 import torch
+from torch import nn
 
 from .common import Autoencoder, ModelConfig, mlp
 
@@ -8,12 +9,16 @@ from .common import Autoencoder, ModelConfig, mlp
 class DenseAutoencoder(Autoencoder):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        self.encoder = mlp(
-            [config.n_features, *config.layers, config.d_latent],
-            config.activation,
-            dropout_after=config.dropout_layer,
-            dropout_rate=config.dropout_rate,
-        )
+        if config.arch == "conv":
+            trunk, width = self.trunk_of()
+            self.encoder = nn.Sequential(trunk, nn.Linear(width, config.d_latent))
+        else:
+            self.encoder = mlp(
+                [config.n_features, *config.layers, config.d_latent],
+                config.activation,
+                dropout_after=config.dropout_layer,
+                dropout_rate=config.dropout_rate,
+            )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import Autoencoder, ModelConfig, mlp
+from .common import Autoencoder, ModelConfig
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -23,14 +23,7 @@ def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 class VariationalAutoencoder(Autoencoder):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        self.trunk = mlp(
-            [config.n_features, *config.layers],
-            config.activation,
-            last_activation=True,
-            dropout_after=config.dropout_layer,
-            dropout_rate=config.dropout_rate,
-        )
-        width = config.layers[-1] if config.layers else config.n_features
+        self.trunk, width = self.trunk_of()
         self.mu = nn.Linear(width, config.d_latent)
         self.logvar = nn.Linear(width, config.d_latent)
 

@@ -1,7 +1,10 @@
 """``latentmap compare``: the latent-quality metrics of several runs of one dataset, side
-by side: a table, ``compare.json``, ``compare.md`` and ``compare.png`` (a bar per metric and
-run, and the same interpolations seen through each model)."""
+by side, each with its 95% bootstrap interval: a table, ``compare.json``, ``compare.md`` and
+``compare.png`` (a bar per metric and run, and the same interpolations seen through each
+model). A run is called better or worse than the first only where the paired interval of
+the difference excludes 0; otherwise the table says tie."""
 
+import hashlib
 import io
 import json
 import math
@@ -12,15 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import ensure_writable_dir, write_bytes
+from ..atomic import atomic_path, ensure_writable_dir, write_bytes
 from ..data import Dataset
 from ..errors import LatentmapError
 from ..train.run import Run
 from .judge import Judge
 from .metrics import METRICS, Probe, make_probe, measure
+from .stats import Items, paired_difference, verdict
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
-LOWER_IS_BETTER = {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "holes"}
+LOWER_IS_BETTER = {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "gmm_fid", "holes"}
 
 
 @dataclass
@@ -29,9 +33,27 @@ class Comparison:
     judge: dict[str, Any]
     runs: list[dict[str, Any]] = field(default_factory=list)
     strips: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per run: images, valid
+    items: list[dict[str, Items]] = field(default_factory=list)  # per run: the units behind each metric
 
     def to_json(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "judge": self.judge, "runs": self.runs}
+        return finite({"dataset": self.dataset, "judge": self.judge, "runs": self.runs})
+
+    def against_first(self, k: int, metric: str) -> tuple[float, float, float, str]:
+        """Run k minus the first run on ``metric``: difference, paired 95% interval, verdict."""
+        seed = self.runs[0]["seed"]
+        difference, low, high = paired_difference(self.items[k][metric], self.items[0][metric], seed)
+        return difference, low, high, verdict(low, high, metric in LOWER_IS_BETTER)
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe: NaN and infinities become null (json.dumps would write NaN, which is not JSON)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def judge_summary(judge: Judge) -> dict[str, Any]:
@@ -50,41 +72,94 @@ def compare_runs(
     runs: list[Run], dataset: Dataset, judge: Judge, pairs: int, seed: int = 0, mode: str = "linear", log: Any = print
 ) -> Comparison:
     check_same_dataset(runs)
-    probe: Probe = make_probe(dataset, pairs, seed)  # refuses pairs < 1
-    shown = np.r_[0 : min(STRIP_PAIRS, probe.n_same), probe.n_same : min(probe.n_same + STRIP_PAIRS, pairs)]
+    probe: Probe = make_probe(dataset, pairs, seed)  # refuses pairs < 2
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for run in runs:
         start = time.perf_counter()
-        metrics, details = measure(run, dataset, judge, probe, mode)
-        strips, valid = details.pop("strips"), details.pop("strip_valid")
-        comparison.strips.append((strips[shown], valid[shown]))
-        comparison.runs.append(
-            {
-                "run": str(run.path),
-                "name": run.path.name,
-                "kind": run.kind,
-                "d_latent": run.d_latent,
-                "metrics": metrics,
-                **details,
-            }
-        )
+        add_run(comparison, run, probe, *measure(run, dataset, judge, probe, mode))
         log(f"measured {run.path.name} ({run.kind}, {run.d_latent} dims) in {time.perf_counter() - start:.1f} s")
     return comparison
+
+
+def shown_pairs(probe: Probe) -> np.ndarray:
+    """The pairs drawn in pictures: the first same-class and the first cross-class ones."""
+    n_same, n = probe.n_same, len(probe.pairs)
+    return np.r_[0 : min(STRIP_PAIRS, n_same), n_same : min(n_same + STRIP_PAIRS, n)]
+
+
+def add_run(comparison: Comparison, run: Run, probe: Probe, metrics: dict[str, Any], details: dict[str, Any]) -> None:
+    shown = shown_pairs(probe)
+    strips, valid = details.pop("strips"), details.pop("strip_valid")
+    comparison.strips.append((strips[shown], valid[shown]) if len(strips) > len(shown) else (strips, valid))
+    comparison.items.append(details.pop("items"))
+    entry = {"run": str(run.path), "name": run.path.name, "kind": run.kind, "d_latent": run.d_latent}
+    comparison.runs.append({**entry, "metrics": metrics, **details})
+
+
+def measure_cached(
+    run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`measure`, kept in ``<run>/quality/<key>.npz`` (key: the weights, the judge, the
+    pairs, seed and mode), so that a sweep run again measures nothing it measured before."""
+    key_text = json.dumps([run.weights_sha256, judge.fingerprint, len(probe.pairs), probe.seed, mode, METRICS])
+    path = run.path / "quality" / f"{hashlib.sha256(key_text.encode()).hexdigest()[:16]}.npz"
+    cached = read_measurement(path)
+    if cached is not None:
+        return cached
+    metrics, details = measure(run, dataset, judge, probe, mode)
+    shown = shown_pairs(probe)
+    details["strips"], details["strip_valid"] = details["strips"][shown], details["strip_valid"][shown]
+    arrays = {f"item.{name}": items.values for name, items in details["items"].items()}
+    arrays["reference"] = details["items"]["prior_fid"].reference
+    meta = {
+        "metrics": metrics,
+        "details": {k: v for k, v in details.items() if k not in ("items", "strips", "strip_valid")},
+        "items": {name: [items.unit, items.stat] for name, items in details["items"].items()},
+    }
+    try:
+        with atomic_path(path) as tmp:
+            np.savez(tmp, strips=details["strips"], strip_valid=details["strip_valid"], meta=json.dumps(meta), **arrays)
+    except (OSError, LatentmapError):
+        pass  # a read-only run directory: measured, not kept
+    return metrics, details
+
+
+def read_measurement(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(str(npz["meta"]))
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+        return None
+    items = {}
+    for name, (unit, stat) in meta["items"].items():
+        reference = arrays["reference"] if stat == "fid" else None
+        items[name] = Items(unit, arrays[f"item.{name}"], stat, reference)
+    details = {**meta["details"], "items": items, "strips": arrays["strips"], "strip_valid": arrays["strip_valid"]}
+    return meta["metrics"], details
 
 
 def fmt(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
+MARKS = {"better": "▲ better", "worse": "▼ worse", "tie": "= tie"}
+
+
 def table(comparison: Comparison) -> str:
-    """Markdown table: metrics x runs (the best of each row in bold)."""
+    """Markdown table: metrics x runs, each value with its 95% interval; every run after the
+    first is marked better, worse or tie against the first by the paired interval of the
+    difference (no mark for noise)."""
     names = [f"{r['name']} ({r['kind']})" for r in comparison.runs]
     lines = ["| metric | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
     for metric in METRICS:
-        values = [r["metrics"][metric] for r in comparison.runs]
-        finite = [v for v in values if not math.isnan(v)]
-        best = (min if metric in LOWER_IS_BETTER else max)(finite) if len(finite) > 1 else None
-        cells = [f"**{fmt(v)}**" if v == best else fmt(v) for v in values]
+        cells = []
+        for k, run in enumerate(comparison.runs):
+            low, high = run["ci"][metric]
+            cell = f"{fmt(run['metrics'][metric])} [{fmt(low)}, {fmt(high)}]"
+            if k > 0:
+                cell += " " + MARKS[comparison.against_first(k, metric)[3]]
+            cells.append(cell)
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -95,9 +170,11 @@ def markdown(comparison: Comparison) -> str:
     return (
         f"# Latent quality on {comparison.dataset}\n\n"
         f"Judge: test accuracy {judge['accuracy']:.4f}, tau {judge['tau']:.3f} (5th percentile of its top-class "
-        f"confidence on real test images). {first['samples']['pairs']} seeded test pairs "
-        f"({first['samples']['same_class_pairs']} same class), seed {first['seed']}, {first['mode']} interpolation; "
-        f"lower is better for {', '.join(sorted(LOWER_IS_BETTER))}.\n\n"
+        f"confidence on real test images). {first['sizes']['pairs']} seeded test pairs "
+        f"({first['sizes']['same_class_pairs']} same class), seed {first['seed']}, {first['mode']} interpolation; "
+        f"lower is better for {', '.join(sorted(LOWER_IS_BETTER))}. Brackets: 95% bootstrap interval over the "
+        "test pairs (or samples). Marks compare each run with the first on the same pairs: better or worse only "
+        "where the paired 95% interval of the difference excludes 0, otherwise tie.\n\n"
         + table(comparison)
         + "\n\n"
         + "\n".join(f"- {r['name']}: prior samples from {r['prior']}" for r in comparison.runs)
@@ -129,18 +206,7 @@ def picture(comparison: Comparison) -> bytes:
         ax.set_xticks([])
         ax.tick_params(labelsize=7)
     ax = fig.add_subplot(grid[bar_rows, :])
-    rows = []
-    for pair in range(pairs):
-        for images, valid in comparison.strips:
-            row = np.repeat(images[pair][..., None], 3, axis=-1)  # (10, 28, 28, 3)
-            bad = ~valid[pair]
-            row[bad, :2, :, :] = row[bad, -2:, :, :] = row[bad, :, :2, :] = row[bad, :, -2:, :] = (1.0, 0.15, 0.15)
-            rows.append(np.concatenate(list(row), axis=1))
-        rows.append(np.ones((6, rows[-1].shape[1], 3)))
-    ax.imshow(np.concatenate(rows[:-1]), interpolation="nearest")
-    ax.set_yticks([14 + (28 * n_runs + 6) * p + 28 * r for p in range(pairs) for r in range(n_runs)])
-    ax.set_yticklabels([n for _ in range(pairs) for n in names], fontsize=7)
-    ax.set_xticks([])
+    draw_strips(ax, comparison.strips, names)
     ax.set_title("the same test pairs through each model (red frame: the judge finds the decode invalid)", fontsize=9)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     fig.legend(handles, names, loc="upper center", ncol=min(n_runs, 6), fontsize=8)
@@ -151,12 +217,30 @@ def picture(comparison: Comparison) -> bytes:
     return out.getvalue()
 
 
+def draw_strips(ax: Any, strips: list[tuple[np.ndarray, np.ndarray]], names: list[str]) -> None:
+    """Per pair, each model's strip stacked (source, 7 decodes, target), invalid cells framed red."""
+    pairs = len(strips[0][0]) if strips else 0
+    rows = []
+    for pair in range(pairs):
+        for images, valid in strips:
+            row = np.repeat(images[pair][..., None], 3, axis=-1)  # (9, 28, 28, 3)
+            bad = ~valid[pair]
+            row[bad, :2, :, :] = row[bad, -2:, :, :] = row[bad, :, :2, :] = row[bad, :, -2:, :] = (1.0, 0.15, 0.15)
+            rows.append(np.concatenate(list(row), axis=1))
+        rows.append(np.ones((6, rows[-1].shape[1], 3)))
+    if rows:
+        ax.imshow(np.concatenate(rows[:-1]), interpolation="nearest")
+    ax.set_yticks([14 + (28 * len(strips) + 6) * p + 28 * r for p in range(pairs) for r in range(len(strips))])
+    ax.set_yticklabels([n for _ in range(pairs) for n in names], fontsize=7)
+    ax.set_xticks([])
+
+
 def write_outputs(comparison: Comparison, out_dir: str | Path) -> list[Path]:
     """compare.json, compare.md and compare.png, each written atomically."""
     folder = ensure_writable_dir(out_dir)
     paths = [folder / "compare.json", folder / "compare.md", folder / "compare.png"]
     contents = [
-        (json.dumps(comparison.to_json(), indent=1, allow_nan=True) + "\n").encode(),
+        (json.dumps(comparison.to_json(), indent=1, allow_nan=False) + "\n").encode(),
         markdown(comparison).encode(),
         picture(comparison),  # rendered before anything is written: no partial set of files
     ]

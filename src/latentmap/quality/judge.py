@@ -5,9 +5,12 @@ of 28x28 images. A decode is *valid* when the judge's top probability reaches ``
 5th percentile of its top-class confidence on real test images (so about 95% of real
 images are valid by construction).
 
-Files: ``<cache>/judge/<spec>-<data hash>.safetensors`` (weights) and ``.json`` (test
-accuracy, tau, confusion matrix, confidence quantiles, confusable groups, versions). The
-data hash covers the images, labels and split, so a judge is retrained when the data change.
+Files: ``<cache>/judge/<spec>-<data hash>-<settings hash>.safetensors`` (weights) and
+``.json`` (test accuracy, tau, confusion matrix, confidence quantiles, confusable groups,
+training settings, versions). The data hash covers the images, labels and split, so a judge
+is retrained when the data change; the settings hash covers epochs, batch size, subsample and
+seed, so a quick ``latentmap judge train --epochs 1`` is kept apart from the judge that
+``compare``, ``evaluate`` and the explorer use (the one with the default ``SETTINGS``).
 """
 
 import functools
@@ -37,6 +40,7 @@ TAU_QUANTILE = 0.05
 QUANTILES = (0.01, 0.05, 0.1, 0.25, 0.5)
 CONFUSABLE = 0.15  # share of a class predicted as another that makes the two one group
 FEATURES = 128
+SETTINGS: dict[str, Any] = {"epochs": 6, "batch_size": 128, "max_train": None, "seed": 0}  # the judge all parts use
 
 
 class JudgeError(LatentmapError):
@@ -82,6 +86,19 @@ def data_hash(dataset: Dataset) -> str:
         digest.update(np.ascontiguousarray(array).tobytes())
     digest.update(json.dumps(dataset.label_names).encode())
     return digest.hexdigest()[:16]
+
+
+def judge_key(dataset: Dataset, settings: dict[str, Any]) -> str:
+    """Names a judge by its data and its training settings."""
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{data_hash(dataset)}-{digest}"
+
+
+def judge_settings(**overrides: Any) -> dict[str, Any]:
+    unknown = set(overrides) - set(SETTINGS)
+    if unknown:
+        raise LatentmapError(f"unknown judge setting(s) {', '.join(sorted(unknown))}: use {', '.join(SETTINGS)}")
+    return {**SETTINGS, **overrides}
 
 
 def judge_paths(spec: str, digest: str, cache_dir: Path) -> tuple[Path, Path]:
@@ -159,10 +176,10 @@ def group_of(groups: list[list[int]], n_classes: int) -> np.ndarray:
 
 def train_judge(
     dataset: Dataset,
-    epochs: int = 6,
-    batch_size: int = 128,
-    max_train: int | None = None,
-    seed: int = 0,
+    epochs: int = SETTINGS["epochs"],
+    batch_size: int = SETTINGS["batch_size"],
+    max_train: int | None = SETTINGS["max_train"],
+    seed: int = SETTINGS["seed"],
     progress: bool = True,
 ) -> Judge:
     """Train on the dataset's train split; measure on its test split."""
@@ -223,6 +240,7 @@ def train_judge(
             "train_images": len(rows),
             "epochs": epochs,
             "seed": seed,
+            "settings": {"epochs": epochs, "batch_size": batch_size, "max_train": max_train, "seed": seed},
             "train_seconds": seconds,
             "versions": {"latentmap": __version__, "torch": torch.__version__},
         }
@@ -259,15 +277,17 @@ def read_judge(weights: Path, info_path: Path, expected_hash: str | None = None)
 
 
 def judge_for(
-    dataset: Dataset, cache_dir: Path, train_if_missing: bool = True, progress: bool = True, **train_options: Any
+    dataset: Dataset, cache_dir: Path, train_if_missing: bool = True, progress: bool = True, **settings: Any
 ) -> Judge:
-    """The judge for ``dataset`` from the cache, trained (and saved) first if missing or stale."""
-    weights, info = judge_paths(dataset.spec, data_hash(dataset), cache_dir)
+    """The judge for ``dataset`` trained with ``settings`` (default: ``SETTINGS``) from the
+    cache, trained (and saved) first if missing or stale."""
+    chosen = judge_settings(**settings)
+    weights, info = judge_paths(dataset.spec, judge_key(dataset, chosen), cache_dir)
     if info.is_file() or weights.is_file():
         return read_judge(weights, info, data_hash(dataset))
     if not train_if_missing:
         raise JudgeError(f"no judge for {dataset.spec} yet: run `latentmap judge train {dataset.spec}`")
-    judge = train_judge(dataset, progress=progress, **train_options)
+    judge = train_judge(dataset, progress=progress, **chosen)
     save_judge(judge, weights, info)
     return judge
 

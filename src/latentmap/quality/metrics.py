@@ -13,9 +13,12 @@ metric names are a stable interface (``compare.json``); fractions are in [0, 1]:
 - ``smoothness`` / ``smoothness_p90``: ACAI's score along each path (endpoints'
   reconstructions included): largest pixel step / path length - 1/steps; 0 = even morph.
 - ``interpolation_precision`` / ``_recall``: improved precision and recall (Kynkaanniemi
-  et al. 2019, k = 3) of the interpolants against real test images, in judge features.
+  et al. 2019, k = 3) of 5,000 interpolants (seeded pairs and t, whatever ``--pairs`` is)
+  against 5,000 real test images, in judge features.
 - ``prior_validity``, ``prior_precision``, ``prior_recall``, ``prior_fid``: decodes of
-  z ~ N(0, I) for a VAE, of a Gaussian fitted to the train codes otherwise.
+  z ~ N(0, I) for a VAE (or WAE), of a Gaussian fitted to the train codes otherwise.
+- ``gmm_validity``, ``gmm_precision``, ``gmm_recall``, ``gmm_fid``: the same for codes
+  drawn from a 10-component Gaussian mixture fitted to the train codes, for every run.
 - ``holes``: share of interpolation points farther from their nearest train code than the
   99th percentile of train codes' nearest-neighbour distances.
 - ``analogy_accuracy``: A and B of one class, C of another: share of
@@ -29,9 +32,11 @@ import numpy as np
 
 from ..data import Dataset
 from ..errors import LatentmapError
+from ..train import samplers
 from ..train.run import Run
 from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .judge import Judge, group_of
+from .stats import Items, bootstrap_interval
 
 K_NEAREST = 3
 REAL_SAMPLES = 5000
@@ -55,6 +60,10 @@ METRICS = (
     "prior_precision",
     "prior_recall",
     "prior_fid",
+    "gmm_validity",
+    "gmm_precision",
+    "gmm_recall",
+    "gmm_fid",
     "holes",
     "analogy_accuracy",
 )
@@ -66,20 +75,19 @@ class Probe:
 
     test: Dataset  # at most MAX_TEST test images
     train_rows: np.ndarray  # rows of the train split whose codes stand for the train set
-    pairs: np.ndarray  # (n, 2) rows into ``test``: first half same class, second half different
+    pairs: np.ndarray  # (n, 2) rows into ``test``: the first n_same of one class, the rest of two
+    n_same: int
     analogies: np.ndarray  # (n, 3) rows into ``test``: A, B of one class, C of another
     real: np.ndarray  # rows into ``test`` whose judge features stand for real images
     seed: int
-
-    @property
-    def n_same(self) -> int:
-        return len(self.pairs) // 2
+    realism_pairs: np.ndarray  # (REAL_SAMPLES, 2) rows into ``test``: the interpolants that precision/recall
+    realism_t: np.ndarray  # (REAL_SAMPLES,) their positions on the way, in (0, 1)
 
 
 def make_probe(dataset: Dataset, pairs: int, seed: int = 0) -> Probe:
     """Pairs and analogies drawn from the test split with ``seed`` (same for every run)."""
-    if pairs < 1:
-        raise LatentmapError(f"--pairs must be at least 1, got {pairs}")
+    if pairs < 2:
+        raise LatentmapError(f"--pairs must be at least 2 (one same-class and one cross-class pair), got {pairs}")
     rng = np.random.default_rng(seed)
     test = dataset.split("test")
     if len(test) > MAX_TEST:
@@ -106,7 +114,12 @@ def make_probe(dataset: Dataset, pairs: int, seed: int = 0) -> Probe:
     if len(train_rows) > TRAIN_CODES:
         train_rows = np.sort(rng.choice(train_rows, TRAIN_CODES, replace=False))
     real = np.sort(rng.choice(len(test), min(REAL_SAMPLES, len(test)), replace=False))
-    return Probe(test, train_rows, np.concatenate([same, cross]), np.array(analogies), real, seed)
+    # Interpolants for precision/recall: as many as real images, whatever --pairs is, so the
+    # two sets (and so the k-NN radii) have the same sizes in every comparison.
+    realism_pairs = rng.integers(len(test), size=(len(real), 2))
+    realism_t = rng.uniform(1 / 8, 7 / 8, size=len(real))
+    pair_rows = np.concatenate([same, cross])
+    return Probe(test, train_rows, pair_rows, n_same, np.array(analogies), real, seed, realism_pairs, realism_t)
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -120,30 +133,26 @@ def nearest_distances(points: np.ndarray, reference: np.ndarray, exclude_self: b
     return distances[:, -1]
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEAREST) -> tuple[float, float]:
-    """Improved precision and recall (Kynkaanniemi et al. 2019): a sample is covered by a
-    set when it lies within the k-NN radius of one of the set's samples."""
+def covered(points: np.ndarray, support: np.ndarray, k: int = K_NEAREST, chunk: int = 1024) -> np.ndarray:
+    """Per point: does it lie in the k-NN ball of *any* support sample (Kynkaanniemi et
+    al. 2019)? Exact: every support ball is checked, so an outlier's large ball counts too."""
     from sklearn.neighbors import NearestNeighbors
 
-    def coverage(points: np.ndarray, support: np.ndarray) -> float:
-        radii = NearestNeighbors(n_neighbors=k + 1).fit(support).kneighbors(support)[0][:, -1]
-        distances, index = NearestNeighbors(n_neighbors=min(len(support), 10 * k)).fit(support).kneighbors(points)
-        return float((distances <= radii[index]).any(axis=1).mean())
+    support = np.asarray(support, dtype=np.float64)
+    radii = NearestNeighbors(n_neighbors=min(k + 1, len(support))).fit(support).kneighbors(support)[0][:, -1]
+    squared = (support**2).sum(axis=1)
+    out = np.zeros(len(points), bool)
+    for start in range(0, len(points), chunk):
+        block = np.asarray(points[start : start + chunk], dtype=np.float64)
+        d2 = (block**2).sum(axis=1)[:, None] - 2 * block @ support.T + squared[None]
+        out[start : start + chunk] = (np.sqrt(np.maximum(d2, 0)) <= radii[None] + 1e-9).any(axis=1)
+    return out
 
-    return coverage(fake, real), coverage(real, fake)
 
-
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula).
-
-    tr sqrt(A B) is computed as the sum of the square roots of the eigenvalues of the
-    symmetric A^1/2 B A^1/2: stable where ReLU features leave A or B singular."""
-    mu_a, mu_b = a.astype(np.float64).mean(axis=0), b.astype(np.float64).mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEAREST) -> tuple[float, float]:
+    """Improved precision (share of fake samples covered by the real set) and recall (share
+    of real samples covered by the fake set)."""
+    return float(covered(fake, real, k).mean()), float(covered(real, fake, k).mean())
 
 
 def smoothness_scores(paths: np.ndarray) -> np.ndarray:
@@ -164,12 +173,23 @@ def class_valid(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndar
     return judge.valid(probs) & (predicted[:, None] == ids[allowed]).any(axis=1)
 
 
-def prior_codes(run: Run, train_codes: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    if run.kind == "vae":
-        return rng.standard_normal((n, run.d_latent)).astype(np.float32), "N(0, I)"
-    mean, cov = train_codes.mean(axis=0), np.cov(train_codes, rowvar=False)
-    cov = np.atleast_2d(cov) + 1e-6 * np.eye(run.d_latent)
-    return rng.multivariate_normal(mean, cov, n, method="eigh").astype(np.float32), "Gaussian fitted to train codes"
+def prior_sampler(run: Run) -> tuple[str, str]:
+    """The sampler behind the ``prior_*`` metrics and how the output names it."""
+    if run.kind in samplers.HAS_PRIOR:
+        return "prior", "N(0, I)"
+    return "gaussian", "Gaussian fitted to train codes"
+
+
+def sample_items(prefix: str, images: np.ndarray, judge: Judge, real_feats: np.ndarray) -> dict[str, Items]:
+    """Validity, precision, recall and FID of generated images."""
+    probs, feats = judge.predict(images)
+    fake = feats[: len(real_feats)]
+    return {
+        f"{prefix}_validity": Items(f"{prefix}_samples", judge.valid(probs).astype(float)),
+        f"{prefix}_precision": Items(f"{prefix}_realism_samples", covered(fake, real_feats).astype(float)),
+        f"{prefix}_recall": Items("real_images", covered(real_feats, fake).astype(float)),
+        f"{prefix}_fid": Items(f"{prefix}_samples", feats, "fid", reference=real_feats),
+    }
 
 
 # --------------------------------------------------------------------------- one run
@@ -178,17 +198,27 @@ def prior_codes(run: Run, train_codes: np.ndarray, n: int, rng: np.random.Genera
 def measure(
     run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """All metrics of one run (``METRICS``), plus details (sample sizes, seed, prior used)
-    and the decoded strips of the first pairs for pictures."""
-    rng = np.random.default_rng(probe.seed + 1)
+    """All metrics of one run (``METRICS``), plus details: the per-unit values behind each
+    metric (``items``, for intervals and paired differences), their 95% bootstrap
+    intervals (``ci``), sample sizes, seed, the prior used, and the decoded strips of the
+    pairs for pictures."""
+    items = measure_items(run, dataset, judge, probe, mode)
+    metrics = {name: float(items[name].compute()) for name in METRICS}
+    details = items.pop("_details")
+    details["ci"] = {name: list(bootstrap_interval(items[name], probe.seed)) for name in METRICS}
+    details["items"] = items
+    return metrics, details
+
+
+def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str) -> dict[str, Any]:
     test = probe.test
     codes = run.encode(test.images)
     recon = run.decode(codes)
     _, real_feats = judge.predict(test.images[probe.real])
     recon_probs, _ = judge.predict(recon)
-    metrics: dict[str, Any] = {
-        "reconstruction_mse": float(((recon - test.images / 255.0) ** 2).mean()),
-        "reconstruction_accuracy": float((recon_probs.argmax(axis=1) == test.labels).mean()),
+    items: dict[str, Any] = {
+        "reconstruction_mse": Items("test_images", ((recon - test.images / 255.0) ** 2).mean(axis=(1, 2))),
+        "reconstruction_accuracy": Items("test_images", (recon_probs.argmax(axis=1) == test.labels).astype(float)),
     }
 
     # interpolation and extrapolation along the seeded pairs
@@ -196,60 +226,64 @@ def measure(
     t = interpolation_weights()  # 7 inner points, then 1.1 and 1.5
     path = (slerp if mode == "slerp" else lerp)(codes[a], codes[b], t)  # (n, 9, d)
     decoded = run.decode(path.reshape(-1, run.d_latent)).reshape(len(a), len(t), 28, 28)
-    probs, feats = judge.predict(decoded.reshape(-1, 28, 28))
+    probs, _ = judge.predict(decoded.reshape(-1, 28, 28))
     endpoints = np.stack([test.labels[a], test.labels[b]], axis=1)
     valid = class_valid(judge, probs, np.repeat(endpoints, len(t), axis=0)).reshape(len(a), len(t))
-    inner = valid[:, :INTERMEDIATE_STEPS]
-    same = slice(0, probe.n_same)
-    cross = slice(probe.n_same, None)
-    metrics.update(
-        {
-            "interpolation_validity": float(inner.mean()),
-            "interpolation_validity_same_class": float(inner[same].mean()),
-            "interpolation_validity_cross_class": float(inner[cross].mean()) if len(a) > probe.n_same else float("nan"),
-            "interpolation_worst": float(inner.all(axis=1).mean()),
-            "extrapolation_validity_10": float(valid[:, INTERMEDIATE_STEPS].mean()),
-            "extrapolation_validity_50": float(valid[:, INTERMEDIATE_STEPS + 1].mean()),
-        }
-    )
+    inner = valid[:, :INTERMEDIATE_STEPS].astype(float)
+    same, cross = slice(0, probe.n_same), slice(probe.n_same, None)
     strips = np.concatenate([recon[a][:, None], decoded[:, :INTERMEDIATE_STEPS], recon[b][:, None]], axis=1)
     smooth = smoothness_scores(strips)
-    metrics["smoothness"], metrics["smoothness_p90"] = float(smooth.mean()), float(np.quantile(smooth, 0.9))
-    inner_feats = feats.reshape(len(a), len(t), -1)[:, :INTERMEDIATE_STEPS].reshape(-1, feats.shape[1])
-    pick = rng.choice(len(inner_feats), min(len(inner_feats), len(real_feats)), replace=False)
-    metrics["interpolation_precision"], metrics["interpolation_recall"] = precision_recall(
-        real_feats, inner_feats[pick]
-    )
+    items |= {
+        "interpolation_validity": Items("pairs", inner.mean(axis=1)),
+        "interpolation_validity_same_class": Items("same_class_pairs", inner[same].mean(axis=1)),
+        "interpolation_validity_cross_class": Items("cross_class_pairs", inner[cross].mean(axis=1)),
+        "interpolation_worst": Items("pairs", inner.min(axis=1)),
+        "extrapolation_validity_10": Items("pairs", valid[:, INTERMEDIATE_STEPS].astype(float)),
+        "extrapolation_validity_50": Items("pairs", valid[:, INTERMEDIATE_STEPS + 1].astype(float)),
+        "smoothness": Items("pairs", smooth),
+        "smoothness_p90": Items("pairs", smooth, "p90"),
+    }
+
+    # realism of interpolants: a fixed-size set of seeded (pair, t) points
+    ra, rb = probe.realism_pairs[:, 0], probe.realism_pairs[:, 1]
+    realism_t = probe.realism_t[:, None]
+    interpolants = run.decode((codes[ra] + realism_t * (codes[rb] - codes[ra])).astype(np.float32))
+    _, fake_feats = judge.predict(interpolants)
+    items["interpolation_precision"] = Items("realism_samples", covered(fake_feats, real_feats).astype(float))
+    items["interpolation_recall"] = Items("real_images", covered(real_feats, fake_feats).astype(float))
 
     # holes: interpolation points far from every train code
     train_codes = run.encode(dataset.images[probe.train_rows])
     spacing = nearest_distances(train_codes, train_codes, exclude_self=True)
     threshold = float(np.quantile(spacing, 0.99))
     inner_codes = path[:, :INTERMEDIATE_STEPS].reshape(-1, run.d_latent)
-    metrics["holes"] = float((nearest_distances(inner_codes, train_codes) > threshold).mean())
+    far = (nearest_distances(inner_codes, train_codes) > threshold).reshape(len(a), INTERMEDIATE_STEPS)
+    items["holes"] = Items("pairs", far.mean(axis=1))
 
-    # prior samples
-    z, prior = prior_codes(run, train_codes, PRIOR_SAMPLES, rng)
-    prior_probs, prior_feats = judge.predict(run.decode(z))
-    metrics["prior_validity"] = float(judge.valid(prior_probs).mean())
-    metrics["prior_precision"], metrics["prior_recall"] = precision_recall(real_feats, prior_feats[: len(real_feats)])
-    metrics["prior_fid"] = frechet_distance(real_feats, prior_feats)
+    # samples: the prior (or a fitted Gaussian), and a Gaussian mixture fitted to the train codes
+    name, prior = prior_sampler(run)
+    items |= sample_items("prior", run.sample(PRIOR_SAMPLES, name, probe.seed + 1, dataset), judge, real_feats)
+    items |= sample_items("gmm", run.sample(PRIOR_SAMPLES, "gmm", probe.seed + 2, dataset), judge, real_feats)
 
     # analogies
     ia, ib, ic = probe.analogies.T
     analogy_probs, _ = judge.predict(run.decode(codes[ic] + codes[ib] - codes[ia]))
-    metrics["analogy_accuracy"] = float(class_valid(judge, analogy_probs, test.labels[ic][:, None]).mean())
+    items["analogy_accuracy"] = Items(
+        "analogies", class_valid(judge, analogy_probs, test.labels[ic][:, None]).astype(float)
+    )
 
-    details = {
+    items["_details"] = {
         "seed": probe.seed,
         "mode": mode,
         "prior": prior,
-        "samples": {
+        "sizes": {
             "test_images": len(test),
             "pairs": len(a),
             "same_class_pairs": probe.n_same,
+            "cross_class_pairs": len(a) - probe.n_same,
             "points_per_path": INTERMEDIATE_STEPS,
             "real_images": len(real_feats),
+            "realism_samples": len(fake_feats),
             "prior_samples": PRIOR_SAMPLES,
             "train_codes": len(train_codes),
             "analogies": len(probe.analogies),
@@ -257,6 +291,6 @@ def measure(
         },
         "holes_threshold": threshold,
         "strips": strips,
-        "strip_valid": np.concatenate([np.ones((len(a), 1), bool), inner, np.ones((len(a), 1), bool)], axis=1),
+        "strip_valid": np.concatenate([np.ones((len(a), 1), bool), inner > 0, np.ones((len(a), 1), bool)], axis=1),
     }
-    return metrics, details
+    return items

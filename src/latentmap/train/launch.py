@@ -70,7 +70,9 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
     distributed.barrier(world)  # the other ranks start once the run directory exists
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_size))
+    # LATENTMAP_THREADS: set by `latentmap sweep`, which shares the cores between its runs.
+    threads = int(os.environ.get("LATENTMAP_THREADS") or 0) or (os.cpu_count() or 1) // world.local_size
+    torch.set_num_threads(max(1, threads))
     trainer = Trainer(
         out,
         config,
@@ -82,6 +84,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         on_epoch_end=on_epoch_end,
         replaced=replaced,
         world=world,
+        tensorboard=not options.no_tensorboard,
     )
     try:
         fit(trainer, out, options, config, extended, preprocessor)

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from ..models import Autoencoder
 from . import distributed
 from . import run as runs
+from .board import Board
 from .data import TrainData
 from .distributed import World
 from .preprocess import Preprocessor
@@ -38,6 +39,7 @@ class Trainer:
         on_epoch_end: Callable[[int], None] | None = None,
         replaced: Path | None = None,
         world: World | None = None,
+        tensorboard: bool = True,
     ) -> None:
         self.world = world or World()
         self.run_dir, self.config, self.data, self.pre = run_dir, config, data, preprocessor
@@ -45,6 +47,7 @@ class Trainer:
         # Only the main process reports, draws figures and writes the run directory.
         progress, figures = progress and self.world.is_main, figures and self.world.is_main
         self.device, self.progress, self.figures, self.on_epoch_end = device, progress, figures, on_epoch_end
+        self.board = Board(run_dir / "tensorboard") if tensorboard and self.world.is_main else None
         training = config["training"]
         self.epochs_per_stage, self.stages = training["epochs"], training["stages"]
         self.batch_size, self.seed = training["batch_size"], training["seed"]
@@ -126,6 +129,8 @@ class Trainer:
                     f"on {self.device.type} with {self.world.size}: new noise stream"
                 )
         self.history = [row for row in runs.read_history(self.run_dir) if row["epoch"] <= self.epoch]
+        if self.board is not None:
+            self.board.resume_at(self.epoch)
 
     # ------------------------------------------------------------------ loop
 
@@ -201,6 +206,8 @@ class Trainer:
                 if self.world.is_main:
                     runs.write_history(self.run_dir, self.history)
                     runs.save_checkpoint(self.run_dir, state)
+                if self.board is not None:
+                    self.board.epoch(row)
                 if self.replaced is not None:  # the new run can now stand on its own
                     shutil.rmtree(self.replaced, ignore_errors=True)
                     self.replaced = None
@@ -215,6 +222,9 @@ class Trainer:
                 runs.save_weights(self.run_dir, self.model, self.pre, self.config, self.epoch)
                 tqdm.write(f"stopped after epoch {self.epoch}; continue with --resume --out {self.run_dir}")
             raise
+        finally:
+            if self.board is not None:
+                self.board.close()
 
     def report(self, row: dict[str, float]) -> None:
         if not self.progress:
@@ -234,6 +244,8 @@ class Trainer:
 
             run = runs.Run(self.run_dir, self.config, self.model, self.pre, self.device)
             paths = figures.stage_figures(run, self.history, self.data, stage, self.run_dir / "figures")
+            if self.board is not None:
+                self.board.figures(paths, self.epoch)
             if self.progress:
                 tqdm.write(f"stage {stage}: weights and {len(paths)} figures in {self.run_dir}")
 

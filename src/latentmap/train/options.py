@@ -40,6 +40,7 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     no_plot: bool = False
+    no_tensorboard: bool = False
     resume: bool = False
     overwrite: bool = False
     max_train: int | None = None
@@ -49,6 +50,15 @@ class TrainOptions:
     # vae
     reg_lambda: float | None = None
     likelihood: str = "mse"
+    # architecture (every kind)
+    arch: str = "mlp"
+    channels: list[int] = field(default_factory=lambda: [32, 64])
+    # rae
+    code_weight: float = 1e-2
+    decoder_reg: str = "l2"
+    decoder_weight: float = 1e-4
+    # wae
+    mmd_weight: float = 10.0
     dynamic_binarization: bool = False
     beta_schedule: str = "constant"
     beta_low: float = 0.0
@@ -65,9 +75,47 @@ class TrainOptions:
     explicit: frozenset[str] = frozenset()
 
 
+# Per-kind defaults of the command line (and of `latentmap sweep`, which runs it), and the
+# flags only one kind has.
+KINDS = ("dense", "sparse", "vae", "rae", "wae")
+DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": []}
+DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16}
+KIND_OPTIONS = {
+    "sparse": {"sparsity_lambda", "binary_codes"},
+    "rae": {"code_weight", "decoder_reg", "decoder_weight"},
+    "wae": {"mmd_weight"},
+    "vae": {"reg_lambda", "likelihood", "dynamic_binarization", "beta_schedule", "beta_low", "beta_high"}
+    | {"warmup", "cycles", "cycle_lead", "cycle_ramp"},
+}
+
+
+def applies(option: str, kind: str) -> bool:
+    """Whether ``latentmap train KIND`` has this flag."""
+    return all(option not in names or owner == kind for owner, names in KIND_OPTIONS.items())
+
+
+def with_kind_defaults(options: dict[str, Any]) -> TrainOptions:
+    """TrainOptions as ``latentmap train KIND`` fills them in: the kind's own layer and code
+    sizes where ``options`` do not set them."""
+    kind = options.get("kind", "dense")
+    defaults = {"layers": list(DEFAULT_LAYERS.get(kind, [])), "d_latent": DEFAULT_LATENT.get(kind, 16)}
+    return TrainOptions(**{**defaults, **options})
+
+
 # What --resume may be told besides the run to continue: where the data is, where to
 # compute, whether to show figures, and a longer schedule.
-RESUME_MAY_CHANGE = {"resume", "out", "no_plot", "device", "data_dir", "fonts_dir", "cache_dir", "epochs", "stages"}
+RESUME_MAY_CHANGE = {
+    "resume",
+    "out",
+    "no_plot",
+    "no_tensorboard",
+    "device",
+    "data_dir",
+    "fonts_dir",
+    "cache_dir",
+    "epochs",
+    "stages",
+}
 NOT_SAVED = ("data_dir", "fonts_dir", "cache_dir", "explicit")
 
 
@@ -77,6 +125,8 @@ def default_out(options: TrainOptions) -> Path:
     models never share a default directory."""
     dataset = Path(options.dataset).stem if options.dataset.endswith(".json") else options.dataset
     parts = [dataset, options.kind, *(str(n) for n in [*options.layers, options.d_latent])]
+    if options.arch != "mlp":
+        parts.append(options.arch)
     if options.pca_dims:
         parts.append(f"pca{options.pca_dims:g}" + ("w" if options.whiten else ""))
     if options.binary_input:
@@ -90,8 +140,8 @@ def default_out(options: TrainOptions) -> Path:
 
 def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
     """The run's config.json content; validates every option (raises before any file is written)."""
-    if options.kind not in ("dense", "sparse", "vae"):
-        raise LatentmapError(f"unknown model kind '{options.kind}'")
+    if options.kind not in KINDS:
+        raise LatentmapError(f"unknown model kind '{options.kind}': use {', '.join(KINDS)}")
     for name in ("epochs", "stages", "batch_size"):
         if getattr(options, name) < 1:
             raise LatentmapError(f"--{name} must be at least 1")
@@ -116,6 +166,12 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
         sparsity_lambda=options.sparsity_lambda,
         binary_codes=options.binary_codes,
         likelihood=options.likelihood if options.kind == "vae" else "mse",
+        arch=options.arch,
+        channels=list(options.channels),
+        code_weight=options.code_weight,
+        decoder_reg=options.decoder_reg,
+        decoder_weight=options.decoder_weight,
+        mmd_weight=options.mmd_weight,
     )
     beta = BetaSchedule(
         kind=options.beta_schedule if options.kind == "vae" else "constant",
@@ -172,6 +228,7 @@ def resume_options(options: TrainOptions, out: Path) -> tuple[TrainOptions, dict
             "resume": True,
             "out": str(out),
             "no_plot": options.no_plot,
+            "no_tensorboard": options.no_tensorboard,
             "device": options.device,
             "data_dir": options.data_dir,
             "fonts_dir": options.fonts_dir,

@@ -2,6 +2,7 @@
 ``figures/``, ``checkpoint/``; and :func:`load_run`, the trained model as a plain object.
 """
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -23,6 +24,7 @@ from safetensors.torch import save as save_torch_bytes
 from ..atomic import atomic_path, ensure_writable_dir, pid_alive, write_bytes, write_text
 from ..errors import LatentmapError, LatentmapWarning
 from ..models import Autoencoder, ModelConfig, build_model
+from . import samplers
 from .preprocess import Preprocessor
 
 CONFIG = "config.json"
@@ -198,6 +200,38 @@ class Run:
 
     def reconstruct(self, images: np.ndarray) -> np.ndarray:
         return self.decode(self.encode(images))
+
+    def train_codes(self, dataset: Any = None, seed: int = 0) -> np.ndarray:
+        """Codes of (a seeded subsample of) the run's train split, what samplers are fitted to."""
+        from ..data import load_dataset
+
+        data = (dataset if dataset is not None else load_dataset(self.dataset_spec)).split("train")
+        rows = np.arange(len(data))
+        if len(rows) > samplers.FIT_CODES:
+            rows = np.sort(np.random.default_rng(seed).choice(rows, samplers.FIT_CODES, replace=False))
+        return self.encode(data.images[rows])
+
+    def sampler(self, name: str = "gmm", dataset: Any = None) -> samplers.Sampler:
+        """The fitted sampler ``name`` (prior, gaussian, gmm): from ``samplers/`` in the run
+        directory, or fitted to the train codes (of ``dataset``, default the run's own) and
+        kept there (a read-only run directory keeps nothing)."""
+        samplers.check(name, self.kind)
+        folder = self.path / "samplers"
+        stored = samplers.load(name, folder, self.weights_sha256)
+        if stored is not None:
+            return stored
+        codes = self.train_codes(dataset) if name != "prior" else np.zeros((1, self.d_latent), np.float32)
+        fitted = samplers.fit(name, codes)
+        info = {"sampler": name, "codes": len(codes), "components": len(fitted.weights)}
+        with contextlib.suppress(OSError, LatentmapError):  # a read-only run directory keeps nothing
+            samplers.save(fitted, folder, self.weights_sha256, info)
+        return fitted
+
+    def sample(self, n: int, sampler: str = "prior", seed: int = 0, dataset: Any = None) -> np.ndarray:
+        """``n`` new images (N, 28, 28) float32 in [0, 1], decoded from the sampler's codes."""
+        if n < 1:
+            raise LatentmapError(f"asked for {n} samples: ask for at least one")
+        return self.decode(self.sampler(sampler, dataset).sample(n, seed))
 
 
 def resolve_device(name: str) -> torch.device:

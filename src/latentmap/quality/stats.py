@@ -1,0 +1,135 @@
+"""Intervals for the latent-quality metrics: a seeded bootstrap over the units a metric
+averages (test pairs, test images, samples), paired between runs, and t-intervals over
+training seeds.
+
+Every metric of :mod:`.metrics` is a statistic of per-unit values (:class:`Items`): the
+share of valid decodes is the mean of one value per pair, FID a function of the sample
+features. Resampling the same unit indices for every run of a dataset (they all see the
+same pairs) makes differences between runs *paired*, which is what lets a small real gap
+stand out from the pair-to-pair noise.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+N_BOOT = 1000
+N_BOOT_SETWISE = 200  # statistics that refit on each replicate (FID): fewer, they cost more
+LEVEL = 0.95
+
+
+@dataclass
+class Items:
+    """Per-unit values behind one metric: ``stat`` of ``values`` (rows are units)."""
+
+    unit: str  # "pairs", "test_images", "prior_samples", ...: runs share indices per unit
+    values: np.ndarray  # (n,) per-unit values, or (n, features) for a set-wise statistic
+    stat: str = "mean"  # mean | p90 | fid
+    reference: np.ndarray | None = None  # fid: the real images' features
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def compute(self, rows: np.ndarray | None = None) -> np.ndarray | float:
+        """The statistic on all units, or on each row of ``rows`` (replicates x n) of indices."""
+        if rows is None:
+            rows = np.arange(len(self.values))[None]
+            return float(np.asarray(self.compute(rows))[0])
+        if self.stat == "mean":
+            return self.values[rows].mean(axis=1)
+        if self.stat == "p90":
+            return np.quantile(self.values[rows], 0.9, axis=1)
+        if self.stat == "fid":
+            assert self.reference is not None
+            return np.array([frechet_distance(self.reference, self.values[r]) for r in rows])
+        raise ValueError(f"unknown statistic {self.stat}")
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula).
+
+    tr sqrt(A B) is computed as the sum of the square roots of the eigenvalues of the
+    symmetric A^1/2 B A^1/2: stable where ReLU features leave A or B singular."""
+    mu_a, mu_b = a.astype(np.float64).mean(axis=0), b.astype(np.float64).mean(axis=0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+
+
+def replicates(unit: str, n: int, seed: int, count: int) -> np.ndarray:
+    """(count, n) bootstrap index rows, the same for every run with this unit and size."""
+    digest = hashlib.sha256(f"{unit}:{n}:{seed}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    return rng.integers(0, n, size=(count, n))
+
+
+def boot_count(items: Items) -> int:
+    return N_BOOT_SETWISE if items.stat == "fid" else N_BOOT
+
+
+def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_interval(items: Items, seed: int = 0, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile interval of the metric over resampled units."""
+    if len(items) < 2:
+        return (math.nan, math.nan)
+    rows = replicates(items.unit, len(items), seed, boot_count(items))
+    return percentile_interval(np.asarray(items.compute(rows)), level)
+
+
+def paired_difference(a: Items, b: Items, seed: int = 0, level: float = LEVEL) -> tuple[float, float, float]:
+    """Metric of ``a`` minus that of ``b`` and the interval of the difference, both computed
+    on the same resampled units (the runs saw the same pairs)."""
+    if a.unit != b.unit or len(a) != len(b):
+        raise ValueError(f"unpaired items: {a.unit} x {len(a)} against {b.unit} x {len(b)}")
+    difference = float(a.compute()) - float(b.compute())
+    if len(a) < 2:
+        return difference, math.nan, math.nan
+    rows = replicates(a.unit, len(a), seed, boot_count(a))
+    low, high = percentile_interval(np.asarray(a.compute(rows)) - np.asarray(b.compute(rows)), level)
+    return difference, low, high
+
+
+def t_interval(values: list[float] | np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
+    """Mean and Student-t interval of per-seed values (NaN bounds for a single seed)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def group_difference(
+    seeds_a: list[Items], seeds_b: list[Items], seed: int = 0, level: float = LEVEL
+) -> tuple[float, float, float]:
+    """Mean difference of two models over matched training seeds, with an interval that
+    holds both sources of noise: the t-interval over the per-seed differences (training
+    noise) and the paired bootstrap over units (which pairs were drawn), added in
+    quadrature. One seed: the bootstrap interval alone."""
+    per_seed = [paired_difference(a, b, seed, level) for a, b in zip(seeds_a, seeds_b, strict=True)]
+    differences = np.array([d for d, _, _ in per_seed])
+    boot_half = np.nanmean([(high - low) / 2 for _, low, high in per_seed]) / math.sqrt(len(per_seed))
+    mean, t_low, t_high = t_interval(differences, level)
+    if len(per_seed) == 1:
+        return per_seed[0]
+    half = math.sqrt(((t_high - t_low) / 2) ** 2 + float(boot_half) ** 2)
+    return mean, mean - half, mean + half
+
+
+def verdict(low: float, high: float, lower_is_better: bool) -> str:
+    """better / worse / tie for an interval of (model - reference)."""
+    if math.isnan(low) or math.isnan(high) or low <= 0 <= high:
+        return "tie"
+    positive = low > 0
+    return "worse" if positive == lower_is_better else "better"

@@ -1,0 +1,135 @@
+"""The model families that shape latent spaces (RAE, WAE, beta-VAE), the conv architecture,
+and the samplers every run offers: real training on small MNIST slices, losses checked
+against hand computations."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentmap.cli import main
+from latentmap.errors import LatentmapError
+from latentmap.models import ModelConfig, build_model
+from latentmap.models.wae import SCALES, mmd_imq
+from latentmap.train import load_run
+from latentmap.train.samplers import fit
+
+QUICK = ["--epochs", "1", "--max_train", "1500", "--batch_size", "100", "--d_latent", "6", "--no_plot"]
+
+
+@pytest.fixture(scope="module")
+def data(datasets_dir, session_cache):
+    return ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
+
+
+@pytest.mark.parametrize("arch", ["mlp", "conv"])
+@pytest.mark.parametrize("kind", ["dense", "vae", "rae", "wae"])
+def test_every_kind_and_arch_trains_reloads_and_samples(kind, arch, tmp_path, data, datasets_dir, session_cache):
+    from latentmap import load_dataset
+
+    out = tmp_path / f"{kind}-{arch}"
+    extra = ["--channels", "8", "16"] if arch == "conv" else ["--layers", "32"]
+    assert main(["train", kind, "--arch", arch, *extra, *QUICK, "--out", str(out), *data]) == 0
+    run = load_run(out)
+    assert run.kind == kind and run.model.config.arch == arch
+    digits = load_dataset("digits", data_dir=datasets_dir, cache_dir=session_cache)
+    images = digits.split("test").images[:20]
+    codes = run.encode(images)
+    assert codes.shape == (20, 6) and run.decode(codes).shape == (20, 28, 28)
+    gmm = run.sample(16, "gmm", seed=1, dataset=digits)
+    assert gmm.shape == (16, 28, 28) and gmm.min() >= 0 and gmm.max() <= 1
+    assert (out / "samplers" / "gmm.npz").is_file()  # fitted once, kept in the run
+    assert np.array_equal(run.sample(16, "gmm", seed=1), gmm)  # from the stored sampler, same draw
+    if kind in ("vae", "wae"):
+        assert run.sample(4, "prior").shape == (4, 28, 28)
+    else:
+        with pytest.raises(LatentmapError, match=f"a {kind} run has no prior"):
+            run.sample(4, "prior")
+
+
+def test_resume_of_a_conv_wae_is_exact(tmp_path, data):
+    args = ["train", "wae", "--arch", "conv", "--channels", "8", "16", *QUICK[2:], *data]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main([*args, "--epochs", "2", "--out", str(whole)]) == 0
+    assert main([*args, "--epochs", "1", "--out", str(part)]) == 0
+    assert main(["train", "wae", "--resume", "--epochs", "2", "--out", str(part), *data]) == 0
+    a, b = load_run(whole).model.state_dict(), load_run(part).model.state_dict()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+
+def test_mmd_with_the_imq_kernel_equals_a_hand_computation():
+    z = torch.tensor([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
+    p = torch.tensor([[0.5, 0.5], [-1.0, 0.0], [0.0, -2.0]])
+
+    def k(a, b):
+        c = 2.0 * 2  # 2 d, d = 2
+        return sum(c * s / (c * s + float(((a - b) ** 2).sum())) for s in SCALES)
+
+    n = 3
+    within_z = sum(k(z[i], z[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    within_p = sum(k(p[i], p[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    across = sum(k(z[i], p[j]) for i in range(n) for j in range(n)) / n**2
+    assert float(mmd_imq(z, p)) == pytest.approx(within_z + within_p - 2 * across, rel=1e-5)
+    assert float(mmd_imq(z, z)) < float(mmd_imq(z, p))
+
+
+def test_rae_losses_equal_hand_computations():
+    torch.manual_seed(0)
+    config = ModelConfig(kind="rae", n_features=784, d_latent=3, code_weight=0.1, decoder_weight=0.01)
+    model = build_model(config)
+    x = torch.rand(4, 784)
+    out = model(x)
+    loss, terms = model.loss(x, out, beta=1.0)
+    recon = ((out["recon"] - x) ** 2).sum(dim=1).mean()
+    code = 0.5 * (out["code"] ** 2).sum(dim=1).mean()
+    weights = model.decoder[0].weight  # a linear decoder: one weight matrix
+    assert float(terms["recon"]) == pytest.approx(float(recon))
+    assert float(terms["code"]) == pytest.approx(float(code))
+    assert float(terms["decoder"]) == pytest.approx(float((weights**2).sum()))
+    assert float(loss) == pytest.approx(float(recon + 0.1 * code + 0.01 * (weights**2).sum()), rel=1e-6)
+    gp = build_model(ModelConfig(kind="rae", n_features=784, d_latent=3, decoder_reg="gp"))
+    z = torch.zeros(2, 3)  # sigmoid(W z + b): gradient sigmoid'(b) * W
+    s = torch.sigmoid(gp.decoder[0].bias)
+    jacobian = (s * (1 - s))[:, None] * gp.decoder[0].weight  # (784, 3)
+    expected = (jacobian.sum(dim=0) ** 2).sum()  # grad of the summed outputs w.r.t. z
+    assert float(gp.decoder_penalty(z)) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_gmm_sampler_fits_held_out_codes_better_than_one_gaussian():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 4, size=(6, 5))
+    codes = centres[rng.integers(6, size=6000)] + rng.normal(0, 0.5, size=(6000, 5))
+    train, test = codes[:5000], codes[5000:]
+    gaussian, gmm = fit("gaussian", train), fit("gmm", train)
+    assert gmm.log_likelihood(test).mean() > gaussian.log_likelihood(test).mean() + 1.0
+    from scipy.stats import multivariate_normal
+
+    expected = multivariate_normal(gaussian.means[0], gaussian.covariances[0]).logpdf(test)
+    np.testing.assert_allclose(gaussian.log_likelihood(test), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["dense", "--arch", "conv", "--pca_dims", "50"], "--arch conv works on 28x28 pixels"),
+        (["rae", "--code_weight", "-1"], "--code_weight must not be negative"),
+        (["wae", "--mmd_weight", "-0.5"], "--mmd_weight must not be negative"),
+        (["rae", "--decoder_reg", "l1"], "invalid choice"),
+    ],
+)
+def test_bad_combinations_are_one_line_and_write_nothing(args, message, tmp_path, data, capsys):
+    out = tmp_path / "run"
+    try:
+        code = main(["train", *args, "--out", str(out), *data])
+    except SystemExit as exit:  # argparse's own refusal
+        code = exit.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_beta_is_the_kl_weight_of_a_beta_vae(tmp_path, data):
+    out = tmp_path / "beta"
+    assert main(["train", "vae", "--likelihood", "bernoulli", "--beta", "4", *QUICK, "--out", str(out), *data]) == 0
+    assert load_run(out).config["training"]["reg_lambda"] == 4.0

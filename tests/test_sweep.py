@@ -1,0 +1,147 @@
+"""`latentmap sweep`: grids of real (small) runs, reruns that train nothing, a killed sweep
+that finishes on rerun, a broken run reported while the others complete, and Ray."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from latentmap.cli import main
+from latentmap.errors import LatentmapError
+from latentmap.quality.grid import expand, read_grid
+from latentmap.quality.sweep import SweepOptions, run_sweep, state_of
+
+SMALL = "epochs = 1\nmax_train = 400\nlayers = [16]\nd_latent = 4\nbatch_size = 100\n"
+
+
+def grid_file(folder: Path, body: str, common: str = SMALL) -> Path:
+    path = folder / "grid.toml"
+    path.write_text(f"[common]\n{common}\n{body}")
+    return path
+
+
+@pytest.fixture
+def quick_judge(monkeypatch):
+    from latentmap.quality import judge
+
+    monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 2000})
+
+
+def options(grid: Path, out: Path, datasets_dir, session_cache, **extra) -> SweepOptions:
+    data = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
+    return SweepOptions(grid=str(grid), out=str(out), pairs=20, progress=False, **data, **extra)
+
+
+def test_a_grid_expands_into_named_validated_runs(tmp_path):
+    specs = expand(
+        {
+            "common": {"epochs": 2, "reg_lambda": 0.5},
+            "grid": {"kind": ["dense", "vae"], "seed": [0, 1]},
+            "runs": [{}, {"kind": "vae", "likelihood": "bernoulli"}],
+        }
+    )
+    names = [s.name for s in specs]
+    assert names == [
+        "digits-dense-s0",
+        "digits-dense-s1",
+        "digits-vae-reg_lambda=0.5-s0",
+        "digits-vae-reg_lambda=0.5-s1",
+        "digits-vae-likelihood=bernoulli-reg_lambda=0.5-s0",
+        "digits-vae-likelihood=bernoulli-reg_lambda=0.5-s1",
+    ]
+    assert "reg_lambda" not in specs[0].options  # a dense run has no KL weight
+    assert specs[2].model == "digits-vae-reg_lambda=0.5" and len({s.directory for s in specs}) == 6
+    changed = expand({"common": {"epochs": 3}, "grid": {"kind": ["dense"]}})[0]
+    assert changed.name == "digits-dense-s0" and changed.directory != specs[0].directory  # new settings, new run
+    cases = [
+        ({"grid": {"kind": "vae"}}, "must be a non-empty list"),
+        ({"common": {"epoch": 3}}, "unknown key(s) epoch"),
+        ({"grid": {"kind": ["nope"]}}, "unknown model kind 'nope'"),
+        ({"common": {"learn_rate": -1}}, "--learn_rate must be positive"),
+        ({"extra": {}}, "unknown section(s) extra"),
+    ]
+    for grid, message in cases:
+        with pytest.raises(LatentmapError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            expand(grid)
+    (tmp_path / "bad.toml").write_text("[grid\nkind = 1")
+    with pytest.raises(LatentmapError, match="not valid TOML"):
+        read_grid(tmp_path / "bad.toml")
+
+
+def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_dir, session_cache, quick_judge):
+    grid = grid_file(tmp_path, '[grid]\nkind = ["dense", "vae"]\nseed = [0, 1]\n')
+    out = tmp_path / "out"
+    outcomes = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2), log=lambda *a: None)
+    assert sorted(o.status for o in outcomes) == ["trained"] * 4
+    for name in ("compare.json", "compare.md", "compare.png", "report.json", "report.md", "report.png"):
+        assert (out / "digits" / name).is_file(), name
+    report = json.loads((out / "digits" / "report.json").read_text())
+    assert report["baseline"] == "digits-dense" and [m["seeds"] for m in report["models"]] == [[0, 1], [0, 1]]
+    vae = report["models"][1]["versus_baseline"]["interpolation_validity"]
+    assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie")
+    assert "## Verdict" in (out / "digits" / "report.md").read_text()
+    summary = json.loads((out / "sweep.json").read_text())
+    assert [r["status"] for r in summary["runs"]] == ["trained"] * 4
+    weights = sorted((out / "runs").glob("*/model.safetensors"))
+    stamps = [p.stat().st_mtime_ns for p in weights]
+    again = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2), log=lambda *a: None)
+    assert [o.status for o in again] == ["complete"] * 4
+    assert [p.stat().st_mtime_ns for p in weights] == stamps  # nothing retrained
+    assert len(list((out / "runs").glob("*/quality/*.npz"))) == 4  # and nothing measured twice
+
+
+def test_a_broken_run_is_reported_and_the_others_complete(tmp_path, datasets_dir, session_cache, quick_judge, capsys):
+    grid = grid_file(tmp_path, '[grid]\nkind = ["dense"]\nseed = [0]\n[[runs]]\n[[runs]]\ndataset = "missing.json"\n')
+    data = ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "out"), "--pairs", "20", *data]) == 2
+    captured = capsys.readouterr()
+    assert "missing-dense-s0" in captured.out and "failed" in captured.out and "missing.json" in captured.out
+    assert "1 run(s) failed" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert (tmp_path / "out" / "digits" / "report.md").is_file()  # the good run is still reported
+
+
+def test_a_killed_sweep_finishes_on_rerun(tmp_path, datasets_dir, session_cache, quick_judge):
+    common = SMALL.replace("epochs = 1", "epochs = 40")
+    grid = grid_file(tmp_path, '[grid]\nkind = ["dense"]\nseed = [0, 1]\n', common)
+    out = tmp_path / "out"
+    data = ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
+    command = [sys.executable, "-m", "latentmap", "sweep", str(grid), "--out", str(out), "--jobs", "2", *data]
+    sweep = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and sweep.poll() is None:
+            checkpoints = list(out.glob("runs/*/checkpoint/state.json"))
+            if checkpoints and json.loads(checkpoints[0].read_text())["epoch"] >= 2:
+                break
+            time.sleep(0.1)
+        assert sweep.poll() is None, "the sweep ended before it could be killed"
+        os.kill(sweep.pid, signal.SIGKILL)
+        sweep.wait(30)
+    finally:
+        sweep.kill()
+    time.sleep(1)  # the runs die with the sweep (PR_SET_PDEATHSIG)
+    directories = sorted((out / "runs").iterdir())
+    assert any(state_of(d) == "partial" for d in directories)
+    outcomes = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2), log=lambda *a: None)
+    assert "resumed" in {o.status for o in outcomes} and "failed" not in {o.status for o in outcomes}
+    for directory in directories:
+        history = (directory / "history.csv").read_text().splitlines()[1:]
+        assert [int(float(line.split(",")[0])) for line in history] == list(range(1, 41))
+
+
+def test_the_same_grid_runs_on_a_local_ray_instance(tmp_path, datasets_dir, session_cache, quick_judge):
+    if os.environ.get("LATENTMAP_REQUIRE_RAY"):
+        import ray  # noqa: F401 - CI must have it
+    else:
+        pytest.importorskip("ray")
+    grid = grid_file(tmp_path, '[grid]\nkind = ["dense", "vae"]\nseed = [0]\n')
+    out = tmp_path / "out"
+    outcomes = run_sweep(options(grid, out, datasets_dir, session_cache, ray="local"), log=lambda *a: None)
+    assert sorted(o.status for o in outcomes) == ["trained", "trained"]
+    assert (out / "digits" / "report.json").is_file()
+    assert all(state_of(d) == "complete" for d in (out / "runs").iterdir())
