@@ -92,3 +92,16 @@ def data_env(monkeypatch: pytest.MonkeyPatch, datasets_dir: Path, small_fonts_di
     monkeypatch.setenv("LATENTMAP_FONTS", str(small_fonts_dir))
     monkeypatch.setenv("LATENTMAP_CACHE", str(session_cache))
     return session_cache
+
+
+@pytest.fixture(autouse=True)
+def small_quality_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The latent-quality metrics on 1,000 real images and samples instead of 5,000 (and
+    samplers fitted to 5,000 codes instead of 20,000): the same code, a fifth of the work."""
+    from latentmap.quality import metrics
+    from latentmap.train import samplers
+
+    monkeypatch.setattr(metrics, "REAL_SAMPLES", 1000)
+    monkeypatch.setattr(metrics, "PRIOR_SAMPLES", 1000)
+    monkeypatch.setattr(metrics, "TRAIN_CODES", 5000)
+    monkeypatch.setattr(samplers, "FIT_CODES", 5000)

@@ -13,7 +13,7 @@ from latentmap.models.wae import SCALES, mmd_imq
 from latentmap.train import load_run
 from latentmap.train.samplers import fit
 
-QUICK = ["--epochs", "1", "--max_train", "1500", "--batch_size", "100", "--d_latent", "6", "--no_plot"]
+QUICK = ["--epochs", "1", "--max_train", "600", "--batch_size", "100", "--d_latent", "6", "--no_plot"]
 
 
 @pytest.fixture(scope="module")

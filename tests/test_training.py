@@ -132,7 +132,10 @@ def test_importance_weighted_bound(trained, data_opts):
     assert k500 < k50 < float(k1)
 
 
-def test_evaluate_command(trained, data_opts, capsys):
+def test_evaluate_command(trained, data_opts, capsys, monkeypatch):
+    from latentmap.quality import judge
+
+    monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 3000})  # a quick judge
     run_dir = trained["vae-bernoulli"]
     args = [
         "evaluate",
@@ -151,7 +154,7 @@ def test_evaluate_command(trained, data_opts, capsys):
     assert set(result["mse_per_class"]) == {str(d) for d in range(10)}
     assert result["nll"]["nats"] > 0 and 0 <= result["active_units"] <= 8
     quality = result["latent_quality"]
-    assert quality["samples"]["pairs"] == 50 and 0 <= quality["metrics"]["interpolation_validity"] <= 1
+    assert quality["sizes"]["pairs"] == 50 and 0 <= quality["metrics"]["interpolation_validity"] <= 1
     assert "importance-weighted NLL" in capsys.readouterr().out
 
 

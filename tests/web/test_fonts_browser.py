@@ -90,3 +90,15 @@ def test_dbscan_auto_summary_and_errors(page, corpus, tmp_path):
         page.fill("#n-clusters", "400")  # more clusters than typefaces
         page.click("#cluster")
         page.wait_for_function("document.querySelector('#summary').innerText.includes('number of clusters')")
+
+
+def test_api_docs_render_offline(page, corpus, tmp_path):
+    """Swagger UI from the package's own files: the page renders with no network but loopback."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with LiveServer(create_app(FontsApp(corpus, tmp_path))) as server:
+        page.goto(f"{server.url}/docs")
+        page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
+        assert page.locator(".swagger-ui .opblock").count() >= 3
+        screenshot(page, "fonts-api-docs")
+    assert requested and all(url.startswith(server.url) or url.startswith("data:") for url in requested)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 N_BOOT = 1000
-N_BOOT_SETWISE = 200  # statistics that refit on each replicate (FID): fewer, they cost more
+N_BOOT_SETWISE = 100  # statistics that refit on each replicate (FID): fewer, they cost more
 LEVEL = 0.95
 
 
@@ -43,21 +43,35 @@ class Items:
             return np.quantile(self.values[rows], 0.9, axis=1)
         if self.stat == "fid":
             assert self.reference is not None
-            return np.array([frechet_distance(self.reference, self.values[r]) for r in rows])
+            real = FrechetReference(self.reference)  # its statistics once, not per replicate
+            return np.array([real.distance(self.values[r]) for r in rows])
         raise ValueError(f"unknown statistic {self.stat}")
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula).
+class FrechetReference:
+    """The real set's side of FID: mean, covariance and its square root, computed once.
 
     tr sqrt(A B) is computed as the sum of the square roots of the eigenvalues of the
     symmetric A^1/2 B A^1/2: stable where ReLU features leave A or B singular."""
-    mu_a, mu_b = a.astype(np.float64).mean(axis=0), b.astype(np.float64).mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross)
+
+    def __init__(self, real: np.ndarray) -> None:
+        real = np.asarray(real, dtype=np.float64)
+        self.mean, self.cov = real.mean(axis=0), np.cov(real, rowvar=False)
+        values, vectors = np.linalg.eigh(self.cov)
+        self.root = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+
+    def distance(self, fake: np.ndarray) -> float:
+        fake = np.asarray(fake, dtype=np.float64)
+        mean = fake.mean(axis=0)
+        centred = fake - mean
+        cov = centred.T @ centred / (len(fake) - 1)
+        cross = np.sqrt(np.clip(np.linalg.eigvalsh(self.root @ cov @ self.root), 0, None)).sum()
+        return float(((self.mean - mean) ** 2).sum() + np.trace(self.cov) + np.trace(cov) - 2 * cross)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula)."""
+    return FrechetReference(a).distance(b)
 
 
 def replicates(unit: str, n: int, seed: int, count: int) -> np.ndarray:
