@@ -76,7 +76,8 @@ def compare_runs(
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for run in runs:
         start = time.perf_counter()
-        add_run(comparison, run, probe, *measure(run, dataset, judge, probe, mode))
+        metrics, details = measure(run, dataset, judge, probe, mode)
+        add_run(comparison, run, metrics, shown_only(details, probe))
         log(f"measured {run.path.name} ({run.kind}, {run.d_latent} dims) in {time.perf_counter() - start:.1f} s")
     return comparison
 
@@ -87,10 +88,16 @@ def shown_pairs(probe: Probe) -> np.ndarray:
     return np.r_[0 : min(STRIP_PAIRS, n_same), n_same : min(n_same + STRIP_PAIRS, n)]
 
 
-def add_run(comparison: Comparison, run: Run, probe: Probe, metrics: dict[str, Any], details: dict[str, Any]) -> None:
+def shown_only(details: dict[str, Any], probe: Probe) -> dict[str, Any]:
+    """``details`` with the strips of the shown pairs alone (all pairs' strips are large)."""
     shown = shown_pairs(probe)
-    strips, valid = details.pop("strips"), details.pop("strip_valid")
-    comparison.strips.append((strips[shown], valid[shown]) if len(strips) > len(shown) else (strips, valid))
+    details["strips"], details["strip_valid"] = details["strips"][shown], details["strip_valid"][shown]
+    return details
+
+
+def add_run(comparison: Comparison, run: Run, metrics: dict[str, Any], details: dict[str, Any]) -> None:
+    """One measured run (its details holding the shown pairs' strips) into the comparison."""
+    comparison.strips.append((details.pop("strips"), details.pop("strip_valid")))
     comparison.items.append(details.pop("items"))
     entry = {"run": str(run.path), "name": run.path.name, "kind": run.kind, "d_latent": run.d_latent}
     comparison.runs.append({**entry, "metrics": metrics, **details})
@@ -107,8 +114,7 @@ def measure_cached(
     if cached is not None:
         return cached
     metrics, details = measure(run, dataset, judge, probe, mode)
-    shown = shown_pairs(probe)
-    details["strips"], details["strip_valid"] = details["strips"][shown], details["strip_valid"][shown]
+    details = shown_only(details, probe)
     arrays = {f"item.{name}": items.values for name, items in details["items"].items()}
     arrays["reference"] = details["items"]["prior_fid"].reference
     meta = {

@@ -65,9 +65,6 @@ class RunSpec:
     def dataset(self) -> str:
         return str(self.options["dataset"])
 
-    def train_options(self, out: Path) -> TrainOptions:
-        return with_kind_defaults({**self.options, "out": str(out), "no_plot": True})
-
 
 def read_grid(path: str | os.PathLike[str]) -> list[RunSpec]:
     try:

@@ -94,6 +94,11 @@ def die_with_parent() -> None:  # pragma: no cover - runs in the child between f
         pass
 
 
+def training_env(threads: int) -> dict[str, str]:
+    """A training process's environment: its share of the cores, output unbuffered for its log."""
+    return {**os.environ, "LATENTMAP_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+
+
 @dataclass
 class Task:
     spec: RunSpec
@@ -105,7 +110,7 @@ class Task:
 
 def run_local(tasks: list[Task], jobs: int, threads: int, report: Callable[[Outcome], None]) -> None:
     """At most ``jobs`` training processes at once, each with ``threads`` torch threads."""
-    env = {**os.environ, "LATENTMAP_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
+    env = training_env(threads)
     waiting = list(tasks)
     running: dict[subprocess.Popen[bytes], tuple[Task, float]] = {}
     try:
@@ -159,11 +164,12 @@ def run_ray(tasks: list[Task], address: str, threads: int, gpus: float, report: 
         def train_remote(command: list[str], log: str) -> tuple[int, float]:
             started = time.perf_counter()
             Path(log).parent.mkdir(parents=True, exist_ok=True)
-            env = {**os.environ, "LATENTMAP_THREADS": str(threads), "PYTHONUNBUFFERED": "1"}
             with open(log, "ab") as handle:
                 # the worker's own Python, which has latentmap installed
                 command = [sys.executable, *command[1:]]
-                code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, env=env).returncode
+                code = subprocess.run(
+                    command, stdout=handle, stderr=subprocess.STDOUT, env=training_env(threads)
+                ).returncode
             return code, time.perf_counter() - started
 
         placed = train_remote.options(num_cpus=threads, num_gpus=gpus)
@@ -262,11 +268,11 @@ def run_sweep(options: SweepOptions, log: Callable[[str], None] = print) -> list
         )
 
     with bar:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
         if tasks and options.ray:
-            threads = max(1, (os.cpu_count() or 1) // jobs)
             run_ray(tasks, options.ray, threads, options.gpus_per_run, report)
         elif tasks:
-            run_local(tasks, jobs, max(1, (os.cpu_count() or 1) // jobs), report)
+            run_local(tasks, jobs, threads, report)
     outcomes.sort(key=lambda o: specs.index(o.spec))
     write_summary(out, outcomes)
     failed = [o for o in outcomes if o.status == "failed"]
@@ -298,7 +304,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for spec in ordered:
         run = load_run(out / "runs" / spec.directory)
-        add_run(comparison, run, probe, *measure_cached(run, dataset, judge, probe))
+        add_run(comparison, run, *measure_cached(run, dataset, judge, probe))
     folder = out / Path(dataset.spec).stem
     written = write_outputs(comparison, folder) + write_report(comparison, ordered, folder)
     log(f"{dataset.spec}: {len(ordered)} runs compared; wrote {', '.join(p.name for p in written)} in {folder}")
