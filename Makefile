@@ -33,8 +33,11 @@ lint:
 typecheck:
 	$(BIN)/mypy
 
+# Two workers, a file each (module fixtures are built once), the longest files first (the
+# order tests/conftest.py gives, not xdist's by test count); TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 2
 pytest:
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 bench:
 	$(BIN)/python bench/bench_load.py

@@ -11,6 +11,22 @@ from pathlib import Path
 
 import pytest
 
+# `make test` runs the files on two pytest-xdist workers (one file per worker at a time):
+# each worker and the processes it starts get their share of the cores, not all of them.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if WORKERS > 1:
+    import torch
+
+    THREADS = str(max(1, (os.cpu_count() or 1) // WORKERS))
+    os.environ.setdefault("OMP_NUM_THREADS", THREADS)  # training, torchrun and sweep subprocesses
+    os.environ.setdefault("LATENTMAP_THREADS", THREADS)
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+# The longest files first, so that no long file is left to run alone at the end.
+LONGEST_FIRST = ["test_readme.py", "test_training.py", "test_sweep.py", "test_explorer_browser.py"]
+LONGEST_FIRST += ["test_distributed.py", "test_families.py", "test_explorer_features.py", "test_run_hardening.py"]
+LONGEST_FIRST += ["test_commands.py", "test_quality.py", "test_hardening.py", "test_fonts_browser.py"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LATENTMAP_SHARED", REPO.parent / "shared"))
 DATASETS = SHARED / "datasets"
@@ -49,6 +65,11 @@ def require(path: Path) -> Path:
             pytest.fail(f"shared data not found at {path} and LATENTMAP_REQUIRE_DATA is set")
         pytest.skip(f"shared data not found at {path} (set LATENTMAP_SHARED)")
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session")

@@ -42,24 +42,31 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, data_opts)
     assert load_run(two).d_latent == 8
 
 
-def test_resume_under_torchrun_is_exact_on_every_rank(tmp_path, data_opts):
+# The VAE draws its noise per rank and drops out; ACAI (conv) adds a critic trained in the
+# same backward pass, its Adam moments and BatchNorm buffers.
+RESUMED = {
+    "vae": [*QUICK, "--dropout_layer", "0", "--dropout_rate", "0.5"],
+    "acai": [*QUICK[4:], "--arch", "conv", "--channels", "4", "8", "--max_train", "1000"],
+}
+
+
+@pytest.mark.parametrize("kind", ["vae", "acai"])
+def test_resume_under_torchrun_is_exact_on_every_rank(kind, tmp_path, data_opts):
     """Each rank resumes with its own dropout and noise random states: a run stopped after
     epoch 1 and resumed ends with the very weights of a run that never stopped."""
     from safetensors.numpy import load_file
 
-    args = [*QUICK, "--dropout_layer", "0", "--dropout_rate", "0.5"]
+    args = ["-m", "latentmap", "train", kind, *RESUMED[kind]]
     whole, resumed = tmp_path / "whole", tmp_path / "resumed"
-    assert (
-        torchrun(["-m", "latentmap", "train", "vae", *args, "--epochs", "2", "--out", str(whole)], data_opts).returncode
-        == 0
-    )
-    first = torchrun(["-m", "latentmap", "train", "vae", *args, "--epochs", "1", "--out", str(resumed)], data_opts)
+    assert torchrun([*args, "--epochs", "2", "--out", str(whole)], data_opts).returncode == 0
+    first = torchrun([*args, "--epochs", "1", "--out", str(resumed)], data_opts)
     assert first.returncode == 0, first.stderr[-2000:]
-    again = torchrun(["-m", "latentmap", "train", "vae", "--resume", "--epochs", "2", "--out", str(resumed)], data_opts)
+    again = torchrun(["-m", "latentmap", "train", kind, "--resume", "--epochs", "2", "--out", str(resumed)], data_opts)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "new noise stream" not in again.stdout + again.stderr
-    assert [int(float(r["epoch"])) for r in history(resumed)] == [1, 2] and load_run(resumed).kind == "vae"
+    assert [int(float(r["epoch"])) for r in history(resumed)] == [1, 2] and load_run(resumed).kind == kind
     a, b = load_file(whole / "model.safetensors"), load_file(resumed / "model.safetensors")
+    assert any("critic" in name for name in a) == (kind == "acai")
     for name in a:
         if name.startswith("model."):
             assert (a[name] == b[name]).all(), name

@@ -1,4 +1,4 @@
-"""The model families that shape latent spaces (RAE, WAE, beta-VAE), the conv architecture,
+"""The model families that shape latent spaces (RAE, WAE, ACAI, beta-VAE), the conv architecture,
 and the samplers every run offers: real training on small MNIST slices, losses checked
 against hand computations."""
 
@@ -9,7 +9,7 @@ import torch
 from latentmap.cli import main
 from latentmap.errors import LatentmapError
 from latentmap.models import ModelConfig, build_model
-from latentmap.models.wae import SCALES, mmd_imq
+from latentmap.models.wae import SCALES, blockwise_mmd, mmd_imq
 from latentmap.train import load_run
 from latentmap.train.samplers import fit
 
@@ -22,7 +22,7 @@ def data(datasets_dir, session_cache):
 
 
 @pytest.mark.parametrize("arch", ["mlp", "conv"])
-@pytest.mark.parametrize("kind", ["dense", "vae", "rae", "wae"])
+@pytest.mark.parametrize("kind", ["dense", "vae", "rae", "wae", "acai"])
 def test_every_kind_and_arch_trains_reloads_and_samples(kind, arch, tmp_path, data, datasets_dir, session_cache):
     from latentmap import load_dataset
 
@@ -39,6 +39,11 @@ def test_every_kind_and_arch_trains_reloads_and_samples(kind, arch, tmp_path, da
     assert gmm.shape == (16, 28, 28) and gmm.min() >= 0 and gmm.max() <= 1
     assert (out / "samplers" / "gmm.npz").is_file()  # fitted once, kept in the run
     assert np.array_equal(run.sample(16, "gmm", seed=1), gmm)  # from the stored sampler, same draw
+    if kind == "vae":  # the importance-weighted NLL decodes (samples x images) codes at once
+        from latentmap.train.evaluate import binarize, importance_weighted_nll
+
+        nll = importance_weighted_nll(run.model, binarize(images[:5]), 4)
+        assert nll.shape == (5,) and bool(torch.isfinite(nll).all()) and bool((nll > 0).all())
     if kind in ("vae", "wae"):
         assert run.sample(4, "prior").shape == (4, 28, 28)
     else:
@@ -46,13 +51,16 @@ def test_every_kind_and_arch_trains_reloads_and_samples(kind, arch, tmp_path, da
             run.sample(4, "prior")
 
 
-def test_resume_of_a_conv_wae_is_exact(tmp_path, data):
-    args = ["train", "wae", "--arch", "conv", "--channels", "8", "16", *QUICK[2:], *data]
+@pytest.mark.parametrize("kind", ["wae", "acai"])
+def test_resume_of_a_conv_run_is_exact(kind, tmp_path, data):
+    """Random prior draws (WAE), the critic and its Adam moments (ACAI) all resume exactly."""
+    args = ["train", kind, "--arch", "conv", "--channels", "8", "16", *QUICK[2:], *data]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main([*args, "--epochs", "2", "--out", str(whole)]) == 0
     assert main([*args, "--epochs", "1", "--out", str(part)]) == 0
-    assert main(["train", "wae", "--resume", "--epochs", "2", "--out", str(part), *data]) == 0
+    assert main(["train", kind, "--resume", "--epochs", "2", "--out", str(part), *data]) == 0
     a, b = load_run(whole).model.state_dict(), load_run(part).model.state_dict()
+    assert any(name.startswith("critic.") for name in a) == (kind == "acai")
     for name in a:
         assert torch.equal(a[name], b[name]), name
 
@@ -71,6 +79,11 @@ def test_mmd_with_the_imq_kernel_equals_a_hand_computation():
     across = sum(k(z[i], p[j]) for i in range(n) for j in range(n)) / n**2
     assert float(mmd_imq(z, p)) == pytest.approx(within_z + within_p - 2 * across, rel=1e-5)
     assert float(mmd_imq(z, z)) < float(mmd_imq(z, p))
+    # Test losses over thousands of codes average estimates over blocks (a batch is one).
+    big_z, big_p = torch.randn(1200, 2), torch.randn(1200, 2)
+    blocks = [mmd_imq(big_z[s : s + 512], big_p[s : s + 512]) for s in (0, 512, 1024)]
+    assert float(blockwise_mmd(big_z, big_p)) == pytest.approx(float(sum(blocks) / 3), rel=1e-6)
+    assert float(blockwise_mmd(z, p)) == float(mmd_imq(z, p))
 
 
 def test_rae_losses_equal_hand_computations():
@@ -95,6 +108,38 @@ def test_rae_losses_equal_hand_computations():
     assert float(gp.decoder_penalty(z)) == pytest.approx(float(expected), rel=1e-5)
 
 
+def test_acai_critic_targets_and_gradients_equal_hand_computations():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(kind="acai", n_features=784, d_latent=3, layers=[8], adv_weight=0.5))
+    x = torch.rand(5, 784)
+    out = model(x, generator=torch.Generator().manual_seed(1))
+    alpha = out["alpha"]
+    assert alpha.shape == (5,) and float(alpha.min()) >= 0 and float(alpha.max()) <= 0.5
+    code = model.encode(x)
+    mix = alpha[:, None] * code + (1 - alpha[:, None]) * code.flip(0)  # each code with the batch reversed
+    torch.testing.assert_close(out["mixed"], model.decode(mix))
+    loss, terms = model.loss(x, out, beta=1.0)
+    critic = model.critic
+    on_mix = critic(out["mixed"])
+    blended = 0.2 * x + 0.8 * out["recon"]
+    expected_critic = ((on_mix - alpha) ** 2).mean() + (critic(blended) ** 2).mean()
+    assert float(terms["recon"]) == pytest.approx(float(((out["recon"] - x) ** 2).mean()), rel=1e-6)
+    assert float(terms["adversarial"]) == pytest.approx(float((on_mix**2).mean()), rel=1e-6)
+    assert float(terms["critic"]) == pytest.approx(float(expected_critic), rel=1e-6)
+    assert float(loss) == pytest.approx(float(terms["recon"] + 0.5 * terms["adversarial"] + terms["critic"]), rel=1e-6)
+    # Each side learns only from its own term: the adversarial term moves the autoencoder,
+    # never the critic; the critic's loss moves the critic, never the autoencoder.
+    critic_params = list(critic.parameters())
+    ae_params = [p for n, p in model.named_parameters() if not n.startswith("critic.")]
+    every = critic_params + ae_params
+    adv_grads = torch.autograd.grad(terms["adversarial"], every, allow_unused=True, retain_graph=True)
+    assert all(g is None or not g.any() for g in adv_grads[: len(critic_params)])
+    assert any(g is not None and g.any() for g in adv_grads[len(critic_params) :])
+    critic_grads = torch.autograd.grad(terms["critic"], every, allow_unused=True)
+    assert all(g is not None for g in critic_grads[: len(critic_params)])
+    assert all(g is None or not g.any() for g in critic_grads[len(critic_params) :])
+
+
 def test_the_gmm_sampler_fits_held_out_codes_better_than_one_gaussian():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 4, size=(6, 5))
@@ -115,6 +160,8 @@ def test_the_gmm_sampler_fits_held_out_codes_better_than_one_gaussian():
         (["rae", "--code_weight", "-1"], "--code_weight must not be negative"),
         (["wae", "--mmd_weight", "-0.5"], "--mmd_weight must not be negative"),
         (["rae", "--decoder_reg", "l1"], "invalid choice"),
+        (["acai", "--adv_weight", "-1"], "--adv_weight must not be negative"),
+        (["acai", "--critic_gamma", "1.5"], "--critic_gamma must be in [0, 1]"),
     ],
 )
 def test_bad_combinations_are_one_line_and_write_nothing(args, message, tmp_path, data, capsys):

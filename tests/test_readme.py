@@ -13,14 +13,14 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
 # torchrun (tests/test_distributed.py) and the benchmarks.
 SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
-SKIP += ("latentmap sweep examples/answer.toml",)  # the full answer: 36 runs, ~90 min
+SKIP += ("latentmap sweep examples/answer.toml",)  # the full answer: 75 runs, ~90 min
 # Flags appended per command (argparse keeps the last value): the same outputs, less work.
 QUICK = {
     "train": ["--epochs", "1", "--stages", "1", "--max_train", "1000", "--no_plot"],
     "embed": ["--max_points", "600", "--map_size", "256"],
     "evaluate": ["--pairs", "20"],
     "compare": ["--pairs", "20"],
-    "sweep": ["--pairs", "20"],
+    "sweep": ["--pairs", "20", "--jobs", "2"],
 }
 SCRIPTS = {"dense.py": ["train", "dense"], "vae.py": ["train", "vae"], "embed.py": ["embed"]}
 SCRIPTS |= {"explore_latent.py": ["explore"], "cluster_fonts.py": ["fonts"]}

@@ -85,6 +85,18 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     vae = report["models"][1]["versus_baseline"]["interpolation_validity"]
     assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie")
     assert "## Verdict" in (out / "digits" / "report.md").read_text()
+    # The runs were measured in worker processes: with this process's sizes and judge.
+    from latentmap import load_dataset
+    from latentmap.quality.judge import judge_for
+    from latentmap.quality.metrics import make_probe, measure
+    from latentmap.train import load_run
+
+    digits = load_dataset("digits", data_dir=datasets_dir, cache_dir=session_cache)
+    run = load_run(sorted((out / "runs").glob("digits-vae-s1-*"))[0])
+    direct, _ = measure(run, digits, judge_for(digits, session_cache, progress=False), make_probe(digits, 20, 0))
+    compared = json.loads((out / "digits" / "compare.json").read_text())
+    measured = next(r for r in compared["runs"] if r["name"] == run.path.name)["metrics"]
+    assert measured == pytest.approx(direct, nan_ok=True)
     summary = json.loads((out / "sweep.json").read_text())
     assert [r["status"] for r in summary["runs"]] == ["trained"] * 4
     weights = sorted((out / "runs").glob("*/model.safetensors"))

@@ -271,3 +271,30 @@ def test_typeface_morph_and_attribute_slider(page, servers):
     with page.expect_download() as download:
         page.click("#download")
     assert download.value.suggested_filename == "latentmap-attribute.png"
+
+
+def test_samples_grid_and_nearest_images_on_hover(page, servers):
+    open_explorer(page, servers["digits"])
+    assert page.locator("#sampler option").all_inner_texts()[0].startswith("the prior")  # a VAE offers its prior
+    page.select_option("#experiment", "samples")
+    page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 4")
+    assert grid_shape(page) == [8, 8, 8, 8]
+    assert page.locator("#grid .verdict").count() == 32 and "samples from a 10-component" in page.inner_text("#grid")
+    first = page.locator("#grid canvas.cell").first
+    first.hover()
+    page.wait_for_function("window.explorer.state.nearestShown !== null")
+    shown = page.evaluate("window.explorer.state.nearestShown")
+    markers = page.evaluate("window.explorer.map.markers.map((m) => m.index)")
+    assert len(markers) == 3 and shown["sample"] == 0
+    assert [int(servers["vae"].rows[i]) for i in markers] == shown["rows"]  # the nearest images, marked on the map
+    assert "N1 row #" in page.inner_text("#hover-text")
+    screenshot(page, "explorer-samples")
+    page.mouse.move(5, 5)
+    page.wait_for_function("window.explorer.map.markers.length === 0")
+    before = page.evaluate("window.explorer.state.samples.pixels")
+    page.click("#resample")
+    page.wait_for_function("(old) => window.explorer.state.samples.pixels !== old", arg=before)
+    assert "seed=1" in page.url and "sampler=gmm" in page.url
+    page.select_option("#sampler", "prior")
+    page.wait_for_function("window.explorer.state.samples.sampler === 'prior'")
+    assert "the prior N(0, I)" in page.inner_text("#grid")

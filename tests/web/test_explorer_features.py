@@ -364,3 +364,43 @@ def test_attributes_need_the_font_table(tmp_path, datasets_dir, small_fonts_dir,
     assert response.status_code == 422 and "weight, style and category" in response.json()["detail"]
     response = client.post("/api/spaces/0/attribute", json={"rows": [0], "name": "bolder"})
     assert response.status_code == 422 and "manifest" in response.json()["detail"]
+
+
+def test_samples_carry_verdicts_and_their_nearest_map_images(client, spaces):
+    from latentmap.explore.samples import nearest_images
+
+    vae, _ = spaces
+    assert client.get("/api/spaces/0/info").json()["samplers"] == ["prior", "gaussian", "gmm"]
+    assert client.get("/api/spaces/1/info").json()["samplers"] == ["gaussian", "gmm"]  # a plain AE has no prior
+    answer = client.post("/api/spaces/0/samples", json={"sampler": "gmm", "rows": 2, "seed": 3}).json()
+    grid = pixels(answer)
+    assert grid.shape == (2, 8, 28, 28) and answer["sampler"] == "gmm" and answer["judge"] == "ready"
+    again = client.post("/api/spaces/0/samples", json={"sampler": "gmm", "rows": 2, "seed": 3}).json()
+    assert again["pixels"] == answer["pixels"]  # the sampler is fitted once; a seed is one draw
+    other = client.post("/api/spaces/0/samples", json={"sampler": "gmm", "rows": 2, "seed": 4}).json()
+    assert other["pixels"] != answer["pixels"]
+    probs, _ = vae.judge.predict(grid.reshape(-1, 28, 28))
+    assert [c["label"] for row in answer["verdicts"] for c in row] == probs.argmax(axis=1).tolist()
+    # nearest map images: a brute-force count over every point of the map
+    flat = grid.reshape(16, -1).astype(np.float64) / 255
+    images = vae.images.reshape(vae.count, -1).astype(np.float64) / 255
+    for k, sample in enumerate(flat):
+        distances = np.sqrt(((images - sample) ** 2).sum(axis=1))
+        np.testing.assert_allclose(answer["distances"][k], np.sort(distances)[:3], rtol=1e-4, atol=1e-4)
+        assert answer["nearest"][k][0] == int(vae.rows[distances.argmin()])
+    # a copy of a map image finds itself at distance 0
+    found, gaps = nearest_images(vae.images, vae.images[[5, 17]])
+    assert found[:, 0].tolist() == [5, 17] and np.allclose(gaps[:, 0], 0, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("space", "body", "message"),
+    [
+        (1, {"sampler": "prior"}, "a dense run offers the samplers gaussian, gmm, not 'prior'"),
+        (0, {"sampler": "flow"}, "Input should be"),
+        (0, {"rows": 9}, "less than or equal to 8"),
+    ],
+)
+def test_bad_sample_requests(client, space, body, message):
+    answer = client.post(f"/api/spaces/{space}/samples", json=body)
+    assert answer.status_code == 422 and message in answer.text

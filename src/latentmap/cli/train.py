@@ -19,6 +19,8 @@ DESCRIPTIONS = {
     "rae": "Train a regularised autoencoder (Ghosh et al. 2020): code penalty and a smooth decoder, "
     "sampled from a density fitted to its codes.",
     "wae": "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
+    "acai": "Train an adversarially constrained autoencoder (Berthelot et al. 2019): a critic that "
+    "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
 }
 
 
@@ -109,7 +111,7 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         "channels",
         type=layer_size,
         nargs="+",
-        default=[32, 64],
+        default=[16, 32],
         help="conv: channels of each block (the pythae / RAE benchmark size is 128 256 512 1024, for GPUs)",
     )
     if kind == "rae":
@@ -118,6 +120,9 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         flag(model, "decoder_weight", type=float, default=1e-4, help="weight of the decoder regulariser")
     if kind == "wae":
         flag(model, "mmd_weight", type=float, default=10.0, help="weight of the MMD to N(0, I) (IMQ kernel)")
+    if kind == "acai":
+        flag(model, "adv_weight", type=float, default=0.5, help="lambda: weight of the critic's answer on interpolants")
+        flag(model, "critic_gamma", type=float, default=0.2, help="the critic also sees gamma x + (1 - gamma) recon(x)")
     if kind == "sparse":
         flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
         flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")

@@ -3,6 +3,7 @@
 networks that ``train`` fits and a run directory stores.
 """
 
+from .acai import AdversarialAutoencoder
 from .common import Autoencoder, ModelConfig
 from .dense import DenseAutoencoder
 from .rae import RegularisedAutoencoder
@@ -16,6 +17,7 @@ KINDS: dict[str, type[Autoencoder]] = {
     "vae": VariationalAutoencoder,
     "rae": RegularisedAutoencoder,
     "wae": WassersteinAutoencoder,
+    "acai": AdversarialAutoencoder,
 }
 
 

@@ -15,7 +15,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
 @dataclass
 class ModelConfig:
-    kind: str  # dense | sparse | vae | rae | wae
+    kind: str  # dense | sparse | vae | rae | wae | acai
     n_features: int  # 784 pixels, or the number of PCA features
     d_latent: int = 16
     layers: list[int] = field(default_factory=list)
@@ -28,11 +28,13 @@ class ModelConfig:
     binary_codes: bool = False  # sparse: Heaviside codes with a straight-through gradient
     likelihood: str = "mse"  # vae: "mse" (the original loss) or "bernoulli" (the ELBO)
     arch: str = "mlp"  # mlp | conv (strided 4x4 convolutions, 28x28 pixels only)
-    channels: list[int] = field(default_factory=lambda: [32, 64])  # conv: widths of the blocks
+    channels: list[int] = field(default_factory=lambda: [16, 32])  # conv: widths of the blocks
     code_weight: float = 1e-2  # rae: beta of the 0.5 ||z||^2 code penalty
     decoder_reg: str = "l2"  # rae: l2 (decoder weights) or gp (gradient penalty)
     decoder_weight: float = 1e-4  # rae: weight of the decoder regulariser
     mmd_weight: float = 10.0  # wae: weight of the MMD to N(0, I) (inverse multiquadratic kernel)
+    adv_weight: float = 0.5  # acai: weight of the critic's answer on interpolants in the AE loss
+    critic_gamma: float = 0.2  # acai: the critic also sees gamma x + (1 - gamma) recon(x), target 0
 
     def __post_init__(self) -> None:
         sizes = [*self.layers, *(self.dec_layers or []), self.d_latent, self.n_features]
@@ -59,7 +61,9 @@ class ModelConfig:
             raise LatentmapError(f"--channels must be positive integers, got {self.channels}")
         if self.decoder_reg not in ("l2", "gp"):
             raise LatentmapError(f"unknown --decoder_reg '{self.decoder_reg}': use l2 or gp")
-        for name in ("code_weight", "decoder_weight", "mmd_weight", "sparsity_lambda"):
+        if not 0 <= self.critic_gamma <= 1:
+            raise LatentmapError(f"--critic_gamma must be in [0, 1], got {self.critic_gamma}")
+        for name in ("code_weight", "decoder_weight", "mmd_weight", "sparsity_lambda", "adv_weight"):
             if getattr(self, name) < 0:
                 raise LatentmapError(f"--{name} must not be negative, got {getattr(self, name)}")
 
@@ -125,7 +129,11 @@ class Autoencoder(nn.Module):
         raise NotImplementedError
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+        """Codes (..., d) -> logits (..., features): leading dimensions (importance samples x
+        images) are flattened for the decoder, which a convolutional one needs."""
+        if z.dim() == 2:
+            return self.decoder(z)
+        return self.decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         out = self.decode_logits(z)

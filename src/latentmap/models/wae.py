@@ -12,6 +12,7 @@ from .dense import DenseAutoencoder
 from .rae import summed_squared_error
 
 SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+MMD_BLOCK = 512  # codes per MMD estimate (a training batch is one)
 
 
 def imq_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -31,6 +32,16 @@ def mmd_imq(z: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
     return within_z + within_prior - 2 * across
 
 
+def blockwise_mmd(z: torch.Tensor, prior: torch.Tensor, block: int = MMD_BLOCK) -> torch.Tensor:
+    """The mean of :func:`mmd_imq` over blocks of ``block`` codes: the same expectation as
+    one big estimate (each is unbiased) at a fraction of the n^2 kernel work, which matters
+    for test losses over thousands of codes. A batch up to ``block`` is one estimate."""
+    if len(z) <= block:
+        return mmd_imq(z, prior)
+    blocks = [(z[s : s + block], prior[s : s + block]) for s in range(0, len(z), block)]
+    return torch.stack([mmd_imq(a, b) for a, b in blocks if len(a) > 1]).mean()  # one code has no pairs
+
+
 class WassersteinAutoencoder(DenseAutoencoder):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         out = super().forward(x, generator)
@@ -42,5 +53,5 @@ class WassersteinAutoencoder(DenseAutoencoder):
         self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         recon = summed_squared_error(out["recon"], x)
-        mmd = mmd_imq(out["code"], out["prior"]) if len(x) > 1 else out["code"].sum() * 0
+        mmd = blockwise_mmd(out["code"], out["prior"]) if len(x) > 1 else out["code"].sum() * 0
         return recon + self.config.mmd_weight * mmd, {"recon": recon, "mmd": mmd}

@@ -43,8 +43,11 @@ class Items:
             return np.quantile(self.values[rows], 0.9, axis=1)
         if self.stat == "fid":
             assert self.reference is not None
+            from threadpoolctl import threadpool_limits
+
             real = FrechetReference(self.reference)  # its statistics once, not per replicate
-            return np.array([real.distance(self.values[r]) for r in rows])
+            with threadpool_limits(1, user_api="blas"):  # many small products: threads only add overhead
+                return np.array([real.distance(self.values[r]) for r in rows])
         raise ValueError(f"unknown statistic {self.stat}")
 
 

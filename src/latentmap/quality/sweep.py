@@ -292,6 +292,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     from .compare import Comparison, add_run, judge_summary, measure_cached, write_outputs
     from .judge import judge_for
     from .metrics import make_probe
+    from .pool import measure_all
     from .report import models_of, write_report
 
     ordered = [spec for model in models_of(specs) for spec in model.specs]  # the plain AE first
@@ -301,6 +302,9 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
     judge = judge_for(dataset, cache, progress=options.progress)
     probe = make_probe(dataset, options.pairs, options.seed)
+    directories = [out / "runs" / spec.directory for spec in ordered]
+    data = (options.data_dir, options.fonts_dir, options.cache_dir)
+    measure_all(directories, dataset.spec, data, options.pairs, options.seed, options.jobs or default_jobs(specs))
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for spec in ordered:
         run = load_run(out / "runs" / spec.directory)

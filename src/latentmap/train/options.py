@@ -52,13 +52,16 @@ class TrainOptions:
     likelihood: str = "mse"
     # architecture (every kind)
     arch: str = "mlp"
-    channels: list[int] = field(default_factory=lambda: [32, 64])
+    channels: list[int] = field(default_factory=lambda: [16, 32])
     # rae
     code_weight: float = 1e-2
     decoder_reg: str = "l2"
     decoder_weight: float = 1e-4
     # wae
     mmd_weight: float = 10.0
+    # acai
+    adv_weight: float = 0.5
+    critic_gamma: float = 0.2
     dynamic_binarization: bool = False
     beta_schedule: str = "constant"
     beta_low: float = 0.0
@@ -77,13 +80,14 @@ class TrainOptions:
 
 # Per-kind defaults of the command line (and of `latentmap sweep`, which runs it), and the
 # flags only one kind has.
-KINDS = ("dense", "sparse", "vae", "rae", "wae")
-DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": []}
-DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16}
+KINDS = ("dense", "sparse", "vae", "rae", "wae", "acai")
+DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": [], "acai": []}
+DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16, "acai": 16}
 KIND_OPTIONS = {
     "sparse": {"sparsity_lambda", "binary_codes"},
     "rae": {"code_weight", "decoder_reg", "decoder_weight"},
     "wae": {"mmd_weight"},
+    "acai": {"adv_weight", "critic_gamma"},
     "vae": {"reg_lambda", "likelihood", "dynamic_binarization", "beta_schedule", "beta_low", "beta_high"}
     | {"warmup", "cycles", "cycle_lead", "cycle_ramp"},
 }
@@ -172,6 +176,8 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
         decoder_reg=options.decoder_reg,
         decoder_weight=options.decoder_weight,
         mmd_weight=options.mmd_weight,
+        adv_weight=options.adv_weight,
+        critic_gamma=options.critic_gamma,
     )
     beta = BetaSchedule(
         kind=options.beta_schedule if options.kind == "vae" else "constant",

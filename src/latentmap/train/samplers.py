@@ -72,10 +72,12 @@ def fit(name: str, codes: np.ndarray, seed: int = 0) -> Sampler:
         return Sampler(name, np.ones(1), codes.mean(axis=0)[None], covariance[None])
     if name == "gmm":
         from sklearn.mixture import GaussianMixture
+        from threadpoolctl import threadpool_limits
 
         components = min(COMPONENTS, len(codes))
         mixture = GaussianMixture(components, covariance_type="full", reg_covar=JITTER, random_state=seed)
-        mixture.fit(codes)
+        with threadpool_limits(1, user_api="blas"):  # (d x d) products: threads cost more than they give
+            mixture.fit(codes)
         return Sampler(name, mixture.weights_, mixture.means_, mixture.covariances_)
     raise LatentmapError(f"unknown sampler '{name}': use {', '.join(SAMPLERS)}")
 

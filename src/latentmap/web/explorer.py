@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
+from ..explore import samples as sampling
 from ..explore.map_inverse import MAX_XY
 from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
 from .common import STATIC, ImageGrid, image_grid, new_app
@@ -120,6 +121,18 @@ class Neighbours(BaseModel):
     distances: list[float]
 
 
+class SamplesRequest(BaseModel):
+    sampler: Literal["prior", "gaussian", "gmm"] = Field("gmm", description="where the codes come from")
+    rows: int = Field(4, ge=1, le=sampling.MAX_ROWS, description=f"grid rows of {sampling.COLUMNS} samples")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class Samples(JudgedGrid):
+    sampler: str
+    nearest: list[list[int]] = Field(description="per sample, row-major: dataset rows of its nearest map images")
+    distances: list[list[float]] = Field(description="their pixel distances (images in [0, 1])")
+
+
 SpaceId = Annotated[int, Path(ge=0, le=2**31 - 1, description="which embedding (0 = the first given)")]
 
 
@@ -136,7 +149,8 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
         return FileResponse(STATIC / "explorer.html")
 
     def describe(one: LatentSpace) -> dict[str, object]:
-        return {**one.info, "judge": one.judge_status(), "inverse": one.inverse.method}
+        extra = {"judge": one.judge_status(), "inverse": one.inverse.method, "samplers": sampling.offered(one.run.kind)}
+        return {**one.info, **extra}
 
     @app.get("/api/spaces")
     def list_spaces() -> list[dict[str, object]]:
@@ -280,5 +294,15 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
     ) -> Neighbours:
         rows, distances = space(space_id).neighbours(index, k)
         return Neighbours(index=index, neighbours=rows.tolist(), distances=distances.tolist())
+
+    @app.post("/api/spaces/{space_id}/samples")
+    def samples(space_id: SpaceId, request: SamplesRequest) -> Samples:
+        """New images from the run's sampler (the first call fits it: seconds), each with its
+        nearest images on the map."""
+        one = space(space_id)
+        grid, nearest, distances = sampling.draw_samples(one, request.sampler, request.rows, request.seed)
+        return Samples(
+            **judged(one, grid), sampler=request.sampler, nearest=nearest.tolist(), distances=distances.tolist()
+        )
 
     return app

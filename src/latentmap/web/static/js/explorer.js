@@ -1,5 +1,6 @@
 // The latent explorer page: map, hover (and decode anywhere), filters, the validity layer,
-// and four experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors.
+// and five experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors,
+// samples from the run's samplers.
 // Picks are dataset rows, so they carry across maps and models of the same dataset.
 import { getBytes, getJSON, loadImage, postJSON } from "./api.js";
 import { css, packed, palette } from "./colors.js";
@@ -12,13 +13,20 @@ const INTERPOLATION_HEADINGS = ["src", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8",
 const MORPH_HEADINGS = ["A", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "B"];
 const EXPERIMENTS = {
   interpolation: "Interpolation", analogy: "Analogy", morph: "Typeface morph", attribute: "Attribute vector",
+  samples: "Samples",
 };
+const SAMPLERS = {
+  prior: "the prior N(0, I)", gaussian: "a Gaussian fitted to the train codes",
+  gmm: "a 10-component Gaussian mixture fitted to the train codes",
+};
+const SAMPLE_ROWS = 4;
 const MARKERS = {
   source: { color: "#3ddc84", shape: "circle" },
   target: { color: "#ff5a5a", shape: "square" },
   c: { color: "#35d0ff", shape: "circle" },
   a: { color: "#ffb020", shape: "diamond" },
   b: { color: "#c77dff", shape: "diamond" },
+  near: { color: "#ffffff", shape: "square" },
 };
 
 const el = (id) => document.getElementById(id);
@@ -26,6 +34,7 @@ const state = {
   space: 0, spaces: [], info: null, points: null, experiment: "interpolation", mode: "linear",
   sources: [], target: null, cs: [], a: null, b: null, hovered: -1, filter: null, request: 0,
   compare: false, text: "Hamburgefonstiv", attribute: null, strength: 1, validity: false, rowIndex: null,
+  sampler: "gmm", seed: 0, samples: null,
 };
 const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png`));
 
@@ -62,6 +71,7 @@ async function loadSpace(k) {
   el("experiment").querySelector('[value="morph"]').disabled = !info.typefaces.length;
   el("compare").parentElement.style.display = sameDatasetSpaces().length > 1 ? "" : "none";
   await setupAttributes();
+  setupSamplers();
   if (state.validity) showValidity();
   updateExperiment(); // picks are rows: they stay, and show where this map has them
   requestGrid();
@@ -102,12 +112,14 @@ function clearExperiment() {
   Object.assign(state, { sources: [], target: null, cs: [], a: null, b: null });
   el("grid").replaceChildren();
   updateExperiment();
+  requestGrid(); // samples need no picks
 }
 
 /** Clicks pick dataset rows; shift-click (or right-click) sets the target / A. */
 function pick(index, shift) {
   const row = state.points.rows[index];
   const e = state.experiment;
+  if (e === "samples") return; // samples come from the sampler, not from picks
   if (e === "interpolation" || e === "morph") {
     const limit = e === "morph" ? 1 : MAX_SOURCES;
     if (state.target === null && !shift && state.sources.length < limit) {
@@ -146,6 +158,8 @@ const HELP = {
     `typeface <b style="color:${MARKERS.target.color}">B</b>: each character of the text morphs from A to B.`,
   attribute: () => `Click up to ${MAX_SOURCES} images, choose a vector and drag the strength: each row shows the ` +
     `image, its reconstruction, and its code + strength × vector decoded.`,
+  samples: () => `New images decoded from codes drawn from ${SAMPLERS[state.sampler]}, with the judge's verdicts. ` +
+    `Hover a sample to mark its nearest images on the map (pixel distance); <b>new draw</b> takes the next seed.`,
 };
 
 function updateExperiment() {
@@ -156,6 +170,7 @@ function updateExperiment() {
   el("interpolation-mode").style.display = e === "interpolation" ? "" : "none";
   el("morph-controls").style.display = e === "morph" ? "" : "none";
   el("attribute-controls").style.display = e === "attribute" ? "" : "none";
+  el("samples-controls").style.display = e === "samples" ? "" : "none";
   const markers = [];
   const mark = (row, kind, label) => {
     const index = row === null ? undefined : state.rowIndex?.get(row);
@@ -167,6 +182,8 @@ function updateExperiment() {
     mark(state.b, "b", "B");
     el("status").textContent = `${state.cs.length} C image(s)` + (state.a !== null ? `, A #${state.a}` : "") +
       (state.b !== null ? `, B #${state.b}` : "");
+  } else if (e === "samples") {
+    el("status").textContent = `${SAMPLE_ROWS * 8} samples, seed ${state.seed}`;
   } else {
     state.sources.forEach((r, k) => mark(r, "source", e === "morph" ? "A" : `S${k + 1}`));
     mark(state.target, "target", e === "morph" ? "B" : "T");
@@ -180,6 +197,7 @@ function ready() {
   const e = state.experiment;
   if (e === "interpolation" || e === "morph") return state.sources.length && state.target !== null;
   if (e === "analogy") return state.cs.length && state.a !== null && state.b !== null;
+  if (e === "samples") return true;
   return state.sources.length && state.attribute !== null;
 }
 
@@ -203,6 +221,13 @@ async function requestGrid() {
     } else if (e === "morph") {
       const grid = await postJSON(`/api/spaces/${state.space}/morph`, { a: state.sources[0], b: state.target, text: state.text });
       sections = [{ grid, headings: MORPH_HEADINGS, originals: [0, 8], rowLabels: grid.chars, gaps: grid.shared }];
+    } else if (e === "samples") {
+      const grid = await postJSON(`/api/spaces/${state.space}/samples`,
+        { sampler: state.sampler, rows: SAMPLE_ROWS, seed: state.seed });
+      const valid = grid.verdicts ? grid.verdicts.flat().filter((v) => v.valid).length : null;
+      sections = [{ grid, headings: [], originals: [], title: `${grid.rows * grid.cols} samples from ${SAMPLERS[grid.sampler]}` +
+        (valid === null ? "" : ` · ${valid} valid`) }];
+      state.samples = grid;
     } else {
       const grid = await postJSON(`/api/spaces/${state.space}/attribute`,
         { rows: state.sources, name: state.attribute, strength: state.strength });
@@ -214,10 +239,42 @@ async function requestGrid() {
     const container = el("grid");
     container.replaceChildren();
     for (const section of sections) renderGrid(container, section, state.info.label_names);
+    if (e === "samples") markNearestOnHover(container, state.samples);
     container.dataset.experiment = e;
   } catch (error) {
     el("status").innerHTML = `<span class="error">${error.message}</span>`;
   }
+}
+
+// ------------------------------------------------------------------ samples
+
+function setupSamplers() {
+  const select = el("sampler");
+  const offered = state.info.samplers || [];
+  select.replaceChildren(...offered.map((name) => new Option(SAMPLERS[name], name)));
+  if (!offered.includes(state.sampler)) state.sampler = offered.includes("gmm") ? "gmm" : offered[0];
+  select.value = state.sampler;
+}
+
+/** Hovering sample i marks its nearest images on the map and names them in the hover panel. */
+function markNearestOnHover(container, grid) {
+  container.querySelectorAll("canvas.cell").forEach((canvas, i) => {
+    const cell = canvas.parentElement.classList.contains("judged") ? canvas.parentElement : canvas;
+    cell.addEventListener("mouseenter", () => {
+      const markers = [];
+      grid.nearest[i].forEach((row, k) => {
+        const index = state.rowIndex.get(row);
+        if (index !== undefined) markers.push({ index, label: `N${k + 1}`, ...MARKERS.near });
+      });
+      map.setMarkers(markers);
+      state.hovered = -1;
+      el("hover-image").getContext("2d").drawImage(canvas, 0, 0); // the sample itself, large
+      state.nearestShown = { sample: i, rows: grid.nearest[i] };
+      el("hover-text").innerHTML = `<div>sample ${i + 1}: nearest images</div>` + grid.nearest[i]
+        .map((row, k) => `<div>N${k + 1} row #${row} · distance ${grid.distances[i][k].toFixed(2)}</div>`).join("");
+    });
+    cell.addEventListener("mouseleave", () => { map.setMarkers([]); state.nearestShown = null; });
+  });
 }
 
 // ------------------------------------------------------------------ attribute vectors
@@ -360,6 +417,7 @@ function saveHash() {
   if (state.validity) p.set("validity", "1");
   if (state.experiment === "morph") p.set("text", state.text);
   if (state.experiment === "attribute" && state.attribute) { p.set("attr", state.attribute); p.set("s", state.strength); }
+  if (state.experiment === "samples") { p.set("sampler", state.sampler); p.set("seed", state.seed); }
   history.replaceState(null, "", `#${p}`);
 }
 
@@ -374,6 +432,7 @@ function readHash() {
     mode: p.get("mode") === "slerp" ? "slerp" : "linear",
     compare: p.get("compare") === "1", validity: p.get("validity") === "1",
     text: p.get("text") ?? state.text, attribute: p.get("attr"), strength: Number(p.get("s") ?? 1),
+    sampler: SAMPLERS[p.get("sampler")] ? p.get("sampler") : "gmm", seed: Math.max(0, one("seed") ?? 0),
   };
 }
 
@@ -398,6 +457,8 @@ el("validity").addEventListener("change", (e) => toggleValidity(e.target.checked
 el("interpolation-mode").addEventListener("change", (e) => { state.mode = e.target.value; saveHash(); requestGrid(); });
 el("morph-text").addEventListener("change", (e) => { state.text = e.target.value; saveHash(); requestGrid(); });
 el("attribute-name").addEventListener("change", (e) => { state.attribute = e.target.value; saveHash(); requestGrid(); });
+el("sampler").addEventListener("change", (e) => { state.sampler = e.target.value; updateExperiment(); requestGrid(); });
+el("resample").addEventListener("click", () => { state.seed += 1; updateExperiment(); requestGrid(); });
 el("strength").addEventListener("input", (e) => {
   state.strength = Number(e.target.value);
   el("strength-value").textContent = state.strength.toFixed(1);

@@ -1,0 +1,74 @@
+"""Measuring many runs at once: ``measure_cached`` for each run in a pool of worker
+processes, each measuring whole runs with its share of the cores. The workers only fill the
+runs' measurement caches; the caller then reads them in order (and measures itself, with
+its own error, whatever a worker could not)."""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DataArgs = tuple[str | None, str | None, str | None]  # data_dir, fonts_dir, cache_dir
+WORKER: dict[str, Any] = {}  # the parent's settings, in each worker (start_worker)
+
+
+def snapshot() -> dict[str, Any]:
+    """The measurement settings of this process (sizes, the judge's training settings),
+    handed to the workers so they measure exactly as it would."""
+    from ..train import samplers
+    from . import judge, metrics
+
+    sizes = {name: getattr(metrics, name) for name in ("REAL_SAMPLES", "PRIOR_SAMPLES", "TRAIN_CODES")}
+    return {"sizes": sizes, "fit_codes": samplers.FIT_CODES, "judge": dict(judge.SETTINGS)}
+
+
+def start_worker(settings: dict[str, Any], threads: int) -> None:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from ..train import samplers
+    from . import metrics
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS too: two workers on two cores, not four threads
+    for name, value in settings["sizes"].items():
+        setattr(metrics, name, value)
+    samplers.FIT_CODES = settings["fit_codes"]
+    WORKER.update(settings)
+
+
+@cache
+def context(spec: str, data: DataArgs, pairs: int, seed: int) -> tuple[Any, Any, Any]:
+    """Dataset, judge and probe, once per worker."""
+    from ..data import load_dataset
+    from ..data.sources import DataPaths
+    from .judge import judge_for
+    from .metrics import make_probe
+
+    dataset = load_dataset(spec, data_dir=data[0], fonts_dir=data[1], cache_dir=data[2])
+    cache_dir = DataPaths.resolve(*data).cache
+    judge = judge_for(dataset, cache_dir, train_if_missing=False, progress=False, **WORKER["judge"])
+    return dataset, judge, make_probe(dataset, pairs, seed)
+
+
+def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int) -> None:
+    from ..train.run import load_run
+    from .compare import measure_cached
+
+    dataset, judge, probe = context(spec, data, pairs, seed)
+    measure_cached(load_run(directory), dataset, judge, probe)
+
+
+def measure_all(directories: list[Path], spec: str, data: DataArgs, pairs: int, seed: int, jobs: int) -> None:
+    """Fill the measurement caches of ``directories`` with ``jobs`` processes (nothing to do
+    for one job or one run: the caller measures)."""
+    if jobs < 2 or len(directories) < 2:
+        return
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    spawn = multiprocessing.get_context("spawn")  # no forked torch or BLAS thread pools
+    with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=start_worker, initargs=(snapshot(), threads)) as pool:
+        futures = [pool.submit(measure_one, str(d), spec, data, pairs, seed) for d in directories]
+        for future in as_completed(futures):
+            future.exception()  # a run the worker could not measure is measured (and reported) by the caller
