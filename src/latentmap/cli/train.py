@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 
 from ..train import TrainOptions, train
-from ..train.options import DEFAULT_LATENT, DEFAULT_LAYERS
+from ..train.options import DEFAULT_BATCH, DEFAULT_LATENT, DEFAULT_LAYERS
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 DESCRIPTIONS = {
@@ -21,6 +21,8 @@ DESCRIPTIONS = {
     "wae": "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
     "acai": "Train an adversarially constrained autoencoder (Berthelot et al. 2019): a critic that "
     "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
+    "typeface": "Train a typeface model: one code per typeface, pooled from a few of its glyphs, and the whole "
+    "alphabet decoded from it (TMNIST datasets and font sets).",
 }
 
 
@@ -58,7 +60,15 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         add_help=add_help,
     )
     data = parser.add_argument_group("data")
-    flag(data, "dataset", default="digits", help="digits | fashion | numeric | alphanumeric | path to a font_set.json")
+    typeface = kind == "typeface"
+    flag(
+        data,
+        "dataset",
+        default="alphanumeric" if typeface else "digits",
+        help="numeric | alphanumeric | path to a font_set.json"
+        if typeface
+        else "digits | fashion | numeric | alphanumeric | path to a font_set.json",
+    )
     flag(
         data,
         "pca_dims",
@@ -68,7 +78,13 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     )
     flag(data, "whiten", action="store_true", help="z-score each PCA feature")
     flag(data, "binary_input", action="store_true", help="binarize inputs (pixel > 0.5)")
-    flag(data, "max_train", type=int, default=None, help="train on a seeded subsample of this many images")
+    flag(
+        data,
+        "max_train",
+        type=int,
+        default=None,
+        help=f"train on a seeded subsample of this many {'typefaces' if typeface else 'images'}",
+    )
 
     add_data_options(parser)
 
@@ -123,6 +139,17 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     if kind == "acai":
         flag(model, "adv_weight", type=float, default=0.5, help="lambda: weight of the critic's answer on interpolants")
         flag(model, "critic_gamma", type=float, default=0.2, help="the critic also sees gamma x + (1 - gamma) recon(x)")
+    if typeface:
+        flag(
+            model,
+            "typeface_kind",
+            "kind",
+            choices=["ae", "vae"],
+            default="ae",
+            help="ae: a deterministic code per typeface; vae: a Gaussian posterior and a KL to N(0, I)",
+        )
+        flag(model, "max_shots", type=layer_size, default=8, help="the encoder sees 1..max_shots glyphs per typeface")
+        flag(model, "reg_lambda", "beta", type=float, default=None, help="--kind vae: weight of the KL term (0.01)")
     if kind == "sparse":
         flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
         flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")
@@ -165,7 +192,13 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         flag(schedule, "cycle_ramp", type=float, default=0.5, help="cyclical: fraction of each cycle spent ramping up")
 
     training = parser.add_argument_group("training")
-    flag(training, "batch_size", type=int, default=256, help="batch size")
+    flag(
+        training,
+        "batch_size",
+        type=int,
+        default=DEFAULT_BATCH.get(kind, 256),
+        help="typefaces per batch" if typeface else "batch size",
+    )
     flag(training, "epochs", type=int, default=25, help="epochs per stage")
     flag(training, "stages", type=int, default=1, help="stages; figures and a checkpoint after each")
     flag(training, "learn_rate", type=float, default=1e-3, help="Adam learning rate")

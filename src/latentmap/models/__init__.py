@@ -8,6 +8,7 @@ from .common import Autoencoder, ModelConfig
 from .dense import DenseAutoencoder
 from .rae import RegularisedAutoencoder
 from .sparse import SparseAutoencoder
+from .typeface import TypefaceAutoencoder
 from .vae import VariationalAutoencoder
 from .wae import WassersteinAutoencoder
 
@@ -18,6 +19,7 @@ KINDS: dict[str, type[Autoencoder]] = {
     "rae": RegularisedAutoencoder,
     "wae": WassersteinAutoencoder,
     "acai": AdversarialAutoencoder,
+    "typeface": TypefaceAutoencoder,
 }
 
 

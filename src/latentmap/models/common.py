@@ -15,7 +15,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
 @dataclass
 class ModelConfig:
-    kind: str  # dense | sparse | vae | rae | wae | acai
+    kind: str  # dense | sparse | vae | rae | wae | acai | typeface
     n_features: int  # 784 pixels, or the number of PCA features
     d_latent: int = 16
     layers: list[int] = field(default_factory=list)
@@ -35,6 +35,9 @@ class ModelConfig:
     mmd_weight: float = 10.0  # wae: weight of the MMD to N(0, I) (inverse multiquadratic kernel)
     adv_weight: float = 0.5  # acai: weight of the critic's answer on interpolants in the AE loss
     critic_gamma: float = 0.2  # acai: the critic also sees gamma x + (1 - gamma) recon(x), target 0
+    n_chars: int = 0  # typeface: characters of the charset (glyphs per typeface)
+    max_shots: int = 8  # typeface: the encoder is shown 1..max_shots glyphs per typeface
+    variational: bool = False  # typeface: a Gaussian posterior and a KL to N(0, I)
 
     def __post_init__(self) -> None:
         sizes = [*self.layers, *(self.dec_layers or []), self.d_latent, self.n_features]
@@ -63,6 +66,12 @@ class ModelConfig:
             raise LatentmapError(f"unknown --decoder_reg '{self.decoder_reg}': use l2 or gp")
         if not 0 <= self.critic_gamma <= 1:
             raise LatentmapError(f"--critic_gamma must be in [0, 1], got {self.critic_gamma}")
+        if self.kind == "typeface" and (self.n_chars < 1 or self.max_shots < 1):
+            raise LatentmapError(
+                f"a typeface model needs characters and --max_shots >= 1, got {self.n_chars} and {self.max_shots}"
+            )
+        if self.kind == "typeface" and not self.pixel_output:
+            raise LatentmapError("the typeface model works on pixels: it cannot be combined with --pca_dims / --whiten")
         for name in ("code_weight", "decoder_weight", "mmd_weight", "sparsity_lambda", "adv_weight"):
             if getattr(self, name) < 0:
                 raise LatentmapError(f"--{name} must not be negative, got {getattr(self, name)}")
@@ -105,11 +114,16 @@ class Autoencoder(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        inputs = self.decoder_inputs()
         self.decoder = (
-            conv_decoder(config.d_latent, config.channels)
+            conv_decoder(inputs, config.channels)
             if config.arch == "conv"
-            else mlp([config.d_latent, *config.decoder_layers, config.n_features], config.activation)
+            else mlp([inputs, *config.decoder_layers, config.n_features], config.activation)
         )
+
+    def decoder_inputs(self) -> int:
+        """Width of what the decoder reads: the code (a typeface model adds the character)."""
+        return self.config.d_latent
 
     def trunk_of(self) -> tuple[nn.Module, int]:
         """The encoder body, pixels or features -> hidden features, and their width."""

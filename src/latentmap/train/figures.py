@@ -179,6 +179,15 @@ def stage_figures(
     """Write every figure for one stage; returns their paths."""
     import torch
 
+    prefix = directory / f"stage-{stage}"
+    if run.kind == "typeface":
+        from . import typeface_figures
+        from .schedules import BetaSchedule
+
+        beta_curve = BetaSchedule(**run.config["beta"]).curve() if run.has_prior else None
+        loss = save(loss_curves(history, beta_curve), Path(f"{prefix}-loss.png"))
+        return [loss, *typeface_figures.stage_figures(run, data, stage, prefix)]  # type: ignore[arg-type]
+
     from ..models.vae import VariationalAutoencoder, kl_per_dim
     from .schedules import BetaSchedule
 
@@ -188,7 +197,6 @@ def stage_figures(
     images = images_u8.astype(np.float32) / 255
     codes = run.encode(images_u8)
     recon = run.decode(codes)
-    prefix = directory / f"stage-{stage}"
     is_vae = isinstance(run.model, VariationalAutoencoder)
     beta = BetaSchedule(**run.config["beta"]).curve() if is_vae else None
     paths = [

@@ -52,11 +52,13 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         cache_dir=options.cache_dir,
         progress=progress,
     )
-    data = load_train_data(dataset, options.max_train, options.seed)
+    data = load_train_data(dataset, options.max_train, options.seed, by_typeface=options.kind == "typeface")
     preprocessor.fit(data.train_images)
-    config = build_config(options, n_features=preprocessor.n_features)
+    config = build_config(options, n_features=preprocessor.n_features, n_chars=len(data.label_names))
     config["preprocess"] = preprocessor.get_params()
     config["dataset_size"] = {"train": len(data.train_labels), "test": len(data.test_labels)}
+    if data.grids is not None:  # a typeface run: the sizes in typefaces too
+        config["dataset_size"].update(train_typefaces=len(data.grids[0]), test_typefaces=len(data.grids[1]))
     config["label_names"] = data.label_names
     config["training"].update(
         world_size=world.size,

@@ -16,7 +16,7 @@ from ..models import Autoencoder
 from . import distributed
 from . import run as runs
 from .board import Board
-from .data import TrainData
+from .data import TrainData, model_inputs
 from .distributed import World
 from .preprocess import Preprocessor
 from .schedules import BetaSchedule
@@ -67,8 +67,8 @@ class Trainer:
         self.local_batch = self.batch_size // self.world.size
         self.shuffle_rng = torch.Generator().manual_seed(self.seed)  # the same permutation on every rank
         self.noise_rng = torch.Generator(device=device).manual_seed(self.seed + 1 + 1000 * self.world.rank)
-        self.x_train = torch.from_numpy(preprocessor.transform(data.train_images)).to(device)
-        self.x_test = torch.from_numpy(preprocessor.transform(data.test_images)).to(device)
+        x_train, x_test = model_inputs(data, preprocessor)
+        self.x_train, self.x_test = torch.from_numpy(x_train).to(device), torch.from_numpy(x_test).to(device)
         if self.dynamic:  # evaluate on one fixed stochastic binarization of the test set
             fixed = torch.Generator(device=device).manual_seed(self.seed + 2)
             self.x_test = torch.bernoulli(self.x_test, generator=fixed)
@@ -176,8 +176,9 @@ class Trainer:
         rng = torch.Generator(device=self.device).manual_seed(self.seed + 3)
         beta = self.beta(self.epoch / self.total_epochs)
         sums: dict[str, float] = {}
-        for start in range(0, len(x), EVAL_BATCH):
-            batch = x[start : start + EVAL_BATCH]
+        step = max(1, EVAL_BATCH // (x.shape[1] if x.dim() == 3 else 1))  # a typeface is a stack of glyphs
+        for start in range(0, len(x), step):
+            batch = x[start : start + step]
             loss, terms = self.model.loss(batch, self.model(batch, generator=rng), beta)
             for name, value in {"loss": loss, **terms}.items():
                 sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
@@ -198,7 +199,7 @@ class Trainer:
                     "stage": stage,
                     **{f"train_{k}": v for k, v in train.items() if k != "beta"},
                     **{f"test_{k}": v for k, v in test.items()},
-                    **({"beta": train["beta"]} if self.model.config.kind == "vae" else {}),  # the KL weight
+                    **({"beta": train["beta"]} if runs.has_kl(self.model.config) else {}),  # the KL weight
                     "seconds": time.perf_counter() - started,
                 }
                 self.history.append(row)
@@ -242,7 +243,7 @@ class Trainer:
         if self.figures:
             from . import figures
 
-            run = runs.Run(self.run_dir, self.config, self.model, self.pre, self.device)
+            run = runs.make_run(self.run_dir, self.config, self.model, self.pre, self.device)
             paths = figures.stage_figures(run, self.history, self.data, stage, self.run_dir / "figures")
             if self.board is not None:
                 self.board.figures(paths, self.epoch)

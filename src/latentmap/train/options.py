@@ -62,6 +62,9 @@ class TrainOptions:
     # acai
     adv_weight: float = 0.5
     critic_gamma: float = 0.2
+    # typeface
+    typeface_kind: str = "ae"
+    max_shots: int = 8
     dynamic_binarization: bool = False
     beta_schedule: str = "constant"
     beta_low: float = 0.0
@@ -80,10 +83,13 @@ class TrainOptions:
 
 # Per-kind defaults of the command line (and of `latentmap sweep`, which runs it), and the
 # flags only one kind has.
-KINDS = ("dense", "sparse", "vae", "rae", "wae", "acai")
-DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": [], "acai": []}
-DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16, "acai": 16}
+KINDS = ("dense", "sparse", "vae", "rae", "wae", "acai", "typeface")
+DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": [], "acai": [], "typeface": [512, 256]}
+DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16, "acai": 16, "typeface": 32}
+DEFAULT_BATCH = {"typeface": 32}  # typefaces per batch (each a stack of glyphs); 256 images otherwise
+TYPEFACE_KINDS = ("ae", "vae")
 KIND_OPTIONS = {
+    "typeface": {"typeface_kind", "max_shots", "reg_lambda"},
     "sparse": {"sparsity_lambda", "binary_codes"},
     "rae": {"code_weight", "decoder_reg", "decoder_weight"},
     "wae": {"mmd_weight"},
@@ -95,14 +101,24 @@ KIND_OPTIONS = {
 
 def applies(option: str, kind: str) -> bool:
     """Whether ``latentmap train KIND`` has this flag."""
-    return all(option not in names or owner == kind for owner, names in KIND_OPTIONS.items())
+    owners = [owner for owner, names in KIND_OPTIONS.items() if option in names]
+    return not owners or kind in owners
+
+
+def is_variational(options: TrainOptions) -> bool:
+    """A Gaussian posterior with a KL term: a vae, or a typeface model with --kind vae."""
+    return options.kind == "vae" or (options.kind == "typeface" and options.typeface_kind == "vae")
 
 
 def with_kind_defaults(options: dict[str, Any]) -> TrainOptions:
     """TrainOptions as ``latentmap train KIND`` fills them in: the kind's own layer and code
     sizes where ``options`` do not set them."""
     kind = options.get("kind", "dense")
-    defaults = {"layers": list(DEFAULT_LAYERS.get(kind, [])), "d_latent": DEFAULT_LATENT.get(kind, 16)}
+    defaults = {
+        "layers": list(DEFAULT_LAYERS.get(kind, [])),
+        "d_latent": DEFAULT_LATENT.get(kind, 16),
+        "batch_size": DEFAULT_BATCH.get(kind, 256),
+    }
     return TrainOptions(**{**defaults, **options})
 
 
@@ -128,7 +144,8 @@ def default_out(options: TrainOptions) -> Path:
     the model (PCA input, binary input or codes, the likelihood), so that two different
     models never share a default directory."""
     dataset = Path(options.dataset).stem if options.dataset.endswith(".json") else options.dataset
-    parts = [dataset, options.kind, *(str(n) for n in [*options.layers, options.d_latent])]
+    kind = f"typeface{options.typeface_kind}" if options.kind == "typeface" else options.kind
+    parts = [dataset, kind, *(str(n) for n in [*options.layers, options.d_latent])]
     if options.arch != "mlp":
         parts.append(options.arch)
     if options.pca_dims:
@@ -142,7 +159,7 @@ def default_out(options: TrainOptions) -> Path:
     return Path("runs") / "-".join(parts)
 
 
-def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
+def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> dict[str, Any]:
     """The run's config.json content; validates every option (raises before any file is written)."""
     if options.kind not in KINDS:
         raise LatentmapError(f"unknown model kind '{options.kind}': use {', '.join(KINDS)}")
@@ -156,7 +173,14 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
     bernoulli = options.kind == "vae" and options.likelihood == "bernoulli"
     if options.dynamic_binarization and not bernoulli:
         raise LatentmapError("--dynamic_binarization goes with --likelihood bernoulli")
+    if options.typeface_kind not in TYPEFACE_KINDS:
+        raise LatentmapError(f"unknown typeface model kind '{options.typeface_kind}': use ae or vae")
+    if options.kind == "typeface" and options.pca_dims:
+        raise LatentmapError("the typeface model works on pixels: it cannot be combined with --pca_dims / --whiten")
+    variational = is_variational(options)
     reg_lambda = options.reg_lambda if options.reg_lambda is not None else (1.0 if bernoulli else 0.01)
+    if reg_lambda < 0:
+        raise LatentmapError(f"--reg_lambda (--beta) must not be negative, got {reg_lambda}")
     model = ModelConfig(
         kind=options.kind,
         n_features=n_features,
@@ -178,6 +202,9 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
         mmd_weight=options.mmd_weight,
         adv_weight=options.adv_weight,
         critic_gamma=options.critic_gamma,
+        n_chars=n_chars,
+        max_shots=options.max_shots,
+        variational=options.kind == "typeface" and variational,
     )
     beta = BetaSchedule(
         kind=options.beta_schedule if options.kind == "vae" else "constant",
@@ -198,7 +225,7 @@ def build_config(options: TrainOptions, n_features: int) -> dict[str, Any]:
             "batch_size": options.batch_size,
             "learn_rate": options.learn_rate,
             "seed": options.seed,
-            "reg_lambda": reg_lambda if options.kind == "vae" else None,
+            "reg_lambda": reg_lambda if variational else None,
             "dynamic_binarization": options.dynamic_binarization,
             "max_train": options.max_train,
         },

@@ -133,6 +133,11 @@ def model_from_config(config: dict[str, Any]) -> Autoencoder:
     return build_model(ModelConfig(**config["model"]))
 
 
+def has_kl(model: ModelConfig) -> bool:
+    """Whether the model has a Gaussian posterior and a KL term (a KL weight to report)."""
+    return model.kind == "vae" or model.variational
+
+
 def restore_model(model: Autoencoder, weights: dict[str, torch.Tensor], source: str) -> None:
     expected = model.state_dict()
     if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
@@ -165,6 +170,11 @@ class Run:
     @property
     def d_latent(self) -> int:
         return self.model.config.d_latent
+
+    @property
+    def has_prior(self) -> bool:
+        """Whether the codes were pulled towards N(0, I) (the ``prior`` sampler is offered)."""
+        return self.kind in samplers.HAS_PRIOR
 
     def features(self, images: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.preprocessor.transform(images)).to(self.device)
@@ -215,7 +225,7 @@ class Run:
         """The fitted sampler ``name`` (prior, gaussian, gmm): from ``samplers/`` in the run
         directory, or fitted to the train codes (of ``dataset``, default the run's own) and
         kept there (a read-only run directory keeps nothing)."""
-        samplers.check(name, self.kind)
+        samplers.check(name, self.kind, self.has_prior)
         folder = self.path / "samplers"
         stored = samplers.load(name, folder, self.weights_sha256)
         if stored is not None:
@@ -232,6 +242,22 @@ class Run:
         if n < 1:
             raise LatentmapError(f"asked for {n} samples: ask for at least one")
         return self.decode(self.sampler(sampler, dataset).sample(n, seed))
+
+
+def make_run(
+    path: Path,
+    config: dict[str, Any],
+    model: Autoencoder,
+    preprocessor: Preprocessor,
+    device: torch.device,
+    sha: str = "",
+) -> Run:
+    """A :class:`Run`, or a :class:`~latentmap.train.typeface.TypefaceRun` for a typeface model."""
+    if model.config.kind == "typeface":
+        from .typeface import TypefaceRun
+
+        return TypefaceRun(path, config, model, preprocessor, device, sha)
+    return Run(path, config, model, preprocessor, device, sha)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -291,7 +317,7 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
             f" the model expects {model.config.n_features}"
         )
     model.to(torch_device).eval()
-    return Run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())
+    return make_run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())
 
 
 def refuse_existing_run(out: Path) -> None:

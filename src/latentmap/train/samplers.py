@@ -82,13 +82,14 @@ def fit(name: str, codes: np.ndarray, seed: int = 0) -> Sampler:
     raise LatentmapError(f"unknown sampler '{name}': use {', '.join(SAMPLERS)}")
 
 
-def check(name: str, kind: str) -> None:
+def check(name: str, kind: str, has_prior: bool | None = None) -> None:
+    """Refuse an unknown sampler, and ``prior`` for a run whose codes have none."""
     if name not in SAMPLERS:
         raise LatentmapError(f"unknown sampler '{name}': use {', '.join(SAMPLERS)}")
-    if name == "prior" and kind not in HAS_PRIOR:
+    if name == "prior" and not (kind in HAS_PRIOR if has_prior is None else has_prior):
         raise LatentmapError(
             f"a {kind} run has no prior: its codes were never pulled towards N(0, I) (only {', '.join(HAS_PRIOR)} "
-            "runs are); use sampler 'gaussian' or 'gmm', fitted to its train codes"
+            "runs and typeface VAEs are); use sampler 'gaussian' or 'gmm', fitted to its train codes"
         )
 
 

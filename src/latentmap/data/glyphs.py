@@ -1,0 +1,65 @@
+"""A TMNIST dataset regrouped by typeface: one row of glyphs per typeface, one column per
+character (what the typeface model trains on and completes)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError, LatentmapError
+from .datasets import Dataset
+
+
+@dataclass
+class GlyphGrid:
+    images: np.ndarray  # (T, C, 28, 28) uint8, zeros where a glyph is missing
+    present: np.ndarray  # (T, C) bool
+    names: np.ndarray  # (T,) typeface names
+    is_test: np.ndarray  # (T,) bool: the dataset's family split
+    chars: list[str]  # the C characters, in label order
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def split(self, which: str) -> "GlyphGrid":
+        keep = self.is_test if which == "test" else ~self.is_test
+        return self.subset(np.flatnonzero(keep))
+
+    def subset(self, rows: np.ndarray) -> "GlyphGrid":
+        return GlyphGrid(self.images[rows], self.present[rows], self.names[rows], self.is_test[rows], self.chars)
+
+    def row_of(self, name: str) -> int:
+        """The row of typeface ``name``; an unknown name says which similar ones exist."""
+        hits = np.flatnonzero(self.names == name)
+        if len(hits):
+            return int(hits[0])
+        lowered = name.lower()
+        similar = [str(n) for n in self.names if lowered in str(n).lower() or str(n).lower() in lowered][:5]
+        hint = f" (similar: {', '.join(similar)})" if similar else ""
+        raise LatentmapError(f"unknown typeface '{name}'{hint}")
+
+
+def char_positions(chars: str, charset: list[str]) -> np.ndarray:
+    """Characters -> their columns in ``charset``; a character outside it is refused."""
+    if not isinstance(chars, str) or not chars:
+        raise LatentmapError("give the characters as a non-empty string, e.g. 'Hamb'")
+    unknown = sorted({c for c in chars if c not in charset})
+    if unknown:
+        raise LatentmapError(f"character(s) {''.join(unknown)!r} are not in this model's charset ({''.join(charset)})")
+    return np.array([charset.index(c) for c in chars], dtype=np.int64)
+
+
+def glyph_grid(dataset: Dataset) -> GlyphGrid:
+    """Regroup a TMNIST dataset (or font set) by typeface; rows in typeface-id order."""
+    if dataset.typeface_ids is None:
+        raise DataError(
+            f"dataset {dataset.spec} has no typefaces: the typeface model needs numeric, alphanumeric "
+            "or a font_set.json"
+        )
+    used, row = np.unique(dataset.typeface_ids, return_inverse=True)
+    grid = np.zeros((len(used), len(dataset.label_names), 28, 28), np.uint8)
+    present = np.zeros((len(used), len(dataset.label_names)), bool)
+    grid[row, dataset.labels] = dataset.images
+    present[row, dataset.labels] = True
+    is_test = np.zeros(len(used), bool)
+    is_test[row] = dataset.is_test
+    return GlyphGrid(grid, present, dataset.fonts["name"][used], is_test, list(dataset.label_names))

@@ -1,0 +1,107 @@
+"""How well a typeface run completes unseen typefaces from a few glyphs, next to a baseline.
+
+For every test typeface (families the model never saw) k of its glyphs are given (k = 1, 2,
+4, 8; the same random order for every k, so the given sets nest) and the others are
+generated. The baseline is what a font picker would do: the training typeface nearest to
+the given glyphs (mean pixel distance over them) lends its own glyphs for the rest (the next
+nearest where it has no such glyph). Scores: pixel MSE of the generated glyphs against the
+real ones, and the judge's accuracy on them relative to its accuracy on the real glyphs,
+each with a paired bootstrap interval over test typefaces.
+"""
+
+from typing import Any
+
+import numpy as np
+
+from ..data.glyphs import GlyphGrid
+from ..train.typeface import TypefaceRun
+from .judge import Judge
+from .stats import Items, bootstrap_interval, paired_difference
+
+SHOTS = (1, 2, 4, 8)
+UNIT = "test_typefaces"
+
+
+def shot_order(present: np.ndarray, seed: int) -> np.ndarray:
+    """(T, C) rank of each present glyph in a seeded random order (C for missing glyphs)."""
+    rng = np.random.default_rng(seed)
+    ranks = np.full(present.shape, present.shape[1], np.int64)
+    for row, columns in enumerate(present):
+        shown = np.flatnonzero(columns)
+        ranks[row, rng.permutation(shown)] = np.arange(len(shown))
+    return ranks
+
+
+def nearest_completion(train: GlyphGrid, images: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """The baseline: for each typeface (T, C, 28, 28) with given glyphs (T, C), the glyphs of
+    the nearest training typeface by the given ones (for characters it lacks, the next nearest)."""
+    reference = train.images.reshape(len(train), train.images.shape[1], -1).astype(np.float32) / 255
+    out = np.zeros(images.shape, np.uint8)
+    for t in range(len(images)):
+        columns = np.flatnonzero(given[t])
+        query = images[t, columns].reshape(len(columns), -1).astype(np.float32) / 255
+        has = train.present[:, columns]
+        squared = ((reference[:, columns] - query) ** 2).mean(axis=2)
+        distance = np.where(has, squared, np.nan)
+        mean = np.nanmean(np.where(has.any(axis=1, keepdims=True), distance, np.inf), axis=1)
+        order = np.argsort(np.nan_to_num(mean, nan=np.inf), kind="stable")
+        lender = order[train.present[order].argmax(axis=0)]  # per character: the nearest that has it
+        out[t] = train.images[lender, np.arange(images.shape[1])]
+    return out
+
+
+def per_typeface(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Mean of per-glyph values over each typeface's target glyphs: (T,)."""
+    return (values * targets).sum(axis=1) / targets.sum(axis=1)
+
+
+def completion_scores(
+    run: TypefaceRun, grid: GlyphGrid, judge: Judge | None, shots: tuple[int, ...] = SHOTS, seed: int = 0
+) -> list[dict[str, Any]]:
+    """One row of scores per number of given glyphs (see the module docstring)."""
+    train, test = grid.split("train"), grid.split("test")
+    test = test.subset(np.flatnonzero(test.present.sum(axis=1) > max(shots)))  # something left to generate
+    ranks = shot_order(test.present, seed)
+    real = test.images.astype(np.float32) / 255
+    labels = np.broadcast_to(np.arange(len(grid.chars)), test.present.shape)
+    real_correct = correct(judge, test.images, labels)
+    rows = []
+    for k in shots:
+        given = ranks < k
+        targets = test.present & ~given
+        generated = run.decode(run.encode_typefaces(test.images, given))
+        borrowed = nearest_completion(train, test.images, given).astype(np.float32) / 255
+        mse = per_typeface(((generated - real) ** 2).mean(axis=(2, 3)), targets)
+        baseline = per_typeface(((borrowed - real) ** 2).mean(axis=(2, 3)), targets)
+        difference, low, high = paired_difference(Items(UNIT, mse), Items(UNIT, baseline), seed)
+        row: dict[str, Any] = {
+            "shots": k,
+            "typefaces": len(test),
+            "glyphs": int(targets.sum()),
+            "mse": float(mse.mean()),
+            "mse_ci": bootstrap_interval(Items(UNIT, mse), seed),
+            "baseline_mse": float(baseline.mean()),
+            "mse_minus_baseline": difference,
+            "mse_minus_baseline_ci": (low, high),
+        }
+        if judge is not None:
+            real_accuracy = per_typeface(real_correct, targets)
+            ours = per_typeface(correct(judge, generated, labels), targets)
+            theirs = per_typeface(correct(judge, borrowed, labels), targets)
+            row.update(
+                real_accuracy=float(real_accuracy.mean()),
+                accuracy=float(ours.mean()),
+                baseline_accuracy=float(theirs.mean()),
+                relative_accuracy=float(ours.mean() / max(real_accuracy.mean(), 1e-9)),
+                baseline_relative_accuracy=float(theirs.mean() / max(real_accuracy.mean(), 1e-9)),
+            )
+        rows.append(row)
+    return rows
+
+
+def correct(judge: Judge | None, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(T, C) whether the judge reads each glyph as its character (zeros without a judge)."""
+    if judge is None:
+        return np.zeros(labels.shape, np.float32)
+    probs, _ = judge.predict(images.reshape(-1, 28, 28))
+    return (probs.argmax(axis=1) == labels.reshape(-1)).reshape(labels.shape).astype(np.float32)
