@@ -245,3 +245,30 @@ def test_a_typeface_run_trains_under_torchrun(tmp_path, small_fonts_dir, dataset
     result = torchrun([*args, "--fonts-dir", str(small_fonts_dir), "--out", str(out)], opts)
     assert result.returncode == 0, result.stderr[-2000:]
     assert load_run(out).config["training"]["world_size"] == 2
+
+
+def test_the_fonts_app_clusters_typefaces_by_their_learned_codes(trained, alphanumeric, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from latentmap.typefaces import TypefaceCorpus
+    from latentmap.typefaces.clustering import ClusterParams, cluster_typefaces
+    from latentmap.typefaces.corpus import typeface_codes
+    from latentmap.web.fonts import FontsApp, create_app
+
+    codes = typeface_codes(alphanumeric, str(trained))
+    run = load_run(trained)
+    grid = glyph_grid(alphanumeric)
+    expected = run.encode_typefaces(grid.images, grid.present)[grid.row_of("Lobster-Regular")]
+    font_id = alphanumeric.fonts["name"].tolist().index("Lobster-Regular")
+    assert np.allclose(codes[font_id], expected, atol=1e-5)
+    corpus = TypefaceCorpus(alphanumeric, codes, str(trained))
+    by_codes = cluster_typefaces(corpus, "Ag", ClusterParams(n_clusters=3, features="codes"))
+    assert by_codes.summary["features"] == 8 and sum(by_codes.summary["sizes"]) == len(corpus.complete("Ag"))
+    client = TestClient(create_app(FontsApp(corpus, tmp_path)), base_url="http://127.0.0.1:8001")
+    headers = {"Origin": "http://127.0.0.1:8001"}
+    assert client.get("/api/info").json()["codes"] == str(trained)
+    answer = client.post("/api/cluster", json={"chars": ["A"], "n_clusters": 2, "features": "codes"}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["summary"]["features"] == 8
+    plain = TestClient(create_app(FontsApp(TypefaceCorpus(alphanumeric), tmp_path)), base_url="http://127.0.0.1:8001")
+    refused = plain.post("/api/cluster", json={"chars": ["A"], "features": "codes"}, headers=headers)
+    assert refused.status_code in (400, 422) and "--codes" in refused.text

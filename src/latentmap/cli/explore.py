@@ -54,6 +54,7 @@ def load_spaces(
     """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
     from the cache, or trained in the background while the app already serves)."""
     from ..data.sources import DataPaths
+    from ..errors import LatentmapError
     from ..explore.space import LatentSpace
     from ..quality.judge import JudgeSlot
 
@@ -69,6 +70,12 @@ def load_spaces(
         space.dataset, space.judge_slot = shared[spec]
         spaces.append(space)
         print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
+    modes = {space.info.get("mode", "glyph") for space in spaces}
+    if len(modes) > 1:
+        raise LatentmapError(
+            "typeface maps (from `latentmap train typeface` runs) and glyph maps are served apart: "
+            "start one `latentmap explore` for each, on two --port numbers"
+        )
     for spec, (_, slot) in shared.items():
         if slot is not None:
             print(f"judge for {spec}: {slot.status}")

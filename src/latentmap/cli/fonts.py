@@ -18,13 +18,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=".",
         help="folder that relative save paths start from (default: the current directory)",
     )
+    parser.add_argument(
+        "--codes",
+        metavar="RUN",
+        help="a typeface run (latentmap train typeface): also cluster typefaces by its learned codes (on the page)",
+    )
     common.add_server_arguments(parser, port=8001)  # the explorer's 8000 stays free: both can run at once
 
 
 def run_fonts(args: argparse.Namespace) -> None:
+    import numpy as np
+
     from ..atomic import ensure_writable_dir
     from ..data import load_dataset
     from ..typefaces import TypefaceCorpus
+    from ..typefaces.corpus import typeface_codes
     from ..web.common import serve
     from ..web.fonts import FontsApp, create_app
     from ..web.security import Policy
@@ -33,7 +41,11 @@ def run_fonts(args: argparse.Namespace) -> None:
     dataset = load_dataset(
         args.dataset, data_dir=args.data_dir, fonts_dir=args.fonts_dir, cache_dir=args.cache_dir, progress=True
     )
-    corpus = TypefaceCorpus(dataset)
+    paths = {"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir}
+    codes = typeface_codes(dataset, args.codes, **paths) if args.codes else None
+    corpus = TypefaceCorpus(dataset, codes, args.codes or "")
+    if codes is not None:
+        print(f"learned codes of {int(np.isfinite(codes).all(axis=1).sum()):,} typefaces from {args.codes}")
     print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters ({dataset.source})")
     policy = Policy.for_server(args.host, args.allow_host, args.no_token)
     serve(create_app(FontsApp(corpus, out_dir), policy), args.host, args.port, not args.no_browser, policy)

@@ -48,18 +48,23 @@ def char_positions(chars: str, charset: list[str]) -> np.ndarray:
     return np.array([charset.index(c) for c in chars], dtype=np.int64)
 
 
-def glyph_grid(dataset: Dataset) -> GlyphGrid:
-    """Regroup a TMNIST dataset (or font set) by typeface; rows in typeface-id order."""
+def glyph_table(dataset: Dataset) -> np.ndarray:
+    """(typefaces, characters) -> dataset row, -1 where a typeface lacks the character."""
     if dataset.typeface_ids is None:
-        raise DataError(
-            f"dataset {dataset.spec} has no typefaces: the typeface model needs numeric, alphanumeric "
-            "or a font_set.json"
-        )
-    used, row = np.unique(dataset.typeface_ids, return_inverse=True)
-    grid = np.zeros((len(used), len(dataset.label_names), 28, 28), np.uint8)
-    present = np.zeros((len(used), len(dataset.label_names)), bool)
-    grid[row, dataset.labels] = dataset.images
-    present[row, dataset.labels] = True
-    is_test = np.zeros(len(used), bool)
-    is_test[row] = dataset.is_test
-    return GlyphGrid(grid, present, dataset.fonts["name"][used], is_test, list(dataset.label_names))
+        raise DataError(f"dataset {dataset.spec} has no typefaces: use numeric, alphanumeric or a font_set.json")
+    table = np.full((len(dataset.fonts["name"]), len(dataset.label_names)), -1, np.int64)
+    table[dataset.typeface_ids, dataset.labels] = np.arange(len(dataset))
+    return table
+
+
+def glyph_grid(dataset: Dataset) -> GlyphGrid:
+    """Regroup a TMNIST dataset (or font set) by typeface: the typefaces it has glyphs of, in
+    typeface-id order."""
+    table = glyph_table(dataset)
+    used = np.flatnonzero((table >= 0).any(axis=1))
+    table = table[used]
+    present = table >= 0
+    images = np.where(present[..., None, None], dataset.images[np.maximum(table, 0)], 0).astype(np.uint8)
+    first = table[np.arange(len(table)), present.argmax(axis=1)]  # any glyph: a typeface has one split
+    is_test = dataset.is_test[first]
+    return GlyphGrid(images, present, dataset.fonts["name"][used], is_test, list(dataset.label_names))

@@ -44,7 +44,8 @@ class EmbedJob:
 def describe(meta: dict[str, Any]) -> str:
     points = "all" if meta.get("max_points") is None else f"{meta['max_points']:,}"
     params = meta.get("params", {})
-    return f"{meta.get('method')} of {points} {meta.get('split')} images (seed {params.get('seed')})"
+    unit = meta.get("points", "images")
+    return f"{meta.get('method')} of {points} {meta.get('split')} {unit} (seed {params.get('seed')})"
 
 
 def existing(stem: Path, wanted: dict[str, Any], overwrite: bool) -> Embedding | None:
@@ -77,7 +78,9 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     from ..data import load_dataset
     from ..images import save_png
     from ..train.run import load_run
+    from ..train.typeface import TypefaceRun
     from .maps import render_map
+    from .typefaces import typeface_points
 
     methods = check_methods(job.methods)
     if job.split not in ("train", "test", "all"):
@@ -98,18 +101,27 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     kept = {m: e for m in methods if (e := existing(stems[m], {**wanted, "method": m}, job.overwrite)) is not None}
     todo = [m for m in methods if m not in kept]
     dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
-    rows = np.arange(len(dataset))
-    if job.split != "all":
-        rows = rows[dataset.is_test == (job.split == "test")]
-    if job.max_points is not None and job.max_points < len(rows):
-        rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
-    picked = dataset.subset(rows)
-    images, labels = picked.images, picked.labels
     start = time.perf_counter()
-    codes = run.encode(images)
+    if isinstance(run, TypefaceRun):  # one point per typeface
+        points = typeface_points(run, dataset, job.split, job.max_points, job.params.seed)
+        rows, codes, labels, images = points.rows, points.codes, points.labels, points.images
+        label_names, size, unit = points.label_names, points.count, "typefaces"
+        extra = {"points": "typefaces", "thumbnail": points.thumbnail, "chars": run.chars}
+        typefaces = None
+    else:
+        rows = np.arange(len(dataset))
+        if job.split != "all":
+            rows = rows[dataset.is_test == (job.split == "test")]
+        if job.max_points is not None and job.max_points < len(rows):
+            rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
+        picked = dataset.subset(rows)
+        images, labels = picked.images, picked.labels
+        codes = run.encode(images)
+        label_names, size, unit, extra = dataset.label_names, len(dataset), "images", {}
+        typefaces = picked.typefaces if picked.typeface_ids is not None else None
     encode_seconds = time.perf_counter() - start
     log(
-        f"encoded {len(rows):,} {job.split} images of {run.dataset_spec} with {run.kind} run {run.path.name} "
+        f"encoded {len(rows):,} {job.split} {unit} of {run.dataset_spec} with {run.kind} run {run.path.name} "
         f"({run.d_latent} dims, {encode_seconds:.1f} s)"
     )
     for method in todo:
@@ -142,8 +154,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             "weights_sha256": run.weights_sha256,
             "model_kind": run.kind,
             "dataset": run.dataset_spec,
-            "dataset_size": len(dataset),
-            "label_names": dataset.label_names,
+            "dataset_size": size,
+            "label_names": label_names,
             "method": method,
             "params": params_json(job.params),
             "split": job.split,
@@ -152,16 +164,17 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             | ({"neighbors": used.seconds} if used is not None else {}),
             "neighbors": used.method if used is not None else None,
             "quality": scores,
+            **extra,
         }
         embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
         written.append(embedding.save(Path(f"{stem}.npz")))
         start = time.perf_counter()
-        title = f"{run.path.name} · {method} · {len(rows):,} {job.split} images"
+        title = f"{run.path.name} · {method} · {len(rows):,} {job.split} {unit}"
         picture = render_map(
             xy,
             images,
             labels,
-            dataset.label_names,
+            label_names,
             size=job.map_size,
             seed=job.params.seed,
             title=title,
@@ -174,7 +187,6 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     if job.projector_dir:
         from .projector import export_projector
 
-        typefaces = picked.typefaces if picked.typeface_ids is not None else None
-        written.append(export_projector(job.projector_dir, codes, labels, dataset.label_names, images, typefaces))
+        written.append(export_projector(job.projector_dir, codes, labels, label_names, images, typefaces))
         log(f"projector files in {job.projector_dir}")
     return written

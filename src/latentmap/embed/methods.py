@@ -235,7 +235,7 @@ def quality(
     rows = np.arange(len(codes))
     if len(rows) > sample:
         rows = np.sort(np.random.default_rng(seed).choice(len(rows), size=sample, replace=False))
-    k = min(10, len(rows) - 2)
+    k = min(10, (len(rows) - 1) // 2)  # trustworthiness needs k < n / 2
     return {
         "knn10_accuracy_2d": knn_accuracy(xy[rows], labels[rows]),
         "knn10_accuracy_latent": knn_accuracy(codes[rows], labels[rows]),

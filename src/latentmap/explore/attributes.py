@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Dataset
+from ..data.glyphs import glyph_table
 from ..errors import RequestError
 
 FONT_COLUMNS = ("family", "weight", "style", "category")
@@ -51,14 +52,6 @@ def typeface_pairs(dataset: Dataset, attribute: str) -> list[tuple[int, int]]:
             italic = [i for i in members if fonts["style"][i] == "italic"]
             pairs += [(normal[0], italic[0])] if normal and italic else []
     return pairs
-
-
-def glyph_table(dataset: Dataset) -> np.ndarray:
-    """(typefaces, characters) -> dataset row, -1 where a typeface lacks the character."""
-    assert dataset.typeface_ids is not None
-    table = np.full((len(dataset.fonts["name"]), len(dataset.label_names)), -1, np.int64)
-    table[dataset.typeface_ids, dataset.labels] = np.arange(len(dataset))
-    return table
 
 
 def paired_difference(codes_of: Any, table: np.ndarray, pairs: list[tuple[int, int]]) -> np.ndarray | None:

@@ -17,9 +17,9 @@ NEAREST = 3  # nearest map images per sample
 CHUNK = 8192  # map images compared at once (bounded memory on full TMNIST)
 
 
-def offered(kind: str) -> list[str]:
-    """The samplers a run of this kind offers: the prior only where training pulled codes to it."""
-    return [name for name in samplers.SAMPLERS if name != "prior" or kind in samplers.HAS_PRIOR]
+def offered(run: Any) -> list[str]:
+    """The samplers a run offers: the prior only where training pulled its codes to N(0, I)."""
+    return [name for name in samplers.SAMPLERS if name != "prior" or run.has_prior]
 
 
 def nearest_images(images: np.ndarray, queries: np.ndarray, k: int = NEAREST) -> tuple[np.ndarray, np.ndarray]:
@@ -44,9 +44,11 @@ def draw_samples(space: Any, sampler: str, rows: int, seed: int) -> tuple[np.nda
     row-major order) the dataset rows of its nearest map images and their distances."""
     if not 1 <= rows <= MAX_ROWS:
         raise RequestError(f"rows must be between 1 and {MAX_ROWS}, got {rows}")
-    if sampler not in offered(space.run.kind):
+    if space.info.get("mode") == "typeface":
+        raise RequestError("this is a typeface map: use /typeface/samples")
+    if sampler not in offered(space.run):
         raise RequestError(
-            f"a {space.run.kind} run offers the samplers {', '.join(offered(space.run.kind))}, not '{sampler}'"
+            f"a {space.run.kind} run offers the samplers {', '.join(offered(space.run))}, not '{sampler}'"
         )
     try:
         images = space.run.sample(rows * COLUMNS, sampler, seed=seed, dataset=space.dataset)

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..data.glyphs import glyph_table
 from ..embed.file import check_matches, check_weights, load_embedding
 from ..errors import RequestError
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
-from .attributes import Attribute, class_attribute, glyph_table, has_font_metadata, tmnist_attributes
+from .attributes import Attribute, class_attribute, has_font_metadata, tmnist_attributes
 from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
 from .points import ATLAS_COLUMNS, ATLAS_SIZE, atlas_png, checked, points_blob, points_layout
 
@@ -73,6 +74,10 @@ class LatentSpace:
         run = load_run(meta["run"])
         if dataset is None or dataset.spec != run.dataset_spec:
             dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
+        if meta.get("points") == "typefaces":  # a typeface run's map: one point per typeface
+            from .typeface_space import TypefaceSpace
+
+            return TypefaceSpace.from_embedding(path, embedding, run, dataset)
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         check_weights(embedding, run.weights_sha256)
         rows = embedding.indices

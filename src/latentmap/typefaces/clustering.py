@@ -32,6 +32,7 @@ class ClusterParams:
     min_samples: int = 5  # dbscan, dbscan-auto
     pca_dims: int = 0  # 0: none
     seed: int = 0
+    features: str = "pixels"  # pixels: the glyph images; codes: a typeface run's learned codes
 
 
 @dataclass
@@ -212,7 +213,7 @@ def cluster_typefaces(corpus: TypefaceCorpus, chars: str | list[str], params: Cl
     if params.algorithm not in ALGORITHMS:
         raise ClusteringError(f"unknown algorithm '{params.algorithm}': use {', '.join(ALGORITHMS)}")
     start = time.perf_counter()
-    font_ids = corpus.complete(chars)
+    font_ids = corpus.complete(chars, params.features)
     n = len(font_ids)
     if n < 2:
         raise ClusteringError(f"only {n} typeface(s) have all the selected characters")
@@ -222,8 +223,9 @@ def cluster_typefaces(corpus: TypefaceCorpus, chars: str | list[str], params: Cl
         raise ClusteringError(
             f"number of clusters must be between 1 and {most} for {n} typefaces, got {params.n_clusters}"
         )
-    check_work(n, len(corpus.positions(chars)) * 784, params)
-    font_ids, x = corpus.vectors(chars)
+    features = corpus.learned_codes().shape[1] if params.features == "codes" else len(corpus.positions(chars)) * 784
+    check_work(n, features, params)
+    font_ids, x = corpus.vectors(chars, params.features)
     x = reduce(x, params.pca_dims, params.seed)
     labels, distance, info = ALGORITHM_FUNCTIONS[params.algorithm](x, params)
     clusters, distances = [], []

@@ -79,6 +79,17 @@ class ImageGrid(BaseModel):
     pixels: str = Field(description="base64 of rows*cols*size*size uint8 pixels, row-major")
 
 
+class Verdict(BaseModel):
+    valid: bool = Field(description="the judge's top probability reaches its tau")
+    label: int = Field(description="the class the judge sees")
+    top: list[tuple[int, float]] = Field(description="the judge's top classes and probabilities")
+
+
+class JudgedGrid(ImageGrid):
+    verdicts: list[list[Verdict]] | None = Field(None, description="per cell; null until the judge is ready")
+    judge: str = Field("none", description="the judge's status: ready, training, none, unavailable: ...")
+
+
 def image_grid(grid: np.ndarray) -> ImageGrid:
     """(rows, cols, 28, 28) uint8 -> a compact JSON grid (pixels base64, row-major)."""
     rows, cols = grid.shape[:2]

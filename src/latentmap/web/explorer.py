@@ -15,8 +15,9 @@ from ..errors import RequestError
 from ..explore import samples as sampling
 from ..explore.map_inverse import MAX_XY
 from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
-from .common import STATIC, ImageGrid, image_grid, new_app
+from .common import STATIC, ImageGrid, JudgedGrid, image_grid, new_app
 from .security import Policy
+from .typeface_routes import add_typeface_routes
 
 # Row indices are small non-negative integers; bounding them in the schema turns a huge
 # number into a 422 before numpy could overflow on it.
@@ -42,17 +43,6 @@ class DecodeRequest(BaseModel):
 
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class Verdict(BaseModel):
-    valid: bool = Field(description="the judge's top probability reaches its tau")
-    label: int = Field(description="the class the judge sees")
-    top: list[tuple[int, float]] = Field(description="the judge's top classes and probabilities")
-
-
-class JudgedGrid(ImageGrid):
-    verdicts: list[list[Verdict]] | None = Field(None, description="per cell; null until the judge is ready")
-    judge: str = Field("none", description="the judge's status: ready, training, none, unavailable: ...")
 
 
 class CompareInterpolateRequest(BaseModel):
@@ -146,10 +136,11 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
-        return FileResponse(STATIC / "explorer.html")
+        typefaces = bool(spaces) and spaces[0].info.get("mode") == "typeface"
+        return FileResponse(STATIC / ("typefaces.html" if typefaces else "explorer.html"))
 
     def describe(one: LatentSpace) -> dict[str, object]:
-        extra = {"judge": one.judge_status(), "inverse": one.inverse.method, "samplers": sampling.offered(one.run.kind)}
+        extra = {"judge": one.judge_status(), "inverse": one.inverse.method, "samplers": sampling.offered(one.run)}
         return {**one.info, **extra}
 
     @app.get("/api/spaces")
@@ -305,4 +296,5 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
             **judged(one, grid), sampler=request.sampler, nearest=nearest.tolist(), distances=distances.tolist()
         )
 
+    add_typeface_routes(app, space)
     return app

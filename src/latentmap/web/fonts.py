@@ -40,6 +40,7 @@ class ClusterRequest(BaseModel):
     min_samples: int = Field(5, ge=1, le=1000)
     pca_dims: int = Field(0, ge=0, le=2000)
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    features: Literal["pixels", "codes"] = Field("pixels", description="codes: the --codes typeface run's")
 
 
 class SaveRequest(BaseModel):
@@ -138,6 +139,7 @@ def create_app(state: FontsApp, policy: Policy | None = None) -> FastAPI:
             "good": corpus.good,
             "glyph_counts": {k: v.tolist() for k, v in corpus.glyph_counts.items()},
             "out_dir": str(state.out_dir),
+            "codes": corpus.codes_from or None,
         }
 
     @app.post("/api/cluster", responses={429: {"description": "another clustering is running"}})

@@ -90,6 +90,7 @@ async function runClustering() {
     chars, algorithm: selectedAlgorithm(), n_clusters: Number(el("n-clusters").value), metric: el("metric").value,
     n_neighbors: Number(el("n-neighbors").value), eps: Number(el("eps").value),
     min_samples: Number(el("min-samples").value), pca_dims: Number(el("pca-dims").value),
+    features: el("features").value,
   };
   el("summary").textContent = "clustering…";
   el("cluster").disabled = true;
@@ -226,6 +227,8 @@ async function start() {
   if (!state.chars.size) state.chars = new Set(state.info.chars.slice(0, 4));
   renderChars();
   showParams();
+  el("features-choice").hidden = !state.info.codes; // --codes RUN: cluster by a typeface run's codes
+  if (state.info.codes) el("features-choice").title = `learned codes of ${state.info.codes}`;
 }
 
 for (const radio of document.querySelectorAll("input[name=algorithm]")) radio.addEventListener("change", showParams);

@@ -1,0 +1,149 @@
+"""The explorer's typeface mode: a typeface run's map (one point per typeface of ~20 real
+fonts), its API, and the page in headless Chromium."""
+
+import base64
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from latentmap.embed.job import EmbedJob, embed_run
+from latentmap.embed.methods import EmbedParams
+from latentmap.explore import LatentSpace
+from latentmap.explore.space import to_uint8
+from latentmap.explore.typeface_space import TypefaceSpace
+from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.train import TrainOptions, train
+from latentmap.web.explorer import create_app
+from tests.web.conftest import LiveServer, screenshot
+
+ORIGIN = {"Origin": "http://127.0.0.1:8000"}
+
+
+@pytest.fixture(scope="module")
+def typeface_space(tmp_path_factory, datasets_dir, session_cache, small_fonts_dir):
+    opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache), "fonts_dir": str(small_fonts_dir)}
+    root = tmp_path_factory.mktemp("typefaces")
+    options = TrainOptions(
+        kind="typeface", dataset="numeric", layers=[64], d_latent=8, epochs=3, batch_size=4, no_plot=True,
+        out=str(root / "run"), **opts,
+    )  # fmt: skip
+    run_dir = train(options, progress=False)
+    job = EmbedJob(run=str(run_dir), methods=["pca"], split="all", map_size=512, out_dir=str(root), **opts)
+    embed_run(job, log=lambda *a: None)
+    space = LatentSpace.load(root / "run.embed-pca.npz", **opts)
+    space.judge_slot = JudgeSlot(train_judge(space.dataset, epochs=1, progress=False))
+    return space
+
+
+@pytest.fixture(scope="module")
+def client(typeface_space):
+    return TestClient(create_app([typeface_space]), base_url="http://127.0.0.1:8000", headers=ORIGIN)
+
+
+def pixels(answer):
+    grid = np.frombuffer(base64.b64decode(answer["pixels"]), np.uint8)
+    return grid.reshape(answer["rows"], answer["cols"], answer["size"], answer["size"])
+
+
+def test_a_typeface_map_has_one_point_per_typeface(typeface_space, client):
+    assert isinstance(typeface_space, TypefaceSpace)
+    info = client.get("/api/spaces/0/info").json()
+    assert info["mode"] == "typeface" and info["text"] == "0123456789"
+    assert info["count"] == len(typeface_space.grid) and len(set(typeface_space.rows.tolist())) == info["count"]
+    assert "prior" not in info["samplers"] and "gmm" in info["samplers"]
+    names = [info["typefaces"][row] for row in typeface_space.rows]
+    assert "Roboto-Regular" in names and "serif" in info["label_names"]
+
+
+def test_hover_text_is_the_typeface_decoded_from_its_code(typeface_space, client):
+    answer = client.post("/api/spaces/0/typeface/text", json={"points": [2], "xy": [[0.0, 0.0]], "text": "2024"}).json()
+    assert answer["labels"][0] == typeface_space.info["typefaces"][typeface_space.rows[2]]
+    grid = pixels(answer)
+    assert grid.shape == (2, 4, 28, 28)
+    expected = to_uint8(typeface_space.typeface_run.decode(typeface_space.codes[[2]], "2024"))[0]
+    assert np.array_equal(grid[0], expected)
+    # PCA's inverse is exact: decoding at a point's own position gives that typeface back
+    x, y = typeface_space.xy[5].tolist()
+    at = pixels(client.post("/api/spaces/0/typeface/text", json={"xy": [[x, y]], "text": "2024"}).json())[0]
+    own = to_uint8(typeface_space.typeface_run.decode(typeface_space.codes[[5]], "2024"))[0]
+    assert np.abs(at.astype(int) - own).max() <= 2 * 255 // 10  # PCA keeps 2 of 8 dimensions: close, not equal
+    verdicts = answer["verdicts"]
+    assert len(verdicts) == 2 and len(verdicts[0]) == 4
+    assert all(cell["valid"] <= (cell["label"] == int(char)) for row in verdicts for cell, char in zip(row, "2024"))
+
+
+def test_interpolation_runs_from_typeface_a_to_typeface_b(typeface_space, client):
+    answer = client.post("/api/spaces/0/typeface/interpolate", json={"a": 1, "b": 4}).json()
+    grid = pixels(answer)
+    assert grid.shape == (9, 10, 28, 28) and len(answer["labels"]) == 9
+    run, codes = typeface_space.typeface_run, typeface_space.codes
+    assert np.array_equal(grid[0], to_uint8(run.decode(codes[[1]]))[0])
+    assert np.array_equal(grid[-1], to_uint8(run.decode(codes[[4]]))[0])
+    assert not np.array_equal(grid[4], grid[0]) and not np.array_equal(grid[4], grid[-1])
+
+
+def test_attributes_act_on_typeface_codes(typeface_space, client):
+    attributes = {a["name"] for a in client.get("/api/spaces/0/typeface/attributes").json()}
+    assert "serif" in attributes
+    answer = client.post(
+        "/api/spaces/0/typeface/attribute", json={"points": [0, 3], "name": "serif", "strength": 1.5, "text": "7"}
+    ).json()
+    grid = pixels(answer)
+    assert grid.shape == (4, 1, 28, 28) and answer["labels"][1] == "serif +1.5"
+    vector = typeface_space.attributes["serif"].vector
+    moved = to_uint8(typeface_space.typeface_run.decode(typeface_space.codes[[3]] + 1.5 * vector, "7"))[0]
+    assert np.array_equal(grid[3], moved)
+
+
+def test_new_typefaces_and_bad_requests(client):
+    answer = client.post("/api/spaces/0/typeface/samples", json={"sampler": "gaussian", "n": 3, "seed": 4}).json()
+    assert pixels(answer).shape == (3, 10, 28, 28)
+    again = client.post("/api/spaces/0/typeface/samples", json={"sampler": "gaussian", "n": 3, "seed": 4}).json()
+    assert again["pixels"] == answer["pixels"]
+    for route, body, message in [
+        ("typeface/samples", {"sampler": "prior"}, "offers the samplers"),
+        ("typeface/text", {"points": [10_000]}, "out of range"),
+        ("typeface/text", {"points": [0], "text": "abc"}, "not in this model's charset"),
+        ("typeface/text", {}, "give points or xy"),
+        ("typeface/attribute", {"points": [0], "name": "wobbly"}, "unknown attribute"),
+        ("interpolate", {"sources": [0], "target": 1}, "this is a typeface map"),
+        ("decode_xy", {"xy": [[0, 0]]}, "this is a typeface map"),
+    ]:
+        response = client.post(f"/api/spaces/0/{route}", json=body)
+        assert response.status_code in (400, 422) and message in response.text, (route, response.text)
+
+
+def test_glyph_maps_refuse_the_typeface_routes(space):
+    client = TestClient(create_app([space]), base_url="http://127.0.0.1:8000", headers=ORIGIN)
+    response = client.post("/api/spaces/0/typeface/text", json={"points": [0]})
+    assert response.status_code in (400, 422) and "not a typeface map" in response.text
+
+
+def test_the_typeface_page_in_chromium(typeface_space, page):
+    with LiveServer(create_app([typeface_space])) as server:
+        page.goto(server.url)
+        page.evaluate("window.typefaces.ready")
+        assert "typeface" in page.inner_text("#meta")
+        x, y = page.evaluate("(i) => window.typefaces.screenOf(i)", 0)
+        page.mouse.move(x, y)
+        page.wait_for_function("document.querySelectorAll('#hover-grid canvas.cell').length === 10")
+        name = typeface_space.info["typefaces"][typeface_space.rows[0]]
+        page.wait_for_function(f"document.querySelector('#hover-text').textContent.includes({name!r})")
+        page.mouse.move(x + 200, y + 200)  # empty map space decodes too
+        page.wait_for_function("document.querySelector('#hover-text').textContent.includes('decoded at')")
+        page.mouse.click(x, y)
+        bx, by = page.evaluate("(i) => window.typefaces.screenOf(i)", int(np.argmax(typeface_space.xy[:, 0])))
+        page.mouse.move(bx, by)
+        page.keyboard.down("Shift")
+        page.mouse.click(bx, by)
+        page.keyboard.up("Shift")
+        page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 9")
+        assert page.locator("#grid .verdict").count() == 90  # the judge reads every glyph
+        screenshot(page, "typeface-explorer-interpolation")
+        page.select_option("#experiment", "samples")
+        page.wait_for_function("document.querySelectorAll('#grid .row:not(.heading)').length === 6")
+        first = page.evaluate("document.querySelector('#grid canvas').toDataURL()")
+        page.click("#resample")
+        page.wait_for_function(f"document.querySelector('#grid canvas')?.toDataURL() !== {first!r}")
+        screenshot(page, "typeface-explorer-samples")
