@@ -272,3 +272,32 @@ def test_the_fonts_app_clusters_typefaces_by_their_learned_codes(trained, alphan
     plain = TestClient(create_app(FontsApp(TypefaceCorpus(alphanumeric), tmp_path)), base_url="http://127.0.0.1:8001")
     refused = plain.post("/api/cluster", json={"chars": ["A"], "features": "codes"}, headers=headers)
     assert refused.status_code in (400, 422) and "--codes" in refused.text
+
+
+def test_compare_of_typeface_runs(trained, tmp_path, data, capsys):
+    import json
+
+    other = tmp_path / "other"
+    assert (
+        main(["train", "typeface", *TINY, "--epochs", "1", "--dataset", "alphanumeric", "--out", str(other), *data])
+        == 0
+    )
+    out = tmp_path / "compared"
+    assert main(["compare", str(trained), str(other), "--pairs", "20", "--out", str(out), *data]) == 0
+    result = json.loads((out / "compare.json").read_text())
+    first, second = result["runs"]
+    assert {"completion_mse", "nearest_mse", "interpolation_validity", "gmm_validity"} <= first["metrics"].keys()
+    assert first["metrics"]["nearest_mse"] == second["metrics"]["nearest_mse"]  # the baseline is the model's own
+    for run in result["runs"]:
+        for name, value in run["metrics"].items():
+            low, high = run["ci"][name]
+            assert low <= value <= high and (name.endswith("mse") or 0 <= value <= 1)
+    difference = second["against_first"]["completion_mse"][0]
+    assert difference == pytest.approx(second["metrics"]["completion_mse"] - first["metrics"]["completion_mse"])
+    assert "| interpolation_validity |" in (out / "compare.md").read_text() and (out / "compare.png").is_file()
+    dense = tmp_path / "dense"
+    quick = ["--epochs", "1", "--max_train", "300", "--d_latent", "4", "--no_plot", "--dataset", "alphanumeric"]
+    assert main(["train", "dense", *quick, "--out", str(dense), *data]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(trained), str(dense), "--out", str(tmp_path / "mixed"), *data]) == 2
+    assert "typeface runs are compared with typeface runs only" in capsys.readouterr().err

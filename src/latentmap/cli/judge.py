@@ -3,6 +3,7 @@ and latent-space quality in numbers."""
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from .common import add_data_options
 from .data import SPEC_HELP, dataset_from_args
@@ -62,18 +63,46 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from ..quality.compare import check_same_dataset, compare_runs, markdown, write_outputs
     from ..quality.judge import judge_for
     from ..train.run import load_run
+    from ..train.typeface import TypefaceRun
 
     if args.pairs < 2:
         raise LatentmapError(f"--pairs must be at least 2 (one same-class and one cross-class pair), got {args.pairs}")
     ensure_writable_dir(args.out)  # fail before minutes of work, not after
     runs = [load_run(path) for path in args.runs]
     spec = check_same_dataset(runs)
+    typeface_runs = [run for run in runs if isinstance(run, TypefaceRun)]
+    if typeface_runs and len(typeface_runs) != len(runs):
+        raise LatentmapError("typeface runs are compared with typeface runs only: their spaces hold typefaces")
     dataset = dataset_from_args(args, spec)
     judge = judge_for(dataset, cache_dir_of(args))
+    if typeface_runs:
+        compare_typefaces(typeface_runs, dataset, judge, args)
+        return
     comparison = compare_runs(runs, dataset, judge, args.pairs, args.seed, args.mode)
     print(markdown(comparison))
     for path in write_outputs(comparison, args.out):
         print(f"wrote {path}")
+
+
+def compare_typefaces(runs: list, dataset: Any, judge: Any, args: argparse.Namespace) -> None:
+    import json
+
+    from ..atomic import write_bytes
+    from ..data.glyphs import glyph_grid
+    from ..quality.compare import finite
+    from ..quality.typeface_compare import compare_typeface_runs, typeface_markdown, typeface_picture
+
+    result = compare_typeface_runs(runs, glyph_grid(dataset), judge, args.pairs, args.seed, dataset)
+    text = typeface_markdown(result)
+    print(text)
+    contents = [
+        (json.dumps(finite(result), indent=1, allow_nan=False) + "\n").encode(),
+        text.encode(),
+        typeface_picture(result),  # rendered before anything is written: no partial set of files
+    ]
+    for name, data in zip(("compare.json", "compare.md", "compare.png"), contents, strict=True):
+        write_bytes(Path(args.out) / name, data)
+        print(f"wrote {Path(args.out) / name}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -9,6 +9,7 @@ real ones, and the judge's accuracy on them relative to its accuracy on the real
 each with a paired bootstrap interval over test typefaces.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,29 +56,61 @@ def per_typeface(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return (values * targets).sum(axis=1) / targets.sum(axis=1)
 
 
+@dataclass
+class CompletionTask:
+    """The test typefaces with something left to generate, and the seeded order their glyphs are given in."""
+
+    train: GlyphGrid
+    test: GlyphGrid
+    ranks: np.ndarray  # (T, C): a glyph is given when its rank < k
+    real_correct: np.ndarray  # (T, C): the judge reads the real glyph right
+
+
+def completion_task(grid: GlyphGrid, judge: Judge | None, most_shots: int, seed: int) -> CompletionTask:
+    test = grid.split("test")
+    test = test.subset(np.flatnonzero(test.present.sum(axis=1) > most_shots))  # something left to generate
+    labels = np.broadcast_to(np.arange(len(grid.chars)), test.present.shape)
+    return CompletionTask(
+        grid.split("train"), test, shot_order(test.present, seed), correct(judge, test.images, labels)
+    )
+
+
+def completion_items(run: TypefaceRun, task: CompletionTask, judge: Judge | None, k: int) -> dict[str, np.ndarray]:
+    """Per test typeface, with k glyphs given: the mean pixel MSE of the generated glyphs and of
+    the nearest-typeface baseline's, and the judge's accuracy on them and on the real glyphs."""
+    test = task.test
+    given = task.ranks < k
+    targets = test.present & ~given
+    real = test.images.astype(np.float32) / 255
+    generated = run.decode(run.encode_typefaces(test.images, given))
+    borrowed = nearest_completion(task.train, test.images, given).astype(np.float32) / 255
+    items = {
+        "mse": per_typeface(((generated - real) ** 2).mean(axis=(2, 3)), targets),
+        "baseline_mse": per_typeface(((borrowed - real) ** 2).mean(axis=(2, 3)), targets),
+        "targets": targets.sum(axis=1).astype(np.float64),
+    }
+    if judge is not None:
+        labels = np.broadcast_to(np.arange(test.present.shape[1]), test.present.shape)
+        items["real_accuracy"] = per_typeface(task.real_correct, targets)
+        items["accuracy"] = per_typeface(correct(judge, generated, labels), targets)
+        items["baseline_accuracy"] = per_typeface(correct(judge, borrowed, labels), targets)
+    return items
+
+
 def completion_scores(
     run: TypefaceRun, grid: GlyphGrid, judge: Judge | None, shots: tuple[int, ...] = SHOTS, seed: int = 0
 ) -> list[dict[str, Any]]:
     """One row of scores per number of given glyphs (see the module docstring)."""
-    train, test = grid.split("train"), grid.split("test")
-    test = test.subset(np.flatnonzero(test.present.sum(axis=1) > max(shots)))  # something left to generate
-    ranks = shot_order(test.present, seed)
-    real = test.images.astype(np.float32) / 255
-    labels = np.broadcast_to(np.arange(len(grid.chars)), test.present.shape)
-    real_correct = correct(judge, test.images, labels)
+    task = completion_task(grid, judge, max(shots), seed)
     rows = []
     for k in shots:
-        given = ranks < k
-        targets = test.present & ~given
-        generated = run.decode(run.encode_typefaces(test.images, given))
-        borrowed = nearest_completion(train, test.images, given).astype(np.float32) / 255
-        mse = per_typeface(((generated - real) ** 2).mean(axis=(2, 3)), targets)
-        baseline = per_typeface(((borrowed - real) ** 2).mean(axis=(2, 3)), targets)
+        items = completion_items(run, task, judge, k)
+        mse, baseline = items["mse"], items["baseline_mse"]
         difference, low, high = paired_difference(Items(UNIT, mse), Items(UNIT, baseline), seed)
         row: dict[str, Any] = {
             "shots": k,
-            "typefaces": len(test),
-            "glyphs": int(targets.sum()),
+            "typefaces": len(task.test),
+            "glyphs": int(items["targets"].sum()),
             "mse": float(mse.mean()),
             "mse_ci": bootstrap_interval(Items(UNIT, mse), seed),
             "baseline_mse": float(baseline.mean()),
@@ -85,15 +118,13 @@ def completion_scores(
             "mse_minus_baseline_ci": (low, high),
         }
         if judge is not None:
-            real_accuracy = per_typeface(real_correct, targets)
-            ours = per_typeface(correct(judge, generated, labels), targets)
-            theirs = per_typeface(correct(judge, borrowed, labels), targets)
+            real = max(float(items["real_accuracy"].mean()), 1e-9)
             row.update(
-                real_accuracy=float(real_accuracy.mean()),
-                accuracy=float(ours.mean()),
-                baseline_accuracy=float(theirs.mean()),
-                relative_accuracy=float(ours.mean() / max(real_accuracy.mean(), 1e-9)),
-                baseline_relative_accuracy=float(theirs.mean() / max(real_accuracy.mean(), 1e-9)),
+                real_accuracy=real,
+                accuracy=float(items["accuracy"].mean()),
+                baseline_accuracy=float(items["baseline_accuracy"].mean()),
+                relative_accuracy=float(items["accuracy"].mean()) / real,
+                baseline_relative_accuracy=float(items["baseline_accuracy"].mean()) / real,
             )
         rows.append(row)
     return rows
