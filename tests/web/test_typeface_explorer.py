@@ -8,8 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from latentmap.embed.job import EmbedJob, embed_run
-from latentmap.embed.methods import EmbedParams
-from latentmap.explore import LatentSpace
+from latentmap.explore import load_space
 from latentmap.explore.space import to_uint8
 from latentmap.explore.typeface_space import TypefaceSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
@@ -31,7 +30,7 @@ def typeface_space(tmp_path_factory, datasets_dir, session_cache, small_fonts_di
     run_dir = train(options, progress=False)
     job = EmbedJob(run=str(run_dir), methods=["pca"], split="all", map_size=512, out_dir=str(root), **opts)
     embed_run(job, log=lambda *a: None)
-    space = LatentSpace.load(root / "run.embed-pca.npz", **opts)
+    space = load_space(root / "run.embed-pca.npz", **opts)
     space.judge_slot = JudgeSlot(train_judge(space.dataset, epochs=1, progress=False))
     return space
 
@@ -70,7 +69,11 @@ def test_hover_text_is_the_typeface_decoded_from_its_code(typeface_space, client
     assert np.abs(at.astype(int) - own).max() <= 2 * 255 // 10  # PCA keeps 2 of 8 dimensions: close, not equal
     verdicts = answer["verdicts"]
     assert len(verdicts) == 2 and len(verdicts[0]) == 4
-    assert all(cell["valid"] <= (cell["label"] == int(char)) for row in verdicts for cell, char in zip(row, "2024"))
+    assert all(
+        cell["valid"] <= (cell["label"] == int(char))
+        for row in verdicts
+        for cell, char in zip(row, "2024", strict=True)
+    )
 
 
 def test_interpolation_runs_from_typeface_a_to_typeface_b(typeface_space, client):

@@ -55,14 +55,14 @@ def load_spaces(
     from the cache, or trained in the background while the app already serves)."""
     from ..data.sources import DataPaths
     from ..errors import LatentmapError
-    from ..explore.space import LatentSpace
+    from ..explore.load import load_space
     from ..quality.judge import JudgeSlot
 
     cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
     shared: dict[str, tuple[Any, JudgeSlot | None]] = {}
     spaces = []
     for path in embeddings:
-        space = LatentSpace.load(path, data_dir, fonts_dir, cache_dir)
+        space = load_space(path, data_dir, fonts_dir, cache_dir)
         spec = space.run.dataset_spec
         if spec not in shared:
             slot = JudgeSlot.for_dataset(space.dataset, cache) if judge else None

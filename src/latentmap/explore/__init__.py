@@ -4,6 +4,8 @@ validity map, typeface morphs, attribute vectors). Reads embedding files and run
 directories; produces images and JSON for the explorer app.
 """
 
+from .load import load_space
 from .space import LatentSpace
+from .typeface_space import TypefaceSpace
 
-__all__ = ["LatentSpace"]
+__all__ = ["LatentSpace", "TypefaceSpace", "load_space"]

@@ -74,10 +74,8 @@ class LatentSpace:
         run = load_run(meta["run"])
         if dataset is None or dataset.spec != run.dataset_spec:
             dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
-        if meta.get("points") == "typefaces":  # a typeface run's map: one point per typeface
-            from .typeface_space import TypefaceSpace
-
-            return TypefaceSpace.from_embedding(path, embedding, run, dataset)
+        if meta.get("points") == "typefaces":
+            raise RequestError(f"{path} is a map of typefaces: load it with latentmap.explore.load_space")
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         check_weights(embedding, run.weights_sha256)
         rows = embedding.indices

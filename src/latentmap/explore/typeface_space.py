@@ -38,6 +38,7 @@ class TypefaceSpace(LatentSpace):
 
     @classmethod
     def from_embedding(cls, path: Path, embedding: Embedding, run: Any, dataset: Any) -> "TypefaceSpace":
+        """The space of a typeface map (``load_space`` reads the file, the run and the dataset)."""
         if not isinstance(run, TypefaceRun):
             raise LatentmapError(f"{path} is a typeface map but {run.path} is a {run.kind} run: re-run latentmap embed")
         grid = glyph_grid(dataset)

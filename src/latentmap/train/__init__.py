@@ -8,5 +8,6 @@ from .launch import train
 from .loop import Trainer
 from .options import TrainOptions
 from .run import Run, RunError, load_run
+from .typeface import TypefaceRun  # registers the typeface run class with load_run
 
-__all__ = ["Run", "RunError", "TrainData", "TrainOptions", "Trainer", "load_run", "train"]
+__all__ = ["Run", "RunError", "TrainData", "TrainOptions", "Trainer", "TypefaceRun", "load_run", "train"]

@@ -244,6 +244,11 @@ class Run:
         return self.decode(self.sampler(sampler, dataset).sample(n, seed))
 
 
+# Run classes by model kind beyond the plain Run: the typeface module adds its TypefaceRun
+# when the train package is imported (its __init__ imports it), before any run can load.
+RUN_CLASSES: dict[str, type[Run]] = {}
+
+
 def make_run(
     path: Path,
     config: dict[str, Any],
@@ -252,12 +257,8 @@ def make_run(
     device: torch.device,
     sha: str = "",
 ) -> Run:
-    """A :class:`Run`, or a :class:`~latentmap.train.typeface.TypefaceRun` for a typeface model."""
-    if model.config.kind == "typeface":
-        from .typeface import TypefaceRun
-
-        return TypefaceRun(path, config, model, preprocessor, device, sha)
-    return Run(path, config, model, preprocessor, device, sha)
+    """A :class:`Run`, or the kind's own class (a typeface model's TypefaceRun)."""
+    return RUN_CLASSES.get(model.config.kind, Run)(path, config, model, preprocessor, device, sha)
 
 
 def resolve_device(name: str) -> torch.device:

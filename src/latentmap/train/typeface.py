@@ -10,7 +10,7 @@ import torch
 from ..data.glyphs import GlyphGrid, char_positions, glyph_grid
 from ..errors import LatentmapError
 from ..models.typeface import TypefaceAutoencoder
-from .run import Run
+from .run import RUN_CLASSES, Run
 
 ENCODE_BATCH = 256  # typefaces per forward pass
 
@@ -134,3 +134,6 @@ class TypefaceRun(Run):
         if n < 1:
             raise LatentmapError(f"asked for {n} samples: ask for at least one")
         return self.decode(self.sampler(sampler, dataset).sample(n, seed))
+
+
+RUN_CLASSES["typeface"] = TypefaceRun
