@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 
+from latentmap.embed.file import load_embedding
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 # Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
 # torchrun (tests/test_distributed.py) and the benchmarks.
@@ -95,7 +97,7 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
         assert main(args) == 0, f"README command failed: {step}"
         ran.append(args[0])
     assert {"data", "train", "evaluate", "compare", "judge", "sweep", "embed", "explore", "fonts"} <= set(ran)
-    assert servers.served.count("latentmap explorer") == 2 and servers.served.count("latentmap typefaces") == 2
+    assert servers.served.count("latentmap explorer") == 3 and servers.served.count("latentmap typefaces") == 3
     # what the path promises exists where it says
     for name in ("digits-dense-512-128-16", "digits-vae-512-128-16", "fashion-vae-64-16-pca0.95w"):
         assert (tmp_path / "runs" / name / "model.safetensors").is_file(), name
@@ -105,5 +107,8 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
     assert (tmp_path / "embeddings" / "test" / "digits-vae-512-128-16.embed-tsne.npz").is_file()
     assert (tmp_path / "projector" / "projector_config.pbtxt").is_file()
     assert (tmp_path / "sweep-tiny" / "digits" / "report.md").is_file()
+    assert (tmp_path / "completed.png").is_file() and (tmp_path / "sampled.png").is_file()
+    typefaces = tmp_path / "embeddings" / "alphanumeric-typefaceae-512-256-32.embed-umap.npz"
+    assert load_embedding(typefaces).metadata["points"] == "typefaces"
     assert namespace["decoded"].shape == (len(namespace["images"]), 28, 28)
     assert namespace["codes"].shape[1] == namespace["run"].d_latent and np.isfinite(namespace["decoded"]).all()

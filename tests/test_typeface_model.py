@@ -70,14 +70,29 @@ def test_shapes_and_the_loss_counts_only_glyphs_a_typeface_has():
     x = torch.rand(2, 5, 784)
     x[0, 1] = float("nan")  # typeface 0 has no glyph for character 1
     x[1, 3:] = float("nan")
-    out = model(x, generator=torch.Generator().manual_seed(0))
-    assert out["code"].shape == (2, 3) and out["recon"].shape == (2, 5, 784)
-    assert not out["given"][0, 1] and not out["given"][1, 3:].any()
-    loss, _ = model.loss(x, out, beta=1.0)
+    out = model(x, generator=torch.Generator().manual_seed(0))  # evaluation: every glyph is a target
     present = ~torch.isnan(x[..., 0])
-    by_hand = torch.stack([((out["recon"][t, c] - x[t, c]) ** 2).mean() for t, c in present.nonzero()]).mean()
+    assert out["code"].shape == (2, 3) and out["recon"].shape == (int(present.sum()), 784)
+    assert not out["given"][0, 1] and not out["given"][1, 3:].any() and torch.equal(out["targets"], present)
+    loss, _ = model.loss(x, out, beta=1.0)
+    full = model.decode(out["code"])  # (2, 5, 784): every character of each typeface
+    by_hand = torch.stack([((full[t, c] - x[t, c]) ** 2).mean() for t, c in present.nonzero()]).mean()
     assert torch.isclose(loss, by_hand) and torch.isfinite(loss)
     assert model.decode_logits(torch.zeros(7, 3)).shape == (7, 5, 784)
+
+
+def test_training_steps_reconstruct_a_random_subset_of_each_typeface():
+    from latentmap.models.typeface import TRAIN_TARGETS
+
+    model = tiny_model(n_chars=40).train()
+    x = torch.rand(3, 40, 784)
+    x[2, 10:] = float("nan")  # a typeface with 10 glyphs: all of them are targets
+    out = model(x, generator=torch.Generator().manual_seed(2))
+    assert out["targets"].sum(dim=1).tolist() == [TRAIN_TARGETS, TRAIN_TARGETS, 10]
+    assert out["recon"].shape == (2 * TRAIN_TARGETS + 10, 784)
+    loss, _ = model.loss(x, out, beta=1.0)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
 
 
 def test_a_typeface_vae_adds_the_mean_kl():

@@ -28,7 +28,9 @@ def typeface_space(tmp_path_factory, datasets_dir, session_cache, small_fonts_di
         out=str(root / "run"), **opts,
     )  # fmt: skip
     run_dir = train(options, progress=False)
-    job = EmbedJob(run=str(run_dir), methods=["pca"], split="all", map_size=512, out_dir=str(root), **opts)
+    job = EmbedJob(
+        run=str(run_dir), methods=["pca"], split="all", map_size=512, out_dir=str(root), thumbnail="7", **opts
+    )
     embed_run(job, log=lambda *a: None)
     space = load_space(root / "run.embed-pca.npz", **opts)
     space.judge_slot = JudgeSlot(train_judge(space.dataset, epochs=1, progress=False))
@@ -48,7 +50,9 @@ def pixels(answer):
 def test_a_typeface_map_has_one_point_per_typeface(typeface_space, client):
     assert isinstance(typeface_space, TypefaceSpace)
     info = client.get("/api/spaces/0/info").json()
-    assert info["mode"] == "typeface" and info["text"] == "0123456789"
+    assert info["mode"] == "typeface" and info["text"] == "0123456789" and info["thumbnail"] == "7"
+    row = typeface_space.rows[0]
+    assert np.array_equal(typeface_space.images[0], typeface_space.grid.images[row, 7])  # the 7 of each typeface
     assert info["count"] == len(typeface_space.grid) and len(set(typeface_space.rows.tolist())) == info["count"]
     assert "prior" not in info["samplers"] and "gmm" in info["samplers"]
     names = [info["typefaces"][row] for row in typeface_space.rows]

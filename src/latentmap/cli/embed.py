@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--n_jobs", "--n-jobs", type=int, default=-1, help="CPU threads for t-SNE and UMAP (-1: all)")
     parser.add_argument("--map_size", "--map-size", type=int, default=4096, help="side of map.png in pixels")
+    parser.add_argument(
+        "--thumbnail",
+        default=None,
+        help="typeface runs: the character each typeface is drawn as (default: A, else a, else 5)",
+    )
     parser.add_argument("--out_dir", "--out-dir", default="embeddings", help="where the files go")
     parser.add_argument(
         "--overwrite",
@@ -79,6 +84,7 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
         out_dir=args.out_dir,
         projector_dir=projector,
         overwrite=args.overwrite,
+        thumbnail=args.thumbnail,
         data_dir=args.data_dir,
         fonts_dir=args.fonts_dir,
         cache_dir=args.cache_dir,

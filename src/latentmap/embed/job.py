@@ -36,6 +36,7 @@ class EmbedJob:
     projector_dir: str | None = None
     progress: bool = True  # bars on a terminal, nothing elsewhere
     overwrite: bool = False  # replace embeddings of other weights or parameters at the same path
+    thumbnail: str | None = None  # typeface runs: the character each typeface is drawn as
     data_dir: str | None = None
     fonts_dir: str | None = None
     cache_dir: str | None = None
@@ -103,7 +104,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
     start = time.perf_counter()
     if isinstance(run, TypefaceRun):  # one point per typeface
-        points = typeface_points(run, dataset, job.split, job.max_points, job.params.seed)
+        points = typeface_points(run, dataset, job.split, job.max_points, job.params.seed, job.thumbnail)
         rows, codes, labels, images = points.rows, points.codes, points.labels, points.images
         label_names, size, unit = points.label_names, points.count, "typefaces"
         extra = {"points": "typefaces", "thumbnail": points.thumbnail, "chars": run.chars}

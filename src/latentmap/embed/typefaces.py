@@ -49,7 +49,7 @@ def thumbnails(run: TypefaceRun, grid: GlyphGrid, rows: np.ndarray, codes: np.nd
 
 
 def typeface_points(
-    run: TypefaceRun, dataset: Dataset, split: str, max_points: int | None, seed: int
+    run: TypefaceRun, dataset: Dataset, split: str, max_points: int | None, seed: int, thumbnail: str | None = None
 ) -> TypefacePoints:
     grid = glyph_grid(dataset)
     rows = np.arange(len(grid))
@@ -61,5 +61,7 @@ def typeface_points(
         raise LatentmapError(f"only {len(rows)} {split} typefaces: a map needs at least 5 (try --split all)")
     codes = run.encode_typefaces(grid.images[rows], grid.present[rows])
     labels, names = categories(dataset, grid)
-    char = thumbnail_char(run.chars)
+    if thumbnail is not None and thumbnail not in run.chars:
+        raise LatentmapError(f"--thumbnail {thumbnail!r} is not a character of this model ({''.join(run.chars)})")
+    char = thumbnail or thumbnail_char(run.chars)
     return TypefacePoints(rows, codes, labels[rows], names, thumbnails(run, grid, rows, codes, char), char, len(grid))

@@ -38,6 +38,26 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
 
 
+def map_info(path: Path, embedding: Any, run: Any, dataset: Any) -> dict[str, Any]:
+    """What the page needs to know about any map: names, sizes, the atlas and points layout."""
+    n = len(embedding.indices)
+    meta = embedding.metadata
+    return {
+        "name": path.name.removesuffix(".npz"),
+        "run": meta.get("run_name", Path(meta["run"]).name),
+        "dataset": run.dataset_spec,
+        "method": meta.get("method", ""),
+        "kind": run.kind,
+        "d_latent": run.d_latent,
+        "count": n,
+        "split": embedding.split,
+        "atlas": {"columns": ATLAS_COLUMNS, "per_atlas": ATLAS_SIZE, "thumb": 28, "count": -(-n // ATLAS_SIZE)},
+        "quality": meta.get("quality", {}),
+        "points_layout": points_layout(n),
+        "typeface_metadata": has_font_metadata(dataset),
+    }
+
+
 @dataclass(eq=False)  # identity hashing: the per-instance caches below key on it
 class LatentSpace:
     """Everything the explorer needs about one embedding."""
@@ -91,24 +111,12 @@ class LatentSpace:
                 lookup = {c: i for i, c in enumerate(categories)}
                 per_font = np.array([lookup.get(c, -1) for c in dataset.fonts["category"]], dtype=np.int16)
                 category_ids = per_font[typeface_ids]
-        n = len(rows)
         info = {
-            "name": path.name.removesuffix(".npz"),
-            "run": meta.get("run_name", Path(meta["run"]).name),
-            "dataset": run.dataset_spec,
-            "method": meta.get("method", ""),
-            "kind": run.kind,
-            "d_latent": run.d_latent,
-            "count": n,
-            "split": embedding.split,
+            **map_info(path, embedding, run, dataset),
             "label_names": dataset.label_names,
             "typefaces": typeface_names,
             "categories": categories,
-            "atlas": {"columns": ATLAS_COLUMNS, "per_atlas": ATLAS_SIZE, "thumb": 28, "count": -(-n // ATLAS_SIZE)},
-            "quality": meta.get("quality", {}),
-            "points_layout": points_layout(n),
             "dataset_size": len(dataset),
-            "typeface_metadata": has_font_metadata(dataset),
         }
         return cls(
             path,

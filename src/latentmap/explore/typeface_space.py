@@ -22,8 +22,7 @@ from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, l
 from ..train.typeface import TypefaceRun
 from .attributes import Attribute, has_font_metadata, typeface_pairs
 from .map_inverse import check_xy
-from .points import ATLAS_COLUMNS, ATLAS_SIZE, points_layout
-from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, to_uint8
+from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info, to_uint8
 
 DEFAULT_TEXT = "Hamburgefonstiv"
 MAX_TEXT = 24
@@ -47,28 +46,16 @@ class TypefaceSpace(LatentSpace):
         rows = embedding.indices
         labels, names = categories(dataset, grid)
         text = "".join(c for c in DEFAULT_TEXT if c in run.chars) or "".join(run.chars[:MAX_TEXT])
-        n = len(rows)
         info = {
-            "name": path.name.removesuffix(".npz"),
+            **map_info(path, embedding, run, dataset),
             "mode": "typeface",
-            "run": embedding.metadata.get("run_name", run.path.name),
-            "dataset": run.dataset_spec,
-            "method": embedding.metadata.get("method", ""),
-            "kind": run.kind,
-            "d_latent": run.d_latent,
-            "count": n,
-            "split": embedding.split,
             "label_names": names,
             "chars": run.chars,
             "text": text,
             "thumbnail": embedding.metadata.get("thumbnail", ""),
             "typefaces": grid.names.tolist(),
             "categories": names,
-            "atlas": {"columns": ATLAS_COLUMNS, "per_atlas": ATLAS_SIZE, "thumb": 28, "count": -(-n // ATLAS_SIZE)},
-            "quality": embedding.metadata.get("quality", {}),
-            "points_layout": points_layout(n),
             "dataset_size": len(grid),
-            "typeface_metadata": has_font_metadata(dataset),
             "samplers": [s for s in ("prior", "gaussian", "gmm") if s != "prior" or run.has_prior],
         }
         thumbnail = run.chars.index(info["thumbnail"]) if info["thumbnail"] in run.chars else 0

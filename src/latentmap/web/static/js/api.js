@@ -36,3 +36,20 @@ export async function loadImage(url) {
   if (!response.ok) throw new Error(`cannot load ${url}: ${response.status}`);
   return createImageBitmap(await response.blob());
 }
+
+/**
+ * `task(...args)` (returning a promise) with one call in flight: calls made meanwhile are
+ * dropped but the latest, which runs when the current one ends (hover requests that keep up
+ * with the mouse without piling up).
+ */
+export function latestOnly(task) {
+  let running = null, next = null;
+  const run = (...args) => {
+    next = args;
+    if (running) return;
+    const now = next;
+    next = null;
+    running = Promise.resolve(task(...now)).catch(() => {}).finally(() => { running = null; if (next) run(...next); });
+  };
+  return run;
+}

@@ -2,10 +2,11 @@
 // and five experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors,
 // samples from the run's samplers.
 // Picks are dataset rows, so they carry across maps and models of the same dataset.
-import { getBytes, getJSON, loadImage, postJSON } from "./api.js";
+import { getJSON, latestOnly, loadImage, postJSON } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { gridPNG, renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
+import { loadPoints, screenOf } from "./spaces.js";
 
 const MAX_SOURCES = 10;
 const MAX_C = 7;
@@ -43,20 +44,10 @@ const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/
 async function loadSpace(k) {
   state.space = k;
   el("space").value = String(k);
-  const info = await getJSON(`/api/spaces/${k}/info`);
-  const buffer = await getBytes(`/api/spaces/${k}/points`);
-  const n = info.count, layout = info.points_layout;
-  const xy = new Float32Array(buffer, layout.xy, 2 * n);
-  const x = new Float32Array(n), y = new Float32Array(n);
-  for (let i = 0; i < n; i++) { x[i] = xy[2 * i]; y[i] = xy[2 * i + 1]; }
+  const { info, points } = await loadPoints(k);
+  const n = info.count;
   state.info = info;
-  state.points = {
-    x, y, count: n, atlas: info.atlas,
-    labels: new Uint16Array(buffer, layout.labels, n),
-    typefaces: new Int32Array(buffer, layout.typefaces, n),
-    categories: new Int16Array(buffer, layout.categories, n),
-    rows: new Int32Array(buffer, layout.rows, n),
-  };
+  state.points = points;
   state.rowIndex = new Map();
   state.points.rows.forEach((row, i) => state.rowIndex.set(row, i));
   el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · ${info.kind} (${info.d_latent} dims) · ` +
@@ -323,14 +314,8 @@ function showHover(index) {
     .catch(() => { text.append(" (image unavailable)"); });
 }
 
-let decoding = null, nextDecode = null;
 /** Hovering empty map space shows the image decoded at the latent point that position stands for. */
-function decodeAt(x, y) {
-  nextDecode = [x, y];
-  if (decoding) return; // one request in flight; the latest position goes next
-  const [qx, qy] = nextDecode;
-  nextDecode = null;
-  decoding = postJSON(`/api/spaces/${state.space}/decode_xy`, { xy: [[qx, qy]] })
+const decodeAt = latestOnly((qx, qy) => postJSON(`/api/spaces/${state.space}/decode_xy`, { xy: [[qx, qy]] })
     .then((answer) => {
       if (state.hovered >= 0) return;
       const bytes = Uint8Array.from(atob(answer.pixels), (c) => c.charCodeAt(0));
@@ -341,10 +326,7 @@ function decodeAt(x, y) {
       el("hover-text").innerHTML = `<div>decoded at (${qx.toFixed(2)}, ${qy.toFixed(2)})</div>` +
         `<div class="method">${answer.method}</div>`;
       state.decodedAt = [qx, qy];
-    })
-    .catch(() => {})
-    .finally(() => { decoding = null; if (nextDecode) decodeAt(...nextDecode); });
-}
+    }));
 
 function filterBy(kind) {
   const i = state.hovered;
@@ -503,11 +485,7 @@ async function start() {
 // For tests and the console: the state, the map, and where a point is on the page.
 window.explorer = {
   state, map,
-  screenOf(index) {
-    const [sx, sy] = map.toScreen(index);
-    const rect = map.canvas.getBoundingClientRect();
-    return [rect.left + sx, rect.top + sy];
-  },
+  screenOf: (index) => screenOf(map, index),
   indexOfRow(row) { return state.rowIndex.get(row); },
   ready: start().catch((error) => { el("meta").innerHTML = `<span class="error">${error.message}</span>`; throw error; }),
 };

@@ -2,10 +2,11 @@
 // sets the text in that typeface (decoded from its code); hovering empty space sets it in the
 // typeface that map position decodes to. Experiments: interpolation between two typefaces
 // (whole-text strips), attribute vectors on typeface codes, new typefaces from a sampler.
-import { getBytes, getJSON, loadImage, postJSON } from "./api.js";
+import { getJSON, latestOnly, loadImage, postJSON } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
+import { loadPoints, screenOf } from "./spaces.js";
 
 const HELP = {
   interpolate: "click typeface A, shift+click typeface B: the text from A to B in 7 steps",
@@ -23,17 +24,11 @@ const api = (route) => `/api/spaces/${state.space}/typeface/${route}`;
 
 async function loadSpace(k) {
   state.space = k;
-  const info = await getJSON(`/api/spaces/${k}/info`);
-  const buffer = await getBytes(`/api/spaces/${k}/points`);
-  const n = info.count, layout = info.points_layout;
-  const xy = new Float32Array(buffer, layout.xy, 2 * n);
-  const x = new Float32Array(n), y = new Float32Array(n);
-  for (let i = 0; i < n; i++) { x[i] = xy[2 * i]; y[i] = xy[2 * i + 1]; }
-  const labels = new Uint16Array(buffer, layout.labels, n);
-  const rows = new Int32Array(buffer, layout.rows, n);
+  const { info, points } = await loadPoints(k);
+  const n = info.count;
   const table = palette(info.label_names.length).map(packed);
   state.info = info;
-  state.points = { x, y, count: n, atlas: info.atlas, labels, rows, colors: Uint32Array.from(labels, (l) => table[l]) };
+  state.points = { ...points, colors: Uint32Array.from(points.labels, (l) => table[l]) };
   map.setPoints(state.points);
   el("text").value = el("text").value || info.text;
   el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · typeface ${info.kind} (${info.d_latent} dims) · ` +
@@ -100,19 +95,13 @@ async function requestGrid() {
   }
 }
 
-let hovering = null, nextHover = null;
 /** Hover: the text set in the typeface under the cursor, or in the one that map position decodes to. */
-function hover(body, label) {
-  nextHover = [body, label];
-  if (hovering) return; // one request in flight; the latest position goes next
-  const [request, text] = nextHover;
-  nextHover = null;
+const hover = latestOnly((request, label) => {
   const holder = document.createElement("div");
-  hovering = show(holder, api("text"), { ...request, text: el("text").value }, "")
-    .then(() => { el("hover-grid").replaceChildren(...holder.childNodes); el("hover-text").textContent = text; })
-    .catch((error) => { el("hover-text").textContent = error.message; })
-    .finally(() => { hovering = null; if (nextHover) hover(...nextHover); });
-}
+  return show(holder, api("text"), { ...request, text: el("text").value }, "")
+    .then(() => { el("hover-grid").replaceChildren(...holder.childNodes); el("hover-text").textContent = label; })
+    .catch((error) => { el("hover-text").textContent = error.message; });
+});
 
 map.addEventListener("hover", (e) => {
   state.hovered = e.detail.index;
@@ -151,10 +140,6 @@ async function start() {
 // For tests and the console: the state, the map, and where a point is on the page.
 window.typefaces = {
   state, map,
-  screenOf(index) {
-    const [sx, sy] = map.toScreen(index);
-    const rect = map.canvas.getBoundingClientRect();
-    return [rect.left + sx, rect.top + sy];
-  },
+  screenOf: (index) => screenOf(map, index),
   ready: start().catch((error) => { el("meta").innerHTML = `<span class="error">${error.message}</span>`; throw error; }),
 };
