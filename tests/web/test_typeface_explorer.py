@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from latentmap.embed.job import EmbedJob, embed_run
+from latentmap.errors import LatentmapError
 from latentmap.explore import load_space
 from latentmap.explore.space import to_uint8
 from latentmap.explore.typeface_space import TypefaceSpace
@@ -32,6 +33,8 @@ def typeface_space(tmp_path_factory, datasets_dir, session_cache, small_fonts_di
         run=str(run_dir), methods=["pca"], split="all", map_size=512, out_dir=str(root), thumbnail="7", **opts
     )
     embed_run(job, log=lambda *a: None)
+    with pytest.raises(LatentmapError, match="already holds an embedding"):  # another thumbnail: not kept silently
+        embed_run(EmbedJob(**{**vars(job), "thumbnail": "3"}), log=lambda *a: None)
     space = load_space(root / "run.embed-pca.npz", **opts)
     space.judge_slot = JudgeSlot(train_judge(space.dataset, epochs=1, progress=False))
     return space

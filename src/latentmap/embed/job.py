@@ -81,7 +81,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     from ..train.run import load_run
     from ..train.typeface import TypefaceRun
     from .maps import render_map
-    from .typefaces import typeface_points
+    from .typefaces import thumbnail_char, typeface_points
 
     methods = check_methods(job.methods)
     if job.split not in ("train", "test", "all"):
@@ -99,6 +99,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         "max_points": job.max_points,
         "params": params_json(job.params),
     }
+    if isinstance(run, TypefaceRun):  # another thumbnail character is another map picture
+        wanted["thumbnail"] = job.thumbnail or thumbnail_char(run.chars)
     kept = {m: e for m in methods if (e := existing(stems[m], {**wanted, "method": m}, job.overwrite)) is not None}
     todo = [m for m in methods if m not in kept]
     dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
