@@ -95,6 +95,18 @@ def test_training_steps_reconstruct_a_random_subset_of_each_typeface():
     assert all(p.grad is not None for p in model.parameters())
 
 
+def test_the_bernoulli_likelihood_is_the_mean_binary_cross_entropy_of_the_targets():
+    config = ModelConfig(kind="typeface", n_features=784, d_latent=3, layers=[16], n_chars=5, likelihood="bernoulli")
+    model = build_model(config).eval()
+    x = torch.rand(2, 5, 784)
+    x[1, 2] = float("nan")
+    out = model(x, generator=torch.Generator().manual_seed(0))
+    loss, _ = model.loss(x, out, beta=1.0)
+    p, t = out["recon"], x[~torch.isnan(x[..., 0])]
+    by_hand = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
+    assert torch.isclose(loss, by_hand, rtol=1e-4)
+
+
 def test_a_typeface_vae_adds_the_mean_kl():
     model = tiny_model(variational=True)
     x = torch.rand(3, 5, 784)

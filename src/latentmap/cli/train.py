@@ -150,6 +150,13 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         )
         flag(model, "max_shots", type=layer_size, default=8, help="the encoder sees 1..max_shots glyphs per typeface")
         flag(model, "reg_lambda", "beta", type=float, default=None, help="--kind vae: weight of the KL term (0.01)")
+        flag(
+            model,
+            "likelihood",
+            choices=["mse", "bernoulli"],
+            default="mse",
+            help="reconstruction loss per pixel: mse, or bernoulli (binary cross-entropy: sharper strokes)",
+        )
     if kind == "sparse":
         flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
         flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")

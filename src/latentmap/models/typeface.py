@@ -13,6 +13,7 @@ vector gives a Gaussian posterior (mean, log-variance) and the loss adds the KL 
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from .common import ACTIVATIONS, Autoencoder, ModelConfig
 from .vae import kl_per_dim
@@ -116,8 +117,13 @@ class TypefaceAutoencoder(Autoencoder):
     def loss(
         self, x: torch.Tensor, out: dict[str, torch.Tensor], beta: float
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Mean pixel MSE over the target glyphs (given or not), + beta x mean KL."""
-        recon = torch.mean((out["recon"] - x[out["targets"]]) ** 2)
+        """Mean pixel MSE (or binary cross-entropy, ``likelihood`` bernoulli: sharper strokes)
+        over the target glyphs (given or not), + beta x mean KL."""
+        target = x[out["targets"]]
+        if self.config.likelihood == "bernoulli":
+            recon = F.binary_cross_entropy(out["recon"].clamp(1e-6, 1 - 1e-6), target)
+        else:
+            recon = torch.mean((out["recon"] - target) ** 2)
         if not self.config.variational:
             return recon, {"recon": recon}
         kl = kl_per_dim(out["mu"], out["logvar"]).mean()

@@ -89,7 +89,7 @@ DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16, "
 DEFAULT_BATCH = {"typeface": 32}  # typefaces per batch (each a stack of glyphs); 256 images otherwise
 TYPEFACE_KINDS = ("ae", "vae")
 KIND_OPTIONS = {
-    "typeface": {"typeface_kind", "max_shots", "reg_lambda"},
+    "typeface": {"typeface_kind", "max_shots", "reg_lambda", "likelihood"},
     "sparse": {"sparsity_lambda", "binary_codes"},
     "rae": {"code_weight", "decoder_reg", "decoder_weight"},
     "wae": {"mmd_weight"},
@@ -154,7 +154,7 @@ def default_out(options: TrainOptions) -> Path:
         parts.append("bininput")
     if options.kind == "sparse" and options.binary_codes:
         parts.append("binary")
-    if options.kind == "vae" and options.likelihood != "mse":
+    if options.kind in ("vae", "typeface") and options.likelihood != "mse":
         parts.append(options.likelihood)
     return Path("runs") / "-".join(parts)
 
@@ -193,7 +193,7 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
         pixel_output=not options.pca_dims,
         sparsity_lambda=options.sparsity_lambda,
         binary_codes=options.binary_codes,
-        likelihood=options.likelihood if options.kind == "vae" else "mse",
+        likelihood=options.likelihood if options.kind in ("vae", "typeface") else "mse",
         arch=options.arch,
         channels=list(options.channels),
         code_weight=options.code_weight,
