@@ -9,6 +9,11 @@ from .atomic import atomic_path
 from .errors import LatentmapError
 
 
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Floats in [0, 1] -> uint8 pixels (rounded, clipped)."""
+    return np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+
+
 def tile(images: np.ndarray, ncols: int, gap: int = 2, background: int = 0) -> np.ndarray:
     """Arrange (N, H, W) images row-major in a grid with ``gap`` pixels between them."""
     n, h, w = images.shape

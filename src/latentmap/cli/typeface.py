@@ -40,7 +40,7 @@ def cmd_complete(args: argparse.Namespace) -> None:
         grid = glyph_grid(dataset_from_args(args, run.dataset_spec))
         images, chars = given_from_font(grid, args.font, args.given, run), args.given
         row = grid.row_of(args.font)
-        real = np.where(grid.present[row][:, None, None], grid.images[row] / 255, 0.0).astype(np.float32)
+        real = grid.images[row].astype(np.float32) / 255  # zeros where the typeface has no glyph
         split = "test (a family the model never saw)" if grid.is_test[row] else "train"
         source = f"{args.font} ({split})"
     else:

@@ -8,6 +8,7 @@ import numpy as np
 from ..data import Dataset
 from ..data.glyphs import GlyphGrid, glyph_grid
 from ..errors import LatentmapError
+from ..images import to_uint8
 from ..train.typeface import TypefaceRun
 
 THUMBNAIL_CHARS = "Aa5"  # the first the charset has is each point's picture
@@ -44,7 +45,7 @@ def thumbnails(run: TypefaceRun, grid: GlyphGrid, rows: np.ndarray, codes: np.nd
     missing = ~grid.present[rows, column]
     if missing.any():
         decoded = run.decode(codes[missing], char)[:, 0]
-        images[missing] = np.clip(np.round(decoded * 255), 0, 255).astype(np.uint8)
+        images[missing] = to_uint8(decoded)
     return images
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import LatentmapError, RequestError
+from ..images import to_uint8
 from ..train import samplers
-from .space import to_uint8
 
 COLUMNS = 8  # samples per grid row
 MAX_ROWS = 8

@@ -21,6 +21,7 @@ import numpy as np
 from ..data.glyphs import glyph_table
 from ..embed.file import check_matches, check_weights, load_embedding
 from ..errors import RequestError
+from ..images import to_uint8
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .attributes import Attribute, class_attribute, has_font_metadata, tmnist_attributes
 from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
@@ -32,10 +33,6 @@ MAX_DECODE = 512
 MAX_MORPH_CHARS = 32
 MAX_STRENGTH = 2.0
 TOP_CLASSES = 3
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
 
 
 def map_info(path: Path, embedding: Any, run: Any, dataset: Any) -> dict[str, Any]:

@@ -18,11 +18,13 @@ from ..data.glyphs import GlyphGrid, glyph_grid
 from ..embed.file import Embedding, check_matches, check_weights
 from ..embed.typefaces import categories
 from ..errors import LatentmapError, RequestError
+from ..images import to_uint8
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp
 from ..train.typeface import TypefaceRun
 from .attributes import Attribute, has_font_metadata, typeface_pairs
 from .map_inverse import check_xy
-from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info, to_uint8
+from .samples import offered
+from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info
 
 DEFAULT_TEXT = "Hamburgefonstiv"
 MAX_TEXT = 24
@@ -56,7 +58,7 @@ class TypefaceSpace(LatentSpace):
             "typefaces": grid.names.tolist(),
             "categories": names,
             "dataset_size": len(grid),
-            "samplers": [s for s in ("prior", "gaussian", "gmm") if s != "prior" or run.has_prior],
+            "samplers": offered(run),
         }
         thumbnail = run.chars.index(info["thumbnail"]) if info["thumbnail"] in run.chars else 0
         images = np.where(grid.present[rows, thumbnail][:, None, None], grid.images[rows, thumbnail], 0)
@@ -135,10 +137,7 @@ class TypefaceSpace(LatentSpace):
         dataset = self.dataset
         if not has_font_metadata(dataset) or self.grid is None:
             return {}
-        fonts = dataset.fonts["name"].tolist()
-        by_font = np.full((len(fonts), self.run.d_latent), np.nan, np.float32)
-        font_of_row = np.array([fonts.index(str(n)) for n in self.grid.names])
-        by_font[font_of_row] = self.typeface_run.encode_typefaces(self.grid.images, self.grid.present)
+        by_font = self.typeface_run.codes_by_name(self.grid, dataset.fonts["name"])
         out = {}
         for name, what in (
             ("bolder", "typeface weight >= 700 minus 400, same family and style"),

@@ -23,6 +23,7 @@ from safetensors.torch import save as save_torch_bytes
 
 from ..atomic import atomic_path, ensure_writable_dir, pid_alive, write_bytes, write_text
 from ..errors import LatentmapError, LatentmapWarning
+from ..images import to_uint8
 from ..models import Autoencoder, ModelConfig, build_model
 from . import samplers
 from .preprocess import Preprocessor
@@ -186,7 +187,7 @@ class Run:
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise LatentmapError(f"expected images of shape (N, 28, 28), got {images.shape}")
         if images.dtype != np.uint8:
-            images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+            images = to_uint8(images)
         self.model.eval()
         codes = [
             self.model.encode(self.features(images[i : i + batch_size])).cpu().numpy()

@@ -9,6 +9,7 @@ import torch
 
 from ..data.glyphs import GlyphGrid, char_positions, glyph_grid
 from ..errors import LatentmapError
+from ..images import to_uint8
 from ..models.typeface import TypefaceAutoencoder
 from .run import RUN_CLASSES, Run
 
@@ -78,6 +79,17 @@ class TypefaceRun(Run):
             codes.append(self.typeface_model.encode(x, torch.from_numpy(shown).to(self.device)).cpu().numpy())
         return np.concatenate(codes) if codes else np.zeros((0, self.d_latent), np.float32)
 
+    def codes_by_name(self, grid: GlyphGrid, names: np.ndarray) -> np.ndarray:
+        """(len(names), d) codes of the typefaces called ``names``, each from all its glyphs in
+        ``grid``; NaN rows for names the grid lacks."""
+        row_of = {str(name): k for k, name in enumerate(grid.names)}
+        codes = self.encode_typefaces(grid.images, grid.present)
+        out = np.full((len(names), self.d_latent), np.nan, np.float32)
+        for k, name in enumerate(names):
+            if str(name) in row_of:
+                out[k] = codes[row_of[str(name)]]
+        return out
+
     def encode_typeface(self, images: np.ndarray, chars: str) -> np.ndarray:
         """A few glyphs of one typeface (k, 28, 28), uint8 or float in [0, 1], and their
         characters (a string of length k) -> the typeface's code (d,)."""
@@ -90,7 +102,7 @@ class TypefaceRun(Run):
         if len(set(columns.tolist())) != len(columns):
             raise LatentmapError(f"each character may be given once, got {chars!r}")
         if images.dtype != np.uint8:
-            images = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+            images = to_uint8(images)
         stack = np.zeros((1, len(self.chars), 28, 28), np.uint8)
         given = np.zeros((1, len(self.chars)), bool)
         stack[0, columns], given[0, columns] = images, True

@@ -85,12 +85,7 @@ def typeface_codes(dataset: Dataset, run_path: str, **data_paths: str | None) ->
 
     same = run.dataset_spec == dataset.spec
     grid = run.grid(dataset if same else load_dataset(run.dataset_spec, **data_paths))  # type: ignore[arg-type]
-    codes = run.encode_typefaces(grid.images, grid.present)
-    row_of = {str(name): k for k, name in enumerate(grid.names)}
-    out = np.full((len(dataset.fonts["name"]), run.d_latent), np.nan, np.float32)
-    for font_id, name in enumerate(dataset.fonts["name"]):
-        if str(name) in row_of:
-            out[font_id] = codes[row_of[str(name)]]
+    out = run.codes_by_name(grid, dataset.fonts["name"])
     if not np.isfinite(out).all(axis=1).any():
         raise LatentmapError(f"the typeface run {run.path} knows none of the typefaces of {dataset.spec}")
     return out
