@@ -22,7 +22,9 @@ def dataset_from_args(args: argparse.Namespace, spec: str, progress: bool = True
     )
 
 
-SPEC_HELP = f"dataset spec: {', '.join(BUILTIN_SPECS)} or a path to a font_set.json"
+SPEC_HELP = (
+    f"dataset spec: {', '.join(BUILTIN_SPECS)}, a path to a font_set.json, or a name given to `latentmap data import`"
+)
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -52,6 +54,8 @@ def cmd_data_info(args: argparse.Namespace) -> None:
     print(f"source    {dataset.source}")
     print(f"cache     {dataset.cache_path}")
     print(f"images    {len(dataset):,} ({(~dataset.is_test).sum():,} train, {dataset.is_test.sum():,} test)")
+    if dataset.manifest is not None:
+        print_manifest(dataset.manifest)
     if dataset.typeface_ids is not None:
         test_fonts = np.unique(dataset.typeface_ids[dataset.is_test])
         all_fonts = np.unique(dataset.typeface_ids)
@@ -63,6 +67,62 @@ def cmd_data_info(args: argparse.Namespace) -> None:
     print(f"{'class':<{width}}  {'train':>7}  {'test':>7}")
     for name, n_train, n_test in zip(dataset.label_names, train, test, strict=True):
         print(f"{name:<{width}}  {n_train:>7,}  {n_test:>7,}")
+
+
+def print_manifest(manifest: dict) -> None:
+    options = manifest.get("options", {})
+    made_by = f"latentmap {manifest.get('latentmap')}"
+    print(f"imported  {manifest.get('format')} with {made_by}; split from {manifest.get('split_from')}")
+    print(f"options   {', '.join(f'{k}={v}' for k, v in options.items() if v not in (None, False))}")
+    for source in manifest.get("sources", []):
+        print(f"  {source['path']}  {source['bytes']:,} bytes  sha256 {source['sha256'][:16]}")
+    if manifest.get("inverted"):
+        print(f"inverted  dark ink on light paper in {', '.join(manifest['inverted'])}")
+    if manifest.get("resized"):
+        print(f"resized   {manifest['resized']:,} pictures fitted to 28x28 (--fit {options.get('fit')})")
+    if not manifest.get("labelled", True):
+        print("labels    none: everything runs but the judge's metrics")
+    if manifest.get("skipped_total"):
+        print(f"skipped   {manifest['skipped_total']:,} unreadable file(s), e.g. {manifest['skipped'][0]['file']}")
+
+
+def cmd_data_import(args: argparse.Namespace) -> None:
+    from ..data.imports import ImportOptions, import_dataset
+
+    options = ImportOptions(
+        format=args.format,
+        labels=args.labels,
+        label_names=args.label_names,
+        transpose=args.transpose,
+        images_key=args.images_key,
+        labels_key=args.labels_key,
+        image_column=args.image_column,
+        label_column=args.label_column,
+        invert=args.invert,
+        fit=args.fit,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
+    result = import_dataset(
+        args.sources, args.name, options, data_dir=args.data_dir, cache_dir=args.cache_dir, overwrite=args.overwrite
+    )
+    manifest = result.manifest
+    if result.reused:
+        print(f"{args.name}: already imported from these sources with these options, reused -> {result.manifest_path}")
+        return
+    for file, why in result.problems[:20]:
+        print(f"  skipped {file}: {why}")
+    if len(result.problems) > 20:
+        print(f"  ... and {len(result.problems) - 20} more (listed in {result.manifest_path})")
+    for source in manifest["inverted"]:
+        print(f"  {source}: dark ink on light paper, inverted (--invert no keeps it)")
+    train, test = (sum(manifest["counts"][s].values()) for s in ("train", "test"))
+    classes = f"{len(manifest['label_names'])} classes" if manifest["labelled"] else "no labels"
+    print(
+        f"{args.name}: {train + test:,} images ({train:,} train, {test:,} test; split from {manifest['split_from']}), "
+        f"{classes}, imported in {manifest['seconds']} s -> {result.manifest_path}"
+    )
+    print(f"  use it as a dataset spec: latentmap train vae --dataset {args.name}")
 
 
 def cmd_data_sample(args: argparse.Namespace) -> None:
@@ -92,6 +152,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_data_options(prepare)
     prepare.set_defaults(handler=cmd_data_prepare)
 
+    add_import_parser(data_commands)
+
     info = data_commands.add_parser("info", help="counts per split and class, sources and cache path")
     info.add_argument("spec", help=SPEC_HELP)
     add_data_options(info)
@@ -107,3 +169,51 @@ def register(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     add_data_options(sample)
     sample.set_defaults(handler=cmd_data_sample)
+
+
+def add_import_parser(data_commands: argparse._SubParsersAction) -> None:
+    from ..data.imports import FITS, FORMATS, INVERTS
+
+    sub = data_commands.add_parser(
+        "import",
+        help="import your own images (folders, IDX, npz/npy, parquet) as a dataset spec",
+        description="Import images as a dataset that every command takes by NAME: 28x28 grey, white on black. "
+        "Folders of images (class sub-folders, train/ and test/), IDX files (EMNIST, KMNIST), .npz, "
+        "a folder of .npy files one class each (QuickDraw), Parquet as Hugging Face exports it.",
+    )
+    sub.add_argument("sources", nargs="+", metavar="SOURCE", help="files or folders to import (one format)")
+    sub.add_argument("--name", required=True, help="the dataset's name, used as --dataset NAME afterwards")
+    sub.add_argument("--format", choices=FORMATS, default="auto", help="source format (default: %(default)s, detected)")
+    sub.add_argument("--labels", help="a flat folder's labels: CSV of file name, label")
+    sub.add_argument(
+        "--label_names", "--label-names", help="class names: one per line, or EMNIST's mapping file (label code)"
+    )
+    sub.add_argument("--transpose", action="store_true", help="transpose every image (EMNIST stores them transposed)")
+    sub.add_argument("--images_key", "--images-key", help="npz: the array of images")
+    sub.add_argument("--labels_key", "--labels-key", help="npz: the array of labels")
+    sub.add_argument("--image_column", "--image-column", help="parquet: the column of images")
+    sub.add_argument("--label_column", "--label-column", help="parquet: the column of labels")
+    sub.add_argument(
+        "--invert",
+        choices=INVERTS,
+        default="auto",
+        help="dark ink on light paper -> white on black (default: %(default)s: detected)",
+    )
+    sub.add_argument(
+        "--fit",
+        choices=FITS,
+        default="mnist",
+        help="pictures that are not 28x28: mnist (crop to ink, 20 px box, centre of mass), pad or stretch "
+        "(default: %(default)s)",
+    )
+    sub.add_argument(
+        "--test_fraction",
+        "--test-fraction",
+        type=float,
+        default=0.15,
+        help="test share when the source has no split (default: %(default)s)",
+    )
+    sub.add_argument("--seed", type=int, default=0, help="seed of that split (default: %(default)s)")
+    sub.add_argument("--overwrite", action="store_true", help="replace a dataset of that name imported otherwise")
+    add_data_options(sub)
+    sub.set_defaults(handler=cmd_data_import)

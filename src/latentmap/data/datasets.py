@@ -1,7 +1,8 @@
 """Dataset specs -> :class:`Dataset`, with parsed data cached as ``.npz`` (no pickle).
 
 Specs: ``digits`` (MNIST), ``fashion`` (Fashion-MNIST), ``numeric`` (TMNIST digits),
-``alphanumeric`` (TMNIST, 94 characters) or a path to a ``font_set.json``.
+``alphanumeric`` (TMNIST, 94 characters), a path to a ``font_set.json``, or the name of a
+dataset the user imported (``latentmap data import``).
 """
 
 import hashlib
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import DataError, DatasetSpecError
-from . import fontset, idx, sources, tmnist
+from . import fontset, idx, imports, sources, tmnist
 from .sources import DataPaths
 
 BUILTIN_SPECS = ("digits", "fashion", "numeric", "alphanumeric")
@@ -53,6 +54,8 @@ class Dataset:
     source: str = ""
     cache_path: Path | None = None
     built: bool = False  # this load built the cache (rather than reading it)
+    labelled: bool = True  # an imported dataset may come without labels (the judge needs them)
+    manifest: dict[str, Any] | None = None  # an imported dataset's manifest
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -293,10 +296,29 @@ def load_dataset(
     spec = str(spec)
     if spec in BUILTIN_SPECS:
         dataset = _builtin(spec, paths, progress, force)
+    elif (manifest := imports.store.find(spec, paths)) is not None:
+        dataset = _imported(spec, manifest)
     elif is_font_set_spec(spec):
         dataset = _from_font_set(Path(spec), paths, progress, force)
     else:
-        raise DatasetSpecError(
-            f"unknown dataset '{spec}': use one of {', '.join(BUILTIN_SPECS)} or a path to a font_set.json"
-        )
+        raise imports.store.unknown_spec(spec, BUILTIN_SPECS, paths)
     return dataset.split(split)
+
+
+def _imported(name: str, manifest_path: Path) -> Dataset:
+    arrays, manifest = imports.store.load(manifest_path)
+    sources = manifest.get("sources", [])
+    listed = ", ".join(str(s.get("path")) for s in sources[:3]) + (
+        f" (+{len(sources) - 3} more)" if len(sources) > 3 else ""
+    )
+    return Dataset(
+        name,
+        arrays.images,
+        arrays.labels,
+        arrays.label_names,
+        arrays.is_test,
+        source=f"imported from {listed}",
+        cache_path=manifest_path.with_suffix(".npz"),
+        labelled=arrays.labelled,
+        manifest=manifest,
+    )

@@ -40,11 +40,23 @@ def render_glyph(font: ImageFont.FreeTypeFont, char: str) -> np.ndarray | None:
     ink_box = canvas.getbbox()
     if ink_box is None:
         return None
-    ink = canvas.crop(ink_box)
+    return fit_ink(canvas.crop(ink_box))
+
+
+def fit_ink(ink: Image.Image) -> np.ndarray:
+    """Ink cropped to its bounding box (grey, bright on black) -> 28x28: the longer side
+    scaled to 20 px keeping the aspect ratio, the centre of mass at the centre."""
     scale = BOX / max(ink.size)
     size = (max(1, round(ink.width * scale)), max(1, round(ink.height * scale)))
-    glyph = np.asarray(ink.resize(size, Image.Resampling.LANCZOS))
-    return centre_of_mass_paste(glyph)
+    return centre_of_mass_paste(np.asarray(ink.resize(size, Image.Resampling.LANCZOS)))
+
+
+def fit_mnist(pixels: np.ndarray) -> np.ndarray:
+    """Any grey image (ink bright on black) -> 28x28 by the MNIST / TMNIST recipe: crop to
+    the ink, fit into 20 px, centre of mass at the centre. No ink: a black image."""
+    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8))
+    ink_box = image.getbbox()
+    return np.zeros((SIDE, SIDE), np.uint8) if ink_box is None else fit_ink(image.crop(ink_box))
 
 
 def centre_of_mass_paste(glyph: np.ndarray) -> np.ndarray:

@@ -1,0 +1,144 @@
+"""Sources of image files: folders (ImageFolder layout or a labels CSV) and Parquet files
+with encoded images, decoded one by one with Pillow."""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ...errors import DataError
+from .pixels import grey
+from .readers import FILE_CHUNK, IMAGE_SUFFIXES, Chunk, Reader, ReadOptions, split_of_name
+
+# --------------------------------------------------------------------------- folders
+
+
+def read_labels_csv(path: Path) -> dict[str, str]:
+    """``file name, label`` rows (a header row is allowed) -> {name: label}."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"cannot read labels file {path}: {exc}") from exc
+    if rows and rows[0][0].strip().lower() in ("file", "filename", "file_name", "name", "path", "image"):
+        rows = rows[1:]
+    labels = {}
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[1].strip():
+            raise DataError(f"{path}, row {number}: expected 'file name, label', got {row}")
+        labels[row[0].strip()] = row[1].strip()
+    if not labels:
+        raise DataError(f"{path} lists no labelled files")
+    return labels
+
+
+class FolderReader(Reader):
+    format = "folder"
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        super().__init__(path)
+        self.entries: list[tuple[Path, str | None, str | None]] = []  # file, split, label
+        by_name = read_labels_csv(Path(options.labels_csv)) if options.labels_csv else None
+        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        for file in files:
+            parts = list(file.relative_to(path).parts[:-1])
+            split = parts.pop(0).lower() if parts and parts[0].lower() in ("train", "test") else None
+            if by_name is not None:
+                label = by_name.get(file.relative_to(path).as_posix(), by_name.get(file.name))
+            else:
+                label = parts[0] if parts else None
+            self.entries.append((file, split, label))
+        self.files = files
+
+    def count(self) -> int:
+        return len(self.entries)
+
+    def chunks(self, problems: list[tuple[str, str]]) -> Iterator[Chunk]:
+        for start in range(0, len(self.entries), FILE_CHUNK):
+            pictures, labels, splits = [], [], []
+            for file, split, label in self.entries[start : start + FILE_CHUNK]:
+                try:
+                    with Image.open(file) as image:
+                        pictures.append(grey(image))
+                except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+                    problems.append((str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
+                    continue
+                labels.append("" if label is None else label)
+                splits.append(split == "test" if split else -1)
+            yield Chunk(
+                pictures,
+                np.array(labels, dtype=object) if any(labels) else None,
+                np.array(splits, dtype=np.int8) if any(s != -1 for s in splits) else None,
+            )
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+class ParquetReader(Reader):
+    format = "parquet"
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        super().__init__(path, [path])
+        try:
+            self.file = pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path} is not a readable Parquet file: {exc}") from exc
+        schema = self.file.schema_arrow
+        names = schema.names
+        self.image_column = options.image_column or next(
+            (n for n in names if pa.types.is_struct(schema.field(n).type) or pa.types.is_binary(schema.field(n).type)),
+            None,
+        )
+        if self.image_column not in names:
+            raise DataError(f"{path}: no image column found; name it with --image_column (columns: {', '.join(names)})")
+        self.label_column = options.label_column or next((n for n in ("label", "labels") if n in names), None)
+        if self.label_column is not None and self.label_column not in names:
+            raise DataError(f"{path} has no column '{self.label_column}' (columns: {', '.join(names)})")
+        self.split_column = "split" if "split" in names else None
+        self.label_names = self.class_names(schema.metadata or {})
+
+    def class_names(self, metadata: dict[bytes, bytes]) -> list[str] | None:
+        """A Hugging Face ClassLabel's names, kept in the schema's metadata."""
+        try:
+            features = json.loads(metadata[b"huggingface"])["info"]["features"]
+            names = features[self.label_column]["names"]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return [str(n) for n in names] if isinstance(names, list) else None
+
+    def count(self) -> int:
+        return int(self.file.metadata.num_rows)
+
+    def chunks(self, problems: list[tuple[str, str]]) -> Iterator[Chunk]:
+        columns = [c for c in (self.image_column, self.label_column, self.split_column) if c]
+        row = 0
+        name_split = split_of_name(self.path.name)
+        for batch in self.file.iter_batches(batch_size=FILE_CHUNK, columns=columns):
+            cells = batch.column(self.image_column).to_pylist()
+            labels = batch.column(self.label_column).to_pylist() if self.label_column else None
+            splits = batch.column(self.split_column).to_pylist() if self.split_column else None
+            pictures, kept = [], []
+            for i, cell in enumerate(cells):
+                data = cell.get("bytes") if isinstance(cell, dict) else cell
+                try:
+                    if not data:
+                        raise ValueError("no image bytes")
+                    with Image.open(io.BytesIO(data)) as image:
+                        pictures.append(grey(image))
+                    kept.append(i)
+                except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+                    problems.append((f"{self.path} row {row + i}", f"not a readable image ({exc})"))
+            row += len(cells)
+            split: str | np.ndarray | None = name_split
+            if splits is not None:
+                split = np.array([str(splits[i]).lower().startswith("test") for i in kept], dtype=np.int8)
+            picked = None if labels is None else np.array([labels[i] for i in kept], dtype=object)
+            yield Chunk(pictures, picked, split)
