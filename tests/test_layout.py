@@ -21,6 +21,9 @@ ALLOWED = {
     "cli": {"data", "models", "train", "quality", "embed", "typefaces", "explore", "web"},
 }
 FACADE = {"latentmap", "latentmap.__main__"}  # the package's public names and `python -m latentmap`
+# The one upward import, made when called: the explore package is callable as
+# `latentmap.explore(run or embedding)` (DESIGN.md), which serves the web app from Python.
+CALL_TIME = {("latentmap.explore", "latentmap.web.background")}
 
 
 def module_name(path: Path, root: Path = SRC) -> str:
@@ -49,7 +52,7 @@ def imported(name: str, path: Path, known: dict[str, Path]) -> set[str]:
                 base = f"{anchor}.{base}" if base else anchor
             for alias in node.names:  # `from pkg import module` imports the module
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
-    return {m for m in found if m in known and m != name}
+    return {m for m in found if m in known and m != name and (name, m) not in CALL_TIME}
 
 
 def import_graph(root: Path = SRC) -> dict[str, set[str]]:

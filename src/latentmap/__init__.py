@@ -8,18 +8,33 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .embed import Embedding, load_embedding
-    from .train import Run, load_run
+    from .train import Run, load_run, wrap_model
 
 
-__all__ = ["Dataset", "Embedding", "LatentmapError", "Run", "__version__", "load_dataset", "load_embedding", "load_run"]
+__all__ = [
+    "Dataset",
+    "Embedding",
+    "LatentmapError",
+    "Run",
+    "__version__",
+    "explore",
+    "load_dataset",
+    "load_embedding",
+    "load_run",
+    "wrap_model",
+]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: the data layer and the CLI's data commands should not pay for importing torch.
-    if name in ("load_run", "Run"):
+    if name in ("load_run", "Run", "wrap_model"):
         from . import train
 
         return getattr(train, name)
+    if name == "explore":  # the explore package, callable: latentmap.explore(run or embedding) -> URL
+        import importlib
+
+        return importlib.import_module(".explore", __name__)
     if name in ("load_embedding", "Embedding"):
         from . import embed
 

@@ -3,12 +3,8 @@
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from . import common
-
-if TYPE_CHECKING:
-    from ..explore.space import LatentSpace
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +35,7 @@ def explore(
     no_token: bool = False,
     judge: bool = True,
 ) -> None:
+    from ..explore.load import load_spaces
     from ..web.common import serve
     from ..web.explorer import create_app
     from ..web.security import Policy
@@ -46,40 +43,6 @@ def explore(
     spaces = load_spaces(embeddings, data_dir, fonts_dir, cache_dir, judge)
     policy = Policy.for_server(host, allow_hosts, no_token)
     serve(create_app(spaces, policy), host, port, open_browser, policy)
-
-
-def load_spaces(
-    embeddings: list[str], data_dir: str | None, fonts_dir: str | None, cache_dir: str | None, judge: bool = True
-) -> list["LatentSpace"]:
-    """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
-    from the cache, or trained in the background while the app already serves)."""
-    from ..data.sources import DataPaths
-    from ..errors import LatentmapError
-    from ..explore.load import load_space
-    from ..quality.judge import JudgeSlot
-
-    cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
-    shared: dict[str, tuple[Any, JudgeSlot | None]] = {}
-    spaces = []
-    for path in embeddings:
-        space = load_space(path, data_dir, fonts_dir, cache_dir)
-        spec = space.run.dataset_spec
-        if spec not in shared:
-            slot = JudgeSlot.for_dataset(space.dataset, cache) if judge else None
-            shared[spec] = (space.dataset, slot)
-        space.dataset, space.judge_slot = shared[spec]
-        spaces.append(space)
-        print(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
-    modes = {space.info.get("mode", "glyph") for space in spaces}
-    if len(modes) > 1:
-        raise LatentmapError(
-            "typeface maps (from `latentmap train typeface` runs) and glyph maps are served apart: "
-            "start one `latentmap explore` for each, on two --port numbers"
-        )
-    for spec, (_, slot) in shared.items():
-        if slot is not None:
-            print(f"judge for {spec}: {slot.status}")
-    return spaces
 
 
 def run_explore(args: argparse.Namespace) -> None:

@@ -18,9 +18,8 @@ import numpy as np
 from ..atomic import atomic_path
 from ..errors import DataError, DatasetSpecError
 from . import fontset, idx, imports, sources, tmnist
-from .sources import DataPaths
+from .sources import BUILTIN_SPECS, DataPaths
 
-BUILTIN_SPECS = ("digits", "fashion", "numeric", "alphanumeric")
 FASHION_CLASSES = [
     "T-shirt/top",
     "Trouser",

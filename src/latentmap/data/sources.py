@@ -69,6 +69,9 @@ IDX_SOURCES = {
 }
 
 
+BUILTIN_SPECS = ("digits", "fashion", "numeric", "alphanumeric")  # the IDX sources and TMNIST's two
+
+
 def default_root() -> Path:
     return Path(platformdirs.user_cache_dir("latentmap"))
 

@@ -2,6 +2,7 @@
 write the embedding files, their large maps and (optionally) TensorBoard projector files.
 """
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from .methods import (
 
 @dataclass
 class EmbedJob:
-    run: str
+    run: Any  # a run directory, or a loaded run (a model wrapped with latentmap.wrap_model)
     methods: list[str] = field(default_factory=lambda: list(METHODS))
     split: str = "train"
     max_points: int | None = None
@@ -90,7 +91,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         raise LatentmapError("--map_size must be at least 256 pixels")
     if job.max_points is not None and job.max_points < 5:
         raise LatentmapError("--max_points must be at least 5")
-    run = load_run(job.run)
+    run = load_run(job.run) if isinstance(job.run, (str, os.PathLike)) else job.run
     out_dir = ensure_writable_dir(job.out_dir)
     stems = {m: out_dir / f"{run.path.name}.embed-{m}" for m in methods}
     wanted = {

@@ -17,17 +17,58 @@ def load_space(
     cache_dir: str | None = None,
     dataset: Any = None,
     judge_slot: Any = None,
+    run: Any = None,
 ) -> LatentSpace:
+    """``run``: the run the embedding was made from, when it cannot be loaded from its
+    directory (a model wrapped in Python)."""
     from ..data import load_dataset
     from ..train.run import load_run
 
     path = Path(path)
     embedding = load_embedding(path)
     if embedding.metadata.get("points") != "typefaces":
-        return LatentSpace.load(path, data_dir, fonts_dir, cache_dir, dataset, judge_slot)
-    run = load_run(embedding.metadata["run"])
+        return LatentSpace.load(path, data_dir, fonts_dir, cache_dir, dataset, judge_slot, run)
+    run = run if run is not None else load_run(embedding.metadata["run"])
     if dataset is None or dataset.spec != run.dataset_spec:
         dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
     space = TypefaceSpace.from_embedding(path, embedding, run, dataset)
     space.judge_slot = judge_slot
     return space
+
+
+def load_spaces(
+    embeddings: list[str],
+    data_dir: str | None,
+    fonts_dir: str | None,
+    cache_dir: str | None,
+    judge: bool = True,
+    log: Any = print,
+) -> list[LatentSpace]:
+    """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
+    from the cache, or trained in the background while the app already serves)."""
+    from ..data.sources import DataPaths
+    from ..errors import LatentmapError
+    from ..quality.judge import JudgeSlot
+
+    cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
+    shared: dict[str, tuple[Any, JudgeSlot | None]] = {}
+    spaces = []
+    for path in embeddings:
+        space = load_space(path, data_dir, fonts_dir, cache_dir)
+        spec = space.run.dataset_spec
+        if spec not in shared:
+            slot = JudgeSlot.for_dataset(space.dataset, cache) if judge else None
+            shared[spec] = (space.dataset, slot)
+        space.dataset, space.judge_slot = shared[spec]
+        spaces.append(space)
+        log(f"loaded {space.info['name']}: {space.count:,} points, {space.info['kind']} run {space.info['run']}")
+    modes = {space.info.get("mode", "glyph") for space in spaces}
+    if len(modes) > 1:
+        raise LatentmapError(
+            "typeface maps (from `latentmap train typeface` runs) and glyph maps are served apart: "
+            "start one `latentmap explore` for each, on two --port numbers"
+        )
+    for spec, (_, slot) in shared.items():
+        if slot is not None:
+            log(f"judge for {spec}: {slot.status}")
+    return spaces

@@ -81,6 +81,7 @@ class LatentSpace:
         cache_dir: str | None = None,
         dataset: Any = None,
         judge_slot: Any = None,
+        run: Any = None,
     ) -> "LatentSpace":
         from ..data import load_dataset
         from ..train.run import load_run
@@ -88,7 +89,7 @@ class LatentSpace:
         path = Path(path)
         embedding = load_embedding(path)
         meta = embedding.metadata
-        run = load_run(meta["run"])
+        run = run if run is not None else load_run(meta["run"])
         if dataset is None or dataset.spec != run.dataset_spec:
             dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
         if meta.get("points") == "typefaces":

@@ -32,7 +32,6 @@ import numpy as np
 
 from ..data import Dataset
 from ..errors import LatentmapError
-from ..train import samplers
 from ..train.run import Run
 from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .judge import Judge, group_of
@@ -175,7 +174,7 @@ def class_valid(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndar
 
 def prior_sampler(run: Run) -> tuple[str, str]:
     """The sampler behind the ``prior_*`` metrics and how the output names it."""
-    if run.kind in samplers.HAS_PRIOR:
+    if run.has_prior:
         return "prior", "N(0, I)"
     return "gaussian", "Gaussian fitted to train codes"
 

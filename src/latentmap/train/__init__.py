@@ -4,10 +4,23 @@ spec; produces run directories that ``load_run`` turns back into an encoder/deco
 """
 
 from .data import TrainData
+from .external import ExternalRun, import_onnx, wrap_model  # registers the ONNX run loader with load_run
 from .launch import train
 from .loop import Trainer
 from .options import TrainOptions
 from .run import Run, RunError, load_run
 from .typeface import TypefaceRun  # registers the typeface run class with load_run
 
-__all__ = ["Run", "RunError", "TrainData", "TrainOptions", "Trainer", "TypefaceRun", "load_run", "train"]
+__all__ = [
+    "ExternalRun",
+    "Run",
+    "RunError",
+    "TrainData",
+    "TrainOptions",
+    "Trainer",
+    "TypefaceRun",
+    "import_onnx",
+    "load_run",
+    "train",
+    "wrap_model",
+]

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,9 @@ class Run:
 # Run classes by model kind beyond the plain Run: the typeface module adds its TypefaceRun
 # when the train package is imported (its __init__ imports it), before any run can load.
 RUN_CLASSES: dict[str, type[Run]] = {}
+# Loaders of run directories that hold no latentmap network (an imported ONNX pair), by
+# config kind: the external module adds its own when the train package is imported.
+RUN_LOADERS: dict[str, "Callable[[Path, dict[str, Any]], Run]"] = {}
 
 
 def make_run(
@@ -280,6 +284,9 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
     torch_device = resolve_device(device)
     run_dir = run_dir_of(path)
     config = read_config(run_dir)
+    kind = config["model"].get("kind") if isinstance(config["model"], dict) else None
+    if kind in RUN_LOADERS:
+        return RUN_LOADERS[kind](run_dir, config)
     weights_path = run_dir / WEIGHTS
     if not weights_path.is_file():
         stopped = checkpoint_epoch(run_dir)

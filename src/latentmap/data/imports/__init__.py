@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ...errors import DataError, LatentmapError
 from ...version import __version__
-from ..sources import DataPaths
+from ..sources import BUILTIN_SPECS, DataPaths
 from . import store
 from .detect import open_sources
 from .pixels import FITS, INVERTS, is_dark_on_light, to_mnist_style
@@ -147,8 +147,6 @@ def import_dataset(
 ) -> ImportResult:
     """Import ``sources`` as the dataset ``name``; the same sources and options again reuse
     it, other ones at the same name are refused unless ``overwrite``."""
-    from ..datasets import BUILTIN_SPECS
-
     options = options or ImportOptions()
     options.check()
     store.check_name(name, BUILTIN_SPECS)
