@@ -171,3 +171,21 @@ def test_bad_models_get_one_line_and_nothing_written(onnx_pair, tmp_path, capsys
     assert main(["import-model", str(encoder), str(decoder), "--dataset", "digits", "--out", str(tmp_path / "ok")]) == 0
     config = json.loads((tmp_path / "ok" / "config.json").read_text())
     assert config["model"]["kind"] == "onnx" and config["onnx"]["input_shape"] == [1, 28, 28]
+
+
+def test_a_sweep_grid_lists_an_imported_run_beside_trained_ones(imported, tmp_path, data_opts, monkeypatch):
+    from latentmap.quality import judge
+    from latentmap.quality.sweep import SweepOptions, run_sweep
+
+    monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 2000})
+    grid = tmp_path / "grid.toml"
+    grid.write_text(
+        '[common]\nepochs = 1\nmax_train = 1000\nlayers = [64]\nd_latent = 8\n'
+        f'[grid]\nkind = ["dense"]\n[[runs]]\n[[runs]]\nrun = "{imported.path}"\n'
+    )
+    options = SweepOptions(grid=str(grid), out=str(tmp_path / "out"), pairs=20, progress=False, jobs=1, **data_opts)
+    outcomes = run_sweep(options, log=lambda *_: None)
+    assert sorted(o.status for o in outcomes) == ["complete", "trained"]
+    report = json.loads((tmp_path / "out" / "digits" / "compare.json").read_text())
+    assert [r["kind"] for r in report["runs"]] == ["dense", "onnx"]
+    assert not (tmp_path / "out" / "runs" / imported.path.name).exists()  # measured where it is, never trained

@@ -2,6 +2,7 @@
 on what the ones before it made (on small sizes: the test appends flags that shrink the
 work, and stands in for the browser where a command starts a server)."""
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -97,7 +98,7 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
         assert main(args) == 0, f"README command failed: {step}"
         ran.append(args[0])
     assert {"data", "train", "evaluate", "compare", "judge", "sweep", "embed", "explore", "fonts"} <= set(ran)
-    assert servers.served.count("latentmap explorer") == 3 and servers.served.count("latentmap typefaces") == 3
+    assert servers.served.count("latentmap explorer") == 4 and servers.served.count("latentmap typefaces") == 3
     # what the path promises exists where it says
     for name in ("digits-dense-512-128-16", "digits-vae-512-128-16", "fashion-vae-64-16-pca0.95w"):
         assert (tmp_path / "runs" / name / "model.safetensors").is_file(), name
@@ -110,5 +111,10 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
     assert (tmp_path / "completed.png").is_file() and (tmp_path / "sampled.png").is_file()
     typefaces = tmp_path / "embeddings" / "alphanumeric-typefaceae-512-256-32.embed-umap.npz"
     assert load_embedding(typefaces).metadata["points"] == "typefaces"
+    # your own data and models: an imported dataset, an ONNX run, a wrapped one served from Python
+    assert (tmp_path / "runs" / "my-ae" / "encoder.onnx").is_file()
+    mine = json.loads((tmp_path / "compare-mine" / "compare.json").read_text())
+    assert [r["kind"] for r in mine["runs"]] == ["dense", "vae", "onnx"] and mine["dataset"] == "mine"
+    assert namespace["url"].startswith("http://127.0.0.1:") and namespace["my_codes"].shape == (10, 16)
     assert namespace["decoded"].shape == (len(namespace["images"]), 28, 28)
     assert namespace["codes"].shape[1] == namespace["run"].d_latent and np.isfinite(namespace["decoded"]).all()

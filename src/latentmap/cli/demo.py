@@ -1,6 +1,6 @@
 """``latentmap demo``: the whole story in one command.
 
-Prepares MNIST, trains a small dense AE and a small VAE (a few epochs each), embeds both
+Prepares MNIST (or ``--dataset NAME``, one the user imported), trains a small dense AE and a small VAE (a few epochs each), embeds both
 with UMAP and opens the explorer on the VAE with a switch to the AE. Runs and embeddings
 already in the demo folder are reused, so a second start is quick.
 """
@@ -21,16 +21,17 @@ def run_demo(args: argparse.Namespace) -> None:
 
     folder = Path(args.out)
     data = {"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir}
-    print("1/4 preparing MNIST (digits)")
-    load_dataset("digits", progress=True, **data)
+    spec = args.dataset
+    print(f"1/4 preparing {'MNIST (digits)' if spec == 'digits' else spec}")
+    load_dataset(spec, progress=True, **data)
     models = {
         "vae": TrainOptions(kind="vae", layers=[256], d_latent=16, epochs=args.epochs, reg_lambda=0.01),
         "ae": TrainOptions(kind="dense", layers=[256], d_latent=16, epochs=args.epochs),
     }
     embeddings = []
     for step, (name, options) in enumerate(models.items(), start=2):
-        run_dir = folder / f"digits-{name}"
-        options.out, options.no_plot = str(run_dir), True
+        run_dir = folder / f"{Path(spec).stem}-{name}"
+        options.out, options.no_plot, options.dataset = str(run_dir), True, spec
         options.data_dir, options.fonts_dir, options.cache_dir = args.data_dir, args.fonts_dir, args.cache_dir
         if (run_dir / "model.safetensors").is_file() and not args.overwrite:
             print(f"{step}/4 reusing the {name.upper()} in {run_dir}")
@@ -80,6 +81,9 @@ def embedding_is_current(path: Path, run_dir: Path) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="latentmap-demo", help="folder for the demo runs (default: %(default)s)")
+    parser.add_argument(
+        "--dataset", default="digits", help="dataset spec, or a name from `latentmap data import` (default: %(default)s)"
+    )
     parser.add_argument("--epochs", type=int, default=6, help="training epochs per model (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and re-embed even if results exist")
 
@@ -87,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def register(commands: argparse._SubParsersAction) -> None:
     from .common import add_server_arguments
 
-    parser = commands.add_parser("demo", help="train a small AE and VAE on MNIST, embed them, open the explorer")
+    parser = commands.add_parser("demo", help="train a small AE and VAE (on MNIST or --dataset), embed them, open the explorer")
     add_arguments(parser)
     add_server_arguments(parser)
     parser.set_defaults(handler=run_demo)

@@ -75,7 +75,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         print(f"skipped: {skipped}")
     out = run.path / "evaluation.json"
     earlier = earlier_evaluation(out, run.weights_sha256)
-    if args.pairs > 0:
+    if args.pairs > 0 and not dataset.labelled:
+        from ..quality.judge import UnlabelledError, require_labels
+
+        try:
+            require_labels(dataset)
+        except UnlabelledError as exc:
+            print(f"skipped: latent quality: {exc}")
+    elif args.pairs > 0:
         result["latent_quality"] = latent_quality(run, dataset, args)
     elif "latent_quality" in earlier:
         result["latent_quality"] = earlier["latent_quality"]

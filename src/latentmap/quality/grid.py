@@ -13,6 +13,9 @@ seed = [0, 1, 2]
 [[runs]]            # a variant: crossed with the [grid] keys it does not set itself
 kind = "vae"
 likelihood = "bernoulli"
+
+[[runs]]            # a run made elsewhere (latentmap import-model, another sweep): compared as it is
+run = "runs/my-ae"
 ```
 
 Keys are the training flags' names (``latentmap train --help``), ``kind`` and ``dataset``
@@ -49,12 +52,20 @@ class RunSpec:
     options: dict[str, Any]  # every training flag of the run (TrainOptions names)
 
     @property
+    def existing(self) -> Path | None:
+        """A run directory listed by ``run = PATH``: measured, never trained."""
+        return Path(self.options["run"]) if "run" in self.options else None
+
+    def path_in(self, out: Path) -> Path:
+        return self.existing or out / "runs" / self.directory
+
+    @property
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.options, sort_keys=True).encode()).hexdigest()[:6]
 
     @property
     def directory(self) -> str:
-        return f"{self.name}-{self.key}"
+        return self.existing.name if self.existing else f"{self.name}-{self.key}"
 
     @property
     def model(self) -> str:
@@ -100,15 +111,31 @@ def expand(grid: dict[str, Any], source: str = "the grid") -> list[RunSpec]:
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise LatentmapError(f"[grid] {key} in {source} must be a non-empty list, e.g. {key} = [{values!r}]")
-    combos = []
+    combos, listed = [], []
     for variant in variants:
+        if isinstance(variant, dict) and "run" in variant:
+            listed.append(existing_run(variant, source))
+            continue
         check_keys(variant, f"[[runs]] of {source}")
         free = [k for k in axes if k not in variant]
         for values in itertools.product(*(axes[k] for k in free)):
             combos.append({**common, **dict(zip(free, values, strict=True)), **variant})
     specs = [validated(combo, source) for combo in combos]
     unique = list({json.dumps(o, sort_keys=True): o for o in specs}.values())
-    return name_runs(unique)
+    return name_runs(unique) + listed
+
+
+def existing_run(entry: dict[str, Any], source: str) -> RunSpec:
+    """``[[runs]] run = "PATH"``: a run directory made elsewhere (its dataset and kind from
+    its config.json), relative paths from where the sweep starts."""
+    from ..train.run import read_config, run_dir_of
+
+    if set(entry) != {"run"} or not isinstance(entry["run"], str):
+        raise LatentmapError(f"[[runs]] run = PATH in {source} takes no other keys (got {', '.join(sorted(entry))})")
+    directory = run_dir_of(entry["run"]).resolve()
+    config = read_config(directory)
+    options = {"run": str(directory), "dataset": str(config["dataset"]), "kind": str(config["model"].get("kind"))}
+    return RunSpec(directory.name, {**options, "seed": 0})
 
 
 def validated(combo: dict[str, Any], source: str) -> dict[str, Any]:

@@ -47,6 +47,23 @@ class JudgeError(LatentmapError):
     """A judge file is missing, corrupt, or was trained on other data."""
 
 
+class UnlabelledError(JudgeError):
+    """The dataset has no labels: no classifier can be trained to judge it."""
+
+
+# What a judge reads (everything `compare` measures but these) cannot be had without labels.
+LABEL_FREE_METRICS = ("reconstruction_mse", "smoothness", "smoothness_p90", "holes")
+
+
+def require_labels(dataset: Dataset) -> None:
+    if not dataset.labelled:
+        raise UnlabelledError(
+            f"{dataset.spec} has no labels, and the judge is a classifier trained on them: validity, accuracy, "
+            f"precision/recall, FID and analogies need labels (only {', '.join(LABEL_FREE_METRICS)} do not); "
+            "import it again with class folders or --labels CSV"
+        )
+
+
 class JudgeNet(nn.Module):
     """Two conv blocks (16 and 32 channels) and a 128-unit feature layer: 99.3% on MNIST,
     90.8% on Fashion-MNIST, trained in about a minute on two cores, and small enough to
@@ -183,6 +200,7 @@ def train_judge(
     progress: bool = True,
 ) -> Judge:
     """Train on the dataset's train split; measure on its test split."""
+    require_labels(dataset)
     if epochs < 1 or (max_train is not None and max_train < 1):
         raise LatentmapError("judge training needs --epochs >= 1 and --max_train >= 1")
     train, test = dataset.split("train"), dataset.split("test")
@@ -281,6 +299,7 @@ def judge_for(
 ) -> Judge:
     """The judge for ``dataset`` trained with ``settings`` (default: ``SETTINGS``) from the
     cache, trained (and saved) first if missing or stale."""
+    require_labels(dataset)
     chosen = judge_settings(**settings)
     weights, info = judge_paths(dataset.spec, judge_key(dataset, chosen), cache_dir)
     if info.is_file() or weights.is_file():
@@ -307,6 +326,8 @@ class JudgeSlot:
 
         try:
             return cls(judge_for(dataset, cache_dir, train_if_missing=False))
+        except UnlabelledError:
+            return cls(None, f"unavailable: {dataset.spec} has no labels to train a judge on")
         except JudgeError as exc:
             if not train:
                 return cls(None, f"unavailable: {exc}")

@@ -244,8 +244,8 @@ def run_sweep(options: SweepOptions, log: Callable[[str], None] = print) -> list
     outcomes: list[Outcome] = []
     tasks = []
     for spec in specs:
-        directory = out / "runs" / spec.directory
-        state = state_of(directory)
+        directory = spec.path_in(out)
+        state = "complete" if spec.existing else state_of(directory)
         if state == "complete":
             outcomes.append(Outcome(spec, "complete", message=final_test_loss(directory)))
             continue
@@ -302,12 +302,12 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
     judge = judge_for(dataset, cache, progress=options.progress)
     probe = make_probe(dataset, options.pairs, options.seed)
-    directories = [out / "runs" / spec.directory for spec in ordered]
+    directories = [spec.path_in(out) for spec in ordered]
     data = (options.data_dir, options.fonts_dir, options.cache_dir)
     measure_all(directories, dataset.spec, data, options.pairs, options.seed, options.jobs or default_jobs(specs))
     comparison = Comparison(dataset.spec, judge_summary(judge))
     for spec in ordered:
-        run = load_run(out / "runs" / spec.directory)
+        run = load_run(spec.path_in(out))
         add_run(comparison, run, *measure_cached(run, dataset, judge, probe))
     folder = out / Path(dataset.spec).stem
     written = write_outputs(comparison, folder) + write_report(comparison, ordered, folder)

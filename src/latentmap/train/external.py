@@ -24,6 +24,7 @@ import torch
 from ..atomic import ensure_writable_dir, write_text
 from ..errors import LatentmapError
 from ..images import to_uint8
+from .preprocess import Preprocessor
 from .run import CONFIG, RUN_LOADERS, Run, RunError
 
 LAYOUTS = {"flat": (784,), "image": (28, 28), "channels_first": (1, 28, 28), "channels_last": (28, 28, 1)}
@@ -173,7 +174,7 @@ def wrap_model(
         path,
         external_config("wrapped", name, dataset, {**options, "prior": prior}),
         None,  # type: ignore[arg-type]  # no latentmap network behind it
-        None,  # type: ignore[arg-type]
+        Preprocessor(),  # pixels in [0, 1]: what test MSE is measured on
         torch.device("cpu"),
         encode_fn=encode,
         decode_fn=decode,
@@ -257,8 +258,8 @@ def load_onnx_run(run_dir: Path, config: dict[str, Any]) -> ExternalRun:
     run = ExternalRun(
         run_dir,
         config,
-        None,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]  # no latentmap network behind it
+        Preprocessor(),
         torch.device("cpu"),
         encode_fn=onnx_function(enc_session),
         decode_fn=onnx_function(dec_session),
