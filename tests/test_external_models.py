@@ -180,7 +180,7 @@ def test_a_sweep_grid_lists_an_imported_run_beside_trained_ones(imported, tmp_pa
     monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 2000})
     grid = tmp_path / "grid.toml"
     grid.write_text(
-        '[common]\nepochs = 1\nmax_train = 1000\nlayers = [64]\nd_latent = 8\n'
+        "[common]\nepochs = 1\nmax_train = 1000\nlayers = [64]\nd_latent = 8\n"
         f'[grid]\nkind = ["dense"]\n[[runs]]\n[[runs]]\nrun = "{imported.path}"\n'
     )
     options = SweepOptions(grid=str(grid), out=str(tmp_path / "out"), pairs=20, progress=False, jobs=1, **data_opts)

@@ -1,8 +1,9 @@
 """``latentmap demo``: the whole story in one command.
 
-Prepares MNIST (or ``--dataset NAME``, one the user imported), trains a small dense AE and a small VAE (a few epochs each), embeds both
-with UMAP and opens the explorer on the VAE with a switch to the AE. Runs and embeddings
-already in the demo folder are reused, so a second start is quick.
+Prepares MNIST (or ``--dataset NAME``, one the user imported), trains a small dense AE and
+a small VAE (a few epochs each), embeds both with UMAP and opens the explorer on the VAE
+with a switch to the AE. Runs and embeddings already in the demo folder are reused, so a
+second start is quick.
 """
 
 import argparse
@@ -82,7 +83,7 @@ def embedding_is_current(path: Path, run_dir: Path) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="latentmap-demo", help="folder for the demo runs (default: %(default)s)")
     parser.add_argument(
-        "--dataset", default="digits", help="dataset spec, or a name from `latentmap data import` (default: %(default)s)"
+        "--dataset", default="digits", help="dataset spec or a name given to `latentmap data import` (default: digits)"
     )
     parser.add_argument("--epochs", type=int, default=6, help="training epochs per model (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="retrain and re-embed even if results exist")
@@ -91,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def register(commands: argparse._SubParsersAction) -> None:
     from .common import add_server_arguments
 
-    parser = commands.add_parser("demo", help="train a small AE and VAE (on MNIST or --dataset), embed them, open the explorer")
+    parser = commands.add_parser("demo", help="train a small AE and VAE on MNIST (or --dataset), embed, explore")
     add_arguments(parser)
     add_server_arguments(parser)
     parser.set_defaults(handler=run_demo)
