@@ -14,7 +14,7 @@ import pytest
 from latentmap.cli import main
 from latentmap.errors import LatentmapError
 from latentmap.quality.grid import expand, read_grid
-from latentmap.quality.sweep import SweepOptions, run_sweep, state_of
+from latentmap.quality.sweep import SweepOptions, run_sweep, state_of, train_command
 
 SMALL = "epochs = 1\nmax_train = 400\nlayers = [16]\nd_latent = 4\nbatch_size = 100\n"
 
@@ -157,3 +157,25 @@ def test_the_same_grid_runs_on_a_local_ray_instance(tmp_path, datasets_dir, sess
     assert sorted(o.status for o in outcomes) == ["trained", "trained"]
     assert (out / "digits" / "report.json").is_file()
     assert all(state_of(d) == "complete" for d in (out / "runs").iterdir())
+
+
+def test_how_keys_are_accepted_without_changing_a_runs_identity(tmp_path):
+    plain = expand({"grid": {"kind": ["dense"]}})
+    how = expand({"common": {"no_plot": True, "no_tensorboard": True, "device": "cpu"}, "grid": {"kind": ["dense"]}})
+    assert [s.directory for s in how] == [s.directory for s in plain]  # the same run, the same directory
+    assert how[0].how == {"no_plot": True, "no_tensorboard": True, "device": "cpu"}
+    command = train_command(how[0], tmp_path / "run", [], resume=False)
+    assert "--no_tensorboard" in command and command[command.index("--device") + 1] == "cpu"
+    assert "--no_tensorboard" in train_command(how[0], tmp_path / "run", [], resume=True)
+    with pytest.raises(LatentmapError, match=r"device in \[grid\].*\[common\] or \[\[runs\]\]"):
+        expand({"grid": {"device": ["cpu", "cuda"]}})
+
+
+def test_ray_auto_without_a_cluster_is_one_line(tmp_path, datasets_dir, session_cache, capsys, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    grid = grid_file(tmp_path, '[grid]\nkind = ["dense"]\n')
+    data = ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
+    assert main(["sweep", str(grid), "--out", str(tmp_path / "out"), "--ray", "auto", *data]) == 2
+    err = capsys.readouterr().err
+    assert "--ray local" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

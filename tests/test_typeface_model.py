@@ -150,6 +150,8 @@ def test_a_trained_typeface_run_encodes_decodes_and_samples(trained, alphanumeri
     code = run.encode_typeface(grid.images[row, columns], "Hamb")
     shuffled = run.encode_typeface(grid.images[row, columns[::-1]], "bmaH")
     assert code.shape == (8,) and np.allclose(code, shuffled, atol=1e-5)
+    as_list = run.encode_typeface(grid.images[row, columns], ["H", "a", "m", "b"])  # any sequence of characters
+    np.testing.assert_array_equal(as_list, code)
     glyphs = run.decode(code[None], "xyz")
     assert glyphs.shape == (1, 3, 28, 28) and glyphs.min() >= 0 and glyphs.max() <= 1
     assert np.allclose(run.decode(code[None])[0, run.positions("xyz")], glyphs[0], atol=1e-6)

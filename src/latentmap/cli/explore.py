@@ -40,8 +40,8 @@ def explore(
     from ..web.explorer import create_app
     from ..web.security import Policy
 
+    policy = Policy.for_server(host, allow_hosts, no_token)  # a bad --allow_host is refused before loading
     spaces = load_spaces(embeddings, data_dir, fonts_dir, cache_dir, judge)
-    policy = Policy.for_server(host, allow_hosts, no_token)
     serve(create_app(spaces, policy), host, port, open_browser, policy)
 
 

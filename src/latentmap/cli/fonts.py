@@ -37,6 +37,7 @@ def run_fonts(args: argparse.Namespace) -> None:
     from ..web.fonts import FontsApp, create_app
     from ..web.security import Policy
 
+    policy = Policy.for_server(args.host, args.allow_host, args.no_token)  # refused before loading
     out_dir = ensure_writable_dir(Path(args.out_dir).resolve())
     dataset = load_dataset(
         args.dataset, data_dir=args.data_dir, fonts_dir=args.fonts_dir, cache_dir=args.cache_dir, progress=True
@@ -47,7 +48,6 @@ def run_fonts(args: argparse.Namespace) -> None:
     if codes is not None:
         print(f"learned codes of {int(np.isfinite(codes).all(axis=1).sum()):,} typefaces from {args.codes}")
     print(f"{len(corpus.names):,} typefaces x {len(corpus.chars)} characters ({dataset.source})")
-    policy = Policy.for_server(args.host, args.allow_host, args.no_token)
     serve(create_app(FontsApp(corpus, out_dir), policy), args.host, args.port, not args.no_browser, policy)
 
 

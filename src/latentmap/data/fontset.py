@@ -74,8 +74,8 @@ def read_font_set(path: str | os.PathLike[str]) -> FontSet:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FontSetError(f"cannot read {path}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FontSetError(f"{path} is not valid JSON: {exc}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise FontSetError(f"{path} is not valid JSON: {str(exc)[:200]}") from exc
     return parse_font_set(data, source=str(path))
 
 

@@ -1,6 +1,7 @@
 """A TMNIST dataset regrouped by typeface: one row of glyphs per typeface, one column per
 character (what the typeface model trains on and completes)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +39,17 @@ class GlyphGrid:
         raise LatentmapError(f"unknown typeface '{name}'{hint}")
 
 
-def char_positions(chars: str, charset: list[str]) -> np.ndarray:
-    """Characters -> their columns in ``charset``; a character outside it is refused."""
+def char_positions(chars: str | Sequence[str], charset: list[str]) -> np.ndarray:
+    """Characters (a string, or any sequence of single characters: ``['H', 'a']``) -> their
+    columns in ``charset``; a character outside it is refused."""
+    if (
+        not isinstance(chars, str)
+        and isinstance(chars, Sequence)
+        and all(isinstance(c, str) and len(c) == 1 for c in chars)
+    ):
+        chars = "".join(chars)
     if not isinstance(chars, str) or not chars:
-        raise LatentmapError("give the characters as a non-empty string, e.g. 'Hamb'")
+        raise LatentmapError("give the characters as a non-empty string or list of single characters, e.g. 'Hamb'")
     unknown = sorted({c for c in chars if c not in charset})
     if unknown:
         raise LatentmapError(f"character(s) {''.join(unknown)!r} are not in this model's charset ({''.join(charset)})")

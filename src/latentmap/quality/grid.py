@@ -32,16 +32,18 @@ import itertools
 import json
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import LatentmapError
 from ..train.options import TrainOptions, applies, build_config, with_kind_defaults
 
-# Where and how a run is trained, not what is trained: never part of a run's identity.
-NOT_GRID_KEYS = {"out", "resume", "overwrite", "no_plot", "no_tensorboard", "device", "explicit"}
-NOT_GRID_KEYS |= {"data_dir", "fonts_dir", "cache_dir"}
+# How a run is trained, not what is trained: allowed in [common] and [[runs]], passed to the
+# training command, never part of a run's identity (its directory and comparisons).
+HOW_KEYS = ("no_plot", "no_tensorboard", "device")
+# Where runs go and what the sweep itself decides: never in a grid.
+NOT_GRID_KEYS = {"out", "resume", "overwrite", "explicit", "data_dir", "fonts_dir", "cache_dir", *HOW_KEYS}
 GRID_KEYS = sorted({f.name for f in fields(TrainOptions)} - NOT_GRID_KEYS)
 SECTIONS = {"common", "grid", "runs"}
 
@@ -50,6 +52,7 @@ SECTIONS = {"common", "grid", "runs"}
 class RunSpec:
     name: str  # readable and unique within the sweep, seed included
     options: dict[str, Any]  # every training flag of the run (TrainOptions names)
+    how: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)  # HOW_KEYS, not identity
 
     @property
     def existing(self) -> Path | None:
@@ -89,8 +92,13 @@ def read_grid(path: str | os.PathLike[str]) -> list[RunSpec]:
     return expand(grid, str(path))
 
 
-def check_keys(table: dict[str, Any], where: str) -> None:
-    unknown = sorted(set(table) - set(GRID_KEYS))
+def check_keys(table: dict[str, Any], where: str, how_allowed: bool = True) -> None:
+    how = sorted(set(table) & set(HOW_KEYS))
+    if how and not how_allowed:
+        raise LatentmapError(
+            f"{', '.join(how)} in {where} says how runs train, not what they are: set it in [common] or [[runs]]"
+        )
+    unknown = sorted(set(table) - set(GRID_KEYS) - set(HOW_KEYS))
     if unknown:
         raise LatentmapError(
             f"unknown key(s) {', '.join(unknown)} in {where}: use training flag names "
@@ -107,7 +115,7 @@ def expand(grid: dict[str, Any], source: str = "the grid") -> list[RunSpec]:
     if not isinstance(common, dict) or not isinstance(axes, dict) or not isinstance(variants, list):
         raise LatentmapError(f"{source}: [common] and [grid] are tables, [[runs]] an array of tables")
     check_keys(common, f"[common] of {source}")
-    check_keys(axes, f"[grid] of {source}")
+    check_keys(axes, f"[grid] of {source}", how_allowed=False)
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise LatentmapError(f"[grid] {key} in {source} must be a non-empty list, e.g. {key} = [{values!r}]")
@@ -120,9 +128,11 @@ def expand(grid: dict[str, Any], source: str = "the grid") -> list[RunSpec]:
         free = [k for k in axes if k not in variant]
         for values in itertools.product(*(axes[k] for k in free)):
             combos.append({**common, **dict(zip(free, values, strict=True)), **variant})
+    how = [{k: combo.pop(k) for k in HOW_KEYS if k in combo} for combo in combos]
     specs = [validated(combo, source) for combo in combos]
-    unique = list({json.dumps(o, sort_keys=True): o for o in specs}.values())
-    return name_runs(unique) + listed
+    unique = {json.dumps(o, sort_keys=True): (o, h) for o, h in zip(specs, how, strict=True)}
+    named = name_runs([o for o, _ in unique.values()])
+    return [RunSpec(s.name, s.options, h) for s, (_, h) in zip(named, unique.values(), strict=True)] + listed
 
 
 def existing_run(entry: dict[str, Any], source: str) -> RunSpec:

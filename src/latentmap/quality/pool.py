@@ -5,6 +5,7 @@ its own error, whatever a worker could not)."""
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
 from pathlib import Path
@@ -61,14 +62,19 @@ def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int
     measure_cached(load_run(directory), dataset, judge, probe)
 
 
-def measure_all(directories: list[Path], spec: str, data: DataArgs, pairs: int, seed: int, jobs: int) -> None:
+def measure_all(
+    directories: list[Path], spec: str, data: DataArgs, pairs: int, seed: int, jobs: int, log: Any = print
+) -> None:
     """Fill the measurement caches of ``directories`` with ``jobs`` processes (nothing to do
-    for one job or one run: the caller measures)."""
+    for one job or one run: the caller measures); a line per run as it is done."""
     if jobs < 2 or len(directories) < 2:
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     spawn = multiprocessing.get_context("spawn")  # no forked torch or BLAS thread pools
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=start_worker, initargs=(snapshot(), threads)) as pool:
-        futures = [pool.submit(measure_one, str(d), spec, data, pairs, seed) for d in directories]
-        for future in as_completed(futures):
-            future.exception()  # a run the worker could not measure is measured (and reported) by the caller
+        futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed): d for d in directories}
+        started = time.perf_counter()
+        for done, future in enumerate(as_completed(futures), start=1):
+            # a run the worker could not measure is measured (and reported) by the caller
+            how = "could not be measured here" if future.exception() else "measured"
+            log(f"[{done}/{len(futures)}] {futures[future].name}: {how} ({time.perf_counter() - started:.0f} s so far)")

@@ -62,10 +62,11 @@ def flags(options: dict[str, Any]) -> list[str]:
 
 def train_command(spec: RunSpec, directory: Path, data_args: list[str], resume: bool) -> list[str]:
     base = [sys.executable, "-m", "latentmap", "train", spec.options["kind"]]
-    if resume:  # the run keeps its saved settings
-        return [*base, "--resume", "--out", str(directory), "--no_plot", *data_args]
+    how = flags({k: v for k, v in spec.how.items() if k != "no_plot"})  # sweeps never open windows
+    if resume:  # the run keeps its saved settings; how it trains (HOW_KEYS) may change
+        return [*base, "--resume", "--out", str(directory), "--no_plot", *how, *data_args]
     # --overwrite: a run stopped before its first checkpoint left a directory to start over in
-    return [*base, *flags(spec.options), "--out", str(directory), "--no_plot", "--overwrite", *data_args]
+    return [*base, *flags(spec.options), *how, "--out", str(directory), "--no_plot", "--overwrite", *data_args]
 
 
 def last_line(log: Path) -> str:
@@ -157,7 +158,14 @@ def run_ray(tasks: list[Task], address: str, threads: int, gpus: float, report: 
     if address == "local":
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     else:
-        ray.init(address=address, log_to_driver=False)
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            where = "no running Ray cluster was found" if address == "auto" else f"no Ray cluster answered at {address}"
+            raise LatentmapError(
+                f"{where} ({str(exc).splitlines()[0][:120]}): start one (`ray start --head`) or use --ray local, "
+                "which starts one on this machine"
+            ) from exc
     try:
 
         @ray.remote
@@ -290,7 +298,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     from ..data.sources import DataPaths
     from ..train.run import load_run
     from .compare import Comparison, add_run, judge_summary, measure_cached, write_outputs
-    from .judge import judge_for
+    from .judge import JudgeError, judge_for
     from .metrics import make_probe
     from .pool import measure_all
     from .report import models_of, write_report
@@ -300,15 +308,25 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
         ordered[0].dataset, data_dir=options.data_dir, fonts_dir=options.fonts_dir, cache_dir=options.cache_dir
     )
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
-    judge = judge_for(dataset, cache, progress=options.progress)
+    try:
+        judge = judge_for(dataset, cache, train_if_missing=False)
+    except JudgeError:
+        log(f"{dataset.spec}: training its judge first (about a minute on 2 cores; cached for next time)")
+        judge = judge_for(dataset, cache, progress=options.progress)
     probe = make_probe(dataset, options.pairs, options.seed)
     directories = [spec.path_in(out) for spec in ordered]
     data = (options.data_dir, options.fonts_dir, options.cache_dir)
-    measure_all(directories, dataset.spec, data, options.pairs, options.seed, options.jobs or default_jobs(specs))
+    jobs = options.jobs or default_jobs(specs)
+    at_once = min(jobs, len(ordered))
+    log(f"{dataset.spec}: measuring {len(ordered)} runs ({options.pairs} test pairs each, {at_once} at a time)")
+    measure_all(directories, dataset.spec, data, options.pairs, options.seed, jobs, log)
     comparison = Comparison(dataset.spec, judge_summary(judge))
-    for spec in ordered:
+    for k, spec in enumerate(ordered, start=1):
         run = load_run(spec.path_in(out))
+        started = time.perf_counter()
         add_run(comparison, run, *measure_cached(run, dataset, judge, probe))
+        if jobs < 2 or len(ordered) < 2:  # measured here, not in workers: say so run by run
+            log(f"[{k}/{len(ordered)}] {spec.directory}: measured in {time.perf_counter() - started:.0f} s")
     folder = out / Path(dataset.spec).stem
     written = write_outputs(comparison, folder) + write_report(comparison, ordered, folder)
     log(f"{dataset.spec}: {len(ordered)} runs compared; wrote {', '.join(p.name for p in written)} in {folder}")

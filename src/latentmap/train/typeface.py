@@ -1,6 +1,7 @@
 """A trained typeface model as a plain object: typefaces (a few glyphs each) -> one code,
 codes -> whole alphabets."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,7 @@ class TypefaceRun(Run):
             self._grid = glyph_grid(load_dataset(self.dataset_spec))
         return self._grid
 
-    def positions(self, chars: str | None) -> np.ndarray:
+    def positions(self, chars: str | Sequence[str] | None) -> np.ndarray:
         """Characters -> the model's character indices (None: every character)."""
         return np.arange(len(self.chars)) if chars is None else char_positions(chars, self.chars)
 
@@ -90,9 +91,9 @@ class TypefaceRun(Run):
                 out[k] = codes[row_of[str(name)]]
         return out
 
-    def encode_typeface(self, images: np.ndarray, chars: str) -> np.ndarray:
+    def encode_typeface(self, images: np.ndarray, chars: str | Sequence[str]) -> np.ndarray:
         """A few glyphs of one typeface (k, 28, 28), uint8 or float in [0, 1], and their
-        characters (a string of length k) -> the typeface's code (d,)."""
+        characters (a string of length k, or a list of k single characters) -> the code (d,)."""
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[1:] != (28, 28):
             raise LatentmapError(f"expected glyph images of shape (k, 28, 28), got {images.shape}")

@@ -126,6 +126,18 @@ class Samples(JudgedGrid):
 SpaceId = Annotated[int, Path(ge=0, le=2**31 - 1, description="which embedding (0 = the first given)")]
 
 
+Version = Annotated[str | None, Query(max_length=64, description="the map's info.version: cached under it")]
+
+
+def caching(space: LatentSpace, version: str | None) -> dict[str, str]:
+    """Cached by this browser alone (``private``: a proxy in front of a token-protected app
+    must not keep it) and only under the URL of this very map; any other URL is not kept,
+    so a restarted server with another embedding is never drawn from an old cache."""
+    if version == space.fingerprint:
+        return {"Cache-Control": "private, max-age=3600"}
+    return {"Cache-Control": "no-store"}
+
+
 def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastAPI:
     app = new_app("latentmap explorer", "Explore the latent space of a trained autoencoder.", policy)
 
@@ -140,7 +152,12 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
         return FileResponse(STATIC / ("typefaces.html" if typefaces else "explorer.html"))
 
     def describe(one: LatentSpace) -> dict[str, object]:
-        extra = {"judge": one.judge_status(), "inverse": one.inverse.method, "samplers": sampling.offered(one.run)}
+        extra = {
+            "judge": one.judge_status(),
+            "inverse": one.inverse.method,
+            "samplers": sampling.offered(one.run),
+            "version": one.fingerprint,  # ?v= of the points and atlas URLs: another map, other URLs
+        }
         return {**one.info, **extra}
 
     @app.get("/api/spaces")
@@ -156,20 +173,18 @@ def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastA
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}},
     )
-    def points(space_id: SpaceId) -> Response:
+    def points(space_id: SpaceId, v: Version = None) -> Response:
         """Binary map data: xy float32, labels uint16, typeface int32, category int16 (see info.points_layout)."""
-        return Response(
-            space(space_id).points_blob(),
-            media_type="application/octet-stream",
-            headers={"Cache-Control": "max-age=3600"},
-        )
+        one = space(space_id)
+        return Response(one.points_blob(), media_type="application/octet-stream", headers=caching(one, v))
 
     @app.get(
         "/api/spaces/{space_id}/atlas/{k}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
     )
-    def atlas(space_id: SpaceId, k: Annotated[int, Path(ge=0, le=2**31 - 1)]) -> Response:
+    def atlas(space_id: SpaceId, k: Annotated[int, Path(ge=0, le=2**31 - 1)], v: Version = None) -> Response:
         """Thumbnails k*4096 .. k*4096+4095 in a 64-column sprite atlas."""
-        return Response(space(space_id).atlas_png(k), media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+        one = space(space_id)
+        return Response(one.atlas_png(k), media_type="image/png", headers=caching(one, v))
 
     @app.post("/api/spaces/{space_id}/decode")
     def decode(space_id: SpaceId, request: DecodeRequest) -> ImageGrid:

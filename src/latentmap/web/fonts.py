@@ -91,22 +91,32 @@ class FontsApp:
             raise LatentmapError(f"save path '{text}' cannot be used: {exc}") from exc
         if not path.is_relative_to(root):
             raise LatentmapError(f"save path '{text}' leads outside the output folder {self.out_dir}")
-        if path.is_dir():
-            path = path / "font_set.json"
-        if path.suffix.lower() != ".json":
-            raise LatentmapError(f"save to a folder or a .json file, not '{text}'")
-        png = path.with_name("font_chars.png")
-        if not overwrite:
-            if path.exists() and not is_font_set(path):
-                raise LatentmapError(f"{path.name} exists and is not a font set: send overwrite=true to replace it")
-            if png.exists() and not is_png(png):
-                raise LatentmapError(f"{png.name} exists and is not a PNG: send overwrite=true to replace it")
+        try:  # a name too long for the file system, an unreadable folder: 400 with the reason
+            if path.is_dir():
+                path = path / "font_set.json"
+            if path.suffix.lower() != ".json":
+                raise LatentmapError(f"save to a folder or a .json file, not '{text}'")
+            png = path.with_name("font_chars.png")
+            if not overwrite:
+                if path.exists() and not is_font_set(path):
+                    raise LatentmapError(f"{path.name} exists and is not a font set: send overwrite=true to replace it")
+                if png.exists() and not is_png(png):
+                    raise LatentmapError(f"{png.name} exists and is not a PNG: send overwrite=true to replace it")
+        except OSError as exc:
+            raise LatentmapError(f"save path '{text}' cannot be used: {exc.strerror or exc}") from exc
         return path, png
 
 
+MAX_FONT_SET_BYTES = 16 << 20  # a font set of every TMNIST typeface is ~100 KB
+
+
 def is_font_set(path: Path) -> bool:
+    """Whether ``path`` holds a font set, read only when of a plausible size (a huge or
+    deeply nested file is no font set, and must not be read whole to find out)."""
     from ..data import read_font_set
 
+    if path.stat().st_size > MAX_FONT_SET_BYTES:
+        return False
     try:
         read_font_set(path)
     except FontSetError:

@@ -17,12 +17,14 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import LatentmapError
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 COOKIE = "latentmap_token"  # + "_<port>"
@@ -52,6 +54,13 @@ class Policy:
     def for_server(cls, bind: str, allow_hosts: list[str] | None = None, no_token: bool = False) -> "Policy":
         """Loopback names, the bound address and ``allow_hosts``; a fresh token unless the
         server binds loopback only (or ``no_token``)."""
+        for name in allow_hosts or []:
+            wildcard = name.startswith("*.") and "*" not in name[2:]
+            if ("*" in name and not wildcard) or not name.strip() or any(c in name for c in "/ \t?#@"):
+                raise LatentmapError(
+                    f"--allow_host '{name}' is not a host name: give a name like proxy.example or a "
+                    "subdomain wildcard like *.example (a '*' only as the first label)"
+                )
         hosts = [*LOOPBACK_NAMES, bind.strip("[]"), *(allow_hosts or [])]
         if bind in ("0.0.0.0", "::"):  # every interface: the machine's own names are fair too
             import socket
@@ -98,6 +107,30 @@ async def redirect(send: Send, location: str, headers: list[tuple[bytes, bytes]]
         }
     )
     await send({"type": "http.response.body", "body": b""})
+
+
+def local_path(path: str) -> str:
+    """A redirect target that can only be a path on this server: ``//evil.example/`` and
+    ``/\\evil`` are read by browsers as other hosts, CR/LF would split the header."""
+    return "/" + quote(path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
+
+
+# The apps' pages run only their own scripts (the API docs page its one inline setup
+# script) and are never framed: a framing page could overlay Save or start work by clicks.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+
+
+def page_headers(path: str) -> list[tuple[bytes, bytes]]:
+    csp = DOCS_CSP if path == "/docs" else CSP
+    return [
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", csp.encode()),
+        (b"x-content-type-options", b"nosniff"),
+    ]
 
 
 def cookie_name(scope: Scope) -> str:
@@ -150,7 +183,10 @@ class GuardMiddleware:
         self.app, self.policy = app, policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":  # no route speaks it: refused before any check could be skipped
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -181,7 +217,7 @@ class GuardMiddleware:
                     # A page opened from the printed URL: the cookie holds the token now, so
                     # the address bar (and any link the user shares) goes without it.
                     rest = urlencode([(k, v) for k, v in query if k != "token"])
-                    location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+                    location = local_path(scope.get("root_path", "") + scope["path"]) + (f"?{rest}" if rest else "")
                     await redirect(send, location, set_cookie)
                     return
         length = headers.get("content-length", "")
@@ -210,16 +246,17 @@ class GuardMiddleware:
                     raise body_too_large(self.policy.max_body)
             return message
 
-        async def send_with_cookie(message: Message) -> None:
+        added = [*extra, *page_headers(scope["path"])]
+
+        async def send_with_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                if extra:
-                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+                message = {**message, "headers": [*message.get("headers", []), *added]}
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, send_with_cookie)
+            await self.app(scope, counting_receive, send_with_headers)
         except HTTPException as exc:  # raised by counting_receive outside FastAPI's handlers
             if started or exc.status_code != 413:
                 raise

@@ -53,3 +53,16 @@ export function latestOnly(task) {
   };
   return run;
 }
+
+// Data (names from disk, server messages) is always set as text, never parsed as markup:
+// a font file named `<img onerror=…>.ttf` must stay a name.
+export function textNode(tag, text, className = "") {
+  const node = document.createElement(tag);
+  node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+export function showError(target, message) {
+  target.replaceChildren(textNode("span", message, "error"));
+}

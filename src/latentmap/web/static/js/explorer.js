@@ -2,7 +2,7 @@
 // and five experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors,
 // samples from the run's samplers.
 // Picks are dataset rows, so they carry across maps and models of the same dataset.
-import { getJSON, latestOnly, loadImage, postJSON } from "./api.js";
+import { getJSON, latestOnly, loadImage, postJSON, showError, textNode } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { gridPNG, renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
@@ -37,7 +37,7 @@ const state = {
   compare: false, text: "Hamburgefonstiv", attribute: null, strength: 1, validity: false, rowIndex: null,
   sampler: "gmm", seed: 0, samples: null,
 };
-const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png`));
+const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
 
 // ------------------------------------------------------------------ loading
 
@@ -233,7 +233,7 @@ async function requestGrid() {
     if (e === "samples") markNearestOnHover(container, state.samples);
     container.dataset.experiment = e;
   } catch (error) {
-    el("status").innerHTML = `<span class="error">${error.message}</span>`;
+    showError(el("status"), error.message);
   }
 }
 
@@ -261,8 +261,8 @@ function markNearestOnHover(container, grid) {
       state.hovered = -1;
       el("hover-image").getContext("2d").drawImage(canvas, 0, 0); // the sample itself, large
       state.nearestShown = { sample: i, rows: grid.nearest[i] };
-      el("hover-text").innerHTML = `<div>sample ${i + 1}: nearest images</div>` + grid.nearest[i]
-        .map((row, k) => `<div>N${k + 1} row #${row} · distance ${grid.distances[i][k].toFixed(2)}</div>`).join("");
+      el("hover-text").replaceChildren(textNode("div", `sample ${i + 1}: nearest images`), ...grid.nearest[i]
+        .map((row, k) => textNode("div", `N${k + 1} row #${row} · distance ${grid.distances[i][k].toFixed(2)}`)));
     });
     cell.addEventListener("mouseleave", () => { map.setMarkers([]); state.nearestShown = null; });
   });
@@ -306,8 +306,9 @@ function showHover(index) {
   ctx.clearRect(0, 0, 28, 28);
   const { labels, typefaces } = state.points;
   const face = typefaces[index] >= 0 ? state.info.typefaces[typefaces[index]] : "";
-  text.innerHTML = `<div><span class="tag">${state.info.label_names[labels[index]]}</span> #${index}</div>` +
-    (face ? `<div>${face}</div>` : "");
+  const line = document.createElement("div");
+  line.append(textNode("span", state.info.label_names[labels[index]], "tag"), ` #${index}`);
+  text.replaceChildren(line, ...(face ? [textNode("div", face)] : []));
   // The map's atlas cache serves the hover too: one request per atlas, whoever asks first.
   map.loadAtlas(map.atlasOf(index))
     .then(() => state.hovered === index && map.drawThumb(ctx, index, 0, 0, 28))
@@ -323,8 +324,8 @@ const decodeAt = latestOnly((qx, qy) => postJSON(`/api/spaces/${state.space}/dec
       const image = ctx.createImageData(28, 28);
       for (let p = 0; p < 784; p++) image.data.set([bytes[p], bytes[p], bytes[p], 255], p * 4);
       ctx.putImageData(image, 0, 0);
-      el("hover-text").innerHTML = `<div>decoded at (${qx.toFixed(2)}, ${qy.toFixed(2)})</div>` +
-        `<div class="method">${answer.method}</div>`;
+      el("hover-text").replaceChildren(
+        textNode("div", `decoded at (${qx.toFixed(2)}, ${qy.toFixed(2)})`), textNode("div", answer.method, "method"));
       state.decodedAt = [qx, qy];
     }));
 
@@ -359,7 +360,7 @@ async function showValidity() {
     if (!state.validity || space !== state.space) return;
     if (response.status === 202) { await new Promise((r) => setTimeout(r, 500)); continue; }
     const answer = await response.json();
-    if (!response.ok) { status.innerHTML = `<span class="error">${answer.detail}</span>`; return; }
+    if (!response.ok) { showError(status, answer.detail); return; }
     const [w, h] = answer.size;
     const canvas = document.createElement("canvas");
     canvas.width = w; canvas.height = h;
@@ -487,5 +488,5 @@ window.explorer = {
   state, map,
   screenOf: (index) => screenOf(map, index),
   indexOfRow(row) { return state.rowIndex.get(row); },
-  ready: start().catch((error) => { el("meta").innerHTML = `<span class="error">${error.message}</span>`; throw error; }),
+  ready: start().catch((error) => { showError(el("meta"), error.message); throw error; }),
 };

@@ -1,6 +1,6 @@
 // The typeface clustering page: characters, algorithms, cluster tiles with draggable
 // fractions, live dataset sizes, save.
-import { getJSON, postJSON } from "./api.js";
+import { getJSON, postJSON, showError, textNode } from "./api.js";
 
 const el = (id) => document.getElementById(id);
 const PX_PER_PERCENT = 2;
@@ -103,7 +103,7 @@ async function runClustering() {
     renderTiles();
     showSizes();
   } catch (error) {
-    el("summary").innerHTML = `<span class="error">${error.message}</span>`;
+    showError(el("summary"), error.message);
   } finally {
     el("cluster").disabled = false;
   }
@@ -120,7 +120,7 @@ function showSummary(s) {
     lines.push(`eps chosen: ${s.eps.toFixed(3)} (${(100 * s.eps_relative).toFixed(0)}% of the searched range ` +
       `${s.eps_range[0].toFixed(2)}–${s.eps_range[1].toFixed(2)})`);
   }
-  el("summary").innerHTML = lines.map((l) => `<div>${l}</div>`).join("");
+  el("summary").replaceChildren(...lines.map((l) => textNode("div", l)));
   const canvas = el("sweep");
   canvas.hidden = !s.sweep;
   if (s.sweep) plotSweep(canvas, s.sweep, s.eps);
@@ -203,17 +203,17 @@ function dragFraction(tile, k) {
 
 async function save() {
   const status = el("save-status");
-  if (!state.result) { status.innerHTML = '<span class="error">cluster first</span>'; return; }
+  if (!state.result) { showError(status, "cluster first"); return; }
   status.textContent = "saving…";
   try {
     const answer = await postJSON("/api/save", {
       result: state.result.result, fractions: state.percents.map((p) => p / 100), path: el("save-path").value,
       overwrite: el("save-overwrite").checked,
     });
-    status.innerHTML = `saved <b>${answer.font_set}</b> (${answer.typefaces} typefaces) and ${answer.font_chars}`;
+    status.replaceChildren("saved ", textNode("b", answer.font_set), ` (${answer.typefaces} typefaces) and ${answer.font_chars}`);
     state.saved = answer;
   } catch (error) {
-    status.innerHTML = `<span class="error">${error.message}</span>`;
+    showError(status, error.message);
   }
 }
 

@@ -4,7 +4,7 @@ import { getBytes, getJSON } from "./api.js";
 
 export async function loadPoints(k) {
   const info = await getJSON(`/api/spaces/${k}/info`);
-  const buffer = await getBytes(`/api/spaces/${k}/points`);
+  const buffer = await getBytes(`/api/spaces/${k}/points?v=${info.version}`);
   const n = info.count, layout = info.points_layout;
   const xy = new Float32Array(buffer, layout.xy, 2 * n);
   const x = new Float32Array(n), y = new Float32Array(n);

@@ -2,7 +2,7 @@
 // sets the text in that typeface (decoded from its code); hovering empty space sets it in the
 // typeface that map position decodes to. Experiments: interpolation between two typefaces
 // (whole-text strips), attribute vectors on typeface codes, new typefaces from a sampler.
-import { getJSON, latestOnly, loadImage, postJSON } from "./api.js";
+import { getJSON, latestOnly, loadImage, postJSON, showError } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
@@ -19,7 +19,7 @@ const MAX_PICKS = 10;
 const el = (id) => document.getElementById(id);
 const state = { space: 0, info: null, points: null, experiment: "interpolate", a: null, b: null, picks: [],
   hovered: -1, seed: 0, request: 0, hoverRequest: 0 };
-const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png`));
+const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
 const api = (route) => `/api/spaces/${state.space}/typeface/${route}`;
 
 async function loadSpace(k) {
@@ -31,7 +31,7 @@ async function loadSpace(k) {
   state.points = { ...points, colors: Uint32Array.from(points.labels, (l) => table[l]) };
   map.setPoints(state.points);
   el("text").value = el("text").value || info.text;
-  el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · typeface ${info.kind} (${info.d_latent} dims) · ` +
+  el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · ${info.kind} run (${info.d_latent} dims) · ` +
     `${n.toLocaleString()} ${info.split} typefaces, thumbnails show '${info.thumbnail}' · judge: ${info.judge}`;
   el("legend").replaceChildren(...palette(info.label_names.length).map((rgb, i) => {
     const item = document.createElement("span");
@@ -91,7 +91,7 @@ async function requestGrid() {
     el("grid").replaceChildren(...holder.childNodes);
     el("status").textContent = "";
   } catch (error) {
-    if (ticket === state.request) el("status").innerHTML = `<span class="error">${error.message}</span>`;
+    if (ticket === state.request) showError(el("status"), error.message);
   }
 }
 
@@ -141,5 +141,5 @@ async function start() {
 window.typefaces = {
   state, map,
   screenOf: (index) => screenOf(map, index),
-  ready: start().catch((error) => { el("meta").innerHTML = `<span class="error">${error.message}</span>`; throw error; }),
+  ready: start().catch((error) => { showError(el("meta"), error.message); throw error; }),
 };
