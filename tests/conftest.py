@@ -7,6 +7,7 @@ repository, as in CI.
 import csv
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,10 +84,35 @@ def fonts_dir() -> Path:
     return require(FONTS)
 
 
+def shared_path(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A path that every pytest-xdist worker of this run shares (beside the workers' own
+    temporary folders), so what one worker builds the other reads instead of building it again."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+
+
+def built_once(folder: Path, build: Callable[[Path], None]) -> Path:
+    """``folder``, built by the first worker that asks (the others wait on a file lock, then
+    read it); a build that failed is started again by the next one."""
+    from filelock import FileLock
+
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_fonts_dir(tmp_path_factory: pytest.TempPathFactory, fonts_dir: Path) -> Path:
-    """About 20 real font files and the matching manifest rows, in a folder of their own."""
-    folder = tmp_path_factory.mktemp("fonts")
+    """About 20 real font files and the matching manifest rows, in a folder of their own
+    (one for all workers: the TMNIST caches built from it are keyed by its files)."""
+    return built_once(shared_path(tmp_path_factory, "fonts"), lambda folder: copy_small_fonts(fonts_dir, folder))
+
+
+def copy_small_fonts(fonts_dir: Path, folder: Path) -> None:
     available = {p.stem: p for p in fonts_dir.glob("*.woff2")}
     chosen = [available[name] for name in SMALL_FONTS if name in available]
     assert len(chosen) >= 15, "the shared font corpus is missing the fonts these tests use"
@@ -98,12 +124,19 @@ def small_fonts_dir(tmp_path_factory: pytest.TempPathFactory, fonts_dir: Path) -
         writer.writeheader()
         names = {p.name for p in chosen}
         writer.writerows(row for row in reader if row["file"] in names)
-    return folder
 
 
 @pytest.fixture(scope="session")
-def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+def session_cache(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path, small_fonts_dir: Path) -> Path:
+    """One cache for all workers: the parsed datasets (built here, once, before any test can
+    race to build them) and every judge a test trains with the same settings."""
+    from latentmap import load_dataset
+
+    def build(folder: Path) -> None:
+        for spec in ("digits", "fashion", "numeric", "alphanumeric"):
+            load_dataset(spec, data_dir=datasets_dir, fonts_dir=small_fonts_dir, cache_dir=folder)
+
+    return built_once(shared_path(tmp_path_factory, "cache"), build)
 
 
 @pytest.fixture

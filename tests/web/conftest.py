@@ -87,11 +87,12 @@ def page(browser):
 def space(tmp_path_factory, datasets_dir, session_cache):
     """A small VAE on digits, embedded with PCA (2,000 points), loaded as the explorer does."""
     from latentmap.explore import LatentSpace
+    from tests.conftest import built_once, shared_path
     from tests.web_fixtures import make_embedding
 
     data_opts = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-    path = make_embedding(tmp_path_factory.mktemp("explorer"), data_opts)
-    return LatentSpace.load(path, **data_opts)
+    folder = built_once(shared_path(tmp_path_factory, "explorer"), lambda root: make_embedding(root, data_opts))
+    return LatentSpace.load(folder / "embeddings" / "digits-vae.embed-pca.npz", **data_opts)
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,14 @@ seed, so a quick ``latentmap judge train --epochs 1`` is kept apart from the jud
 ``compare``, ``evaluate`` and the explorer use (the one with the default ``SETTINGS``).
 """
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,9 +308,32 @@ def judge_for(
         return read_judge(weights, info, data_hash(dataset))
     if not train_if_missing:
         raise JudgeError(f"no judge for {dataset.spec} yet: run `latentmap judge train {dataset.spec}`")
-    judge = train_judge(dataset, progress=progress, **chosen)
-    save_judge(judge, weights, info)
+    # Two processes that need the same judge (a sweep and an explorer, two test workers)
+    # train it once: the second waits for the first and reads what it saved.
+    with judge_lock(weights):
+        if info.is_file() or weights.is_file():
+            return read_judge(weights, info, data_hash(dataset))
+        judge = train_judge(dataset, progress=progress, **chosen)
+        save_judge(judge, weights, info)
     return judge
+
+
+@contextlib.contextmanager
+def judge_lock(weights: Path) -> Iterator[None]:
+    """A file lock beside the judge's file; where none can be made (a read-only cache), none."""
+    from filelock import FileLock
+
+    try:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{weights}.lock")
+        lock.acquire()
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class JudgeSlot:

@@ -109,8 +109,15 @@ def latent_histograms(codes: np.ndarray, labels: np.ndarray, names: list[str], m
     fig = Figure(figsize=(3.2 * cols, 2.4 * rows + 0.6), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, d in zip(axes, dims, strict=False):
-        values = [codes[labels == c, d] for c in shown]
-        ax.hist(values, bins=40, stacked=True, color=colours[: len(shown)], label=[names[c] for c in shown])
+        # Stacked histograms as one filled outline per class (ax.stairs): the same picture as
+        # ax.hist(stacked=True), but 10 patches per panel instead of 400 bars, which made this
+        # figure most of a short training run's time.
+        edges = np.histogram_bin_edges(codes[np.isin(labels, shown), d], bins=40)
+        bottom = np.zeros(len(edges) - 1)
+        for colour, c in zip(colours, shown, strict=False):
+            top = bottom + np.histogram(codes[labels == c, d], bins=edges)[0]
+            ax.stairs(top, edges, baseline=bottom, fill=True, color=colour, label=names[c])
+            bottom = top
         ax.set_title(f"dim {d} (var {codes[:, d].var():.3g})", fontsize=9)
     for ax in axes[len(dims) :]:
         ax.set_axis_off()
