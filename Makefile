@@ -37,7 +37,7 @@ typecheck:
 # order tests/conftest.py gives, not xdist's by test count); TEST_JOBS=0 runs in one process.
 TEST_JOBS ?= 2
 pytest:
-	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder --durations=25
 
 bench:
 	$(BIN)/python bench/bench_load.py

@@ -8,22 +8,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
+from ..models import FAMILIES, trainable_kinds
 from ..train import TrainOptions, train
-from ..train.options import DEFAULT_BATCH, DEFAULT_LATENT, DEFAULT_LAYERS
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
-
-DESCRIPTIONS = {
-    "dense": "Train a dense autoencoder (ReLU hidden layers, linear code, MSE loss).",
-    "sparse": "Train a sparse autoencoder (many code units, L1 activity penalty, optional binary codes).",
-    "vae": "Train a variational autoencoder (Gaussian encoder, KL to N(0, I), KL weight schedules).",
-    "rae": "Train a regularised autoencoder (Ghosh et al. 2020): code penalty and a smooth decoder, "
-    "sampled from a density fitted to its codes.",
-    "wae": "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
-    "acai": "Train an adversarially constrained autoencoder (Berthelot et al. 2019): a critic that "
-    "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
-    "typeface": "Train a typeface model: one code per typeface, pooled from a few of its glyphs, and the whole "
-    "alphabet decoded from it (TMNIST datasets and font sets).",
-}
 
 
 def flag(group: argparse._ActionsContainer, name: str, *aliases: str, **kwargs: object) -> None:
@@ -55,7 +42,7 @@ def layer_size(text: str) -> int:
 def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> OneLineParser:
     parser = OneLineParser(
         prog=prog,
-        description=DESCRIPTIONS[kind],
+        description=FAMILIES[kind].help,
         formatter_class=DefaultsFormatter,
         add_help=add_help,
     )
@@ -89,13 +76,13 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     add_data_options(parser)
 
     model = parser.add_argument_group("model")
-    flag(model, "d_latent", type=layer_size, default=DEFAULT_LATENT[kind], help="code size")
+    flag(model, "d_latent", type=layer_size, default=FAMILIES[kind].d_latent, help="code size")
     flag(
         model,
         "layers",
         type=layer_size,
         nargs="*",
-        default=DEFAULT_LAYERS[kind],
+        default=list(FAMILIES[kind].layers),
         help="encoder hidden layer sizes, e.g. --layers 512 128",
     )
     flag(
@@ -203,7 +190,7 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         training,
         "batch_size",
         type=int,
-        default=DEFAULT_BATCH.get(kind, 256),
+        default=FAMILIES[kind].batch_size,
         help="typefaces per batch" if typeface else "batch size",
     )
     flag(training, "epochs", type=int, default=25, help="epochs per stage")
@@ -243,7 +230,8 @@ def run_training(kind: str, args: argparse.Namespace) -> None:
 def register(commands: argparse._SubParsersAction) -> None:
     training = commands.add_parser("train", help="train an autoencoder (same flags as dense.py / vae.py)")
     kinds = training.add_subparsers(dest="train_kind", required=True, metavar="KIND")
-    for kind, description in DESCRIPTIONS.items():
+    for kind in trainable_kinds():
+        description = FAMILIES[kind].help
         sub = kinds.add_parser(
             kind,
             parents=[build_parser(kind, add_help=False)],

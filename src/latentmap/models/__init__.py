@@ -3,28 +3,24 @@
 networks that ``train`` fits and a run directory stores.
 """
 
-from .acai import AdversarialAutoencoder
-from .common import Autoencoder, ModelConfig
-from .dense import DenseAutoencoder
-from .rae import RegularisedAutoencoder
-from .sparse import SparseAutoencoder
-from .typeface import TypefaceAutoencoder
-from .vae import VariationalAutoencoder
-from .wae import WassersteinAutoencoder
+import importlib
+import pkgutil
 
-KINDS: dict[str, type[Autoencoder]] = {
-    "dense": DenseAutoencoder,
-    "sparse": SparseAutoencoder,
-    "vae": VariationalAutoencoder,
-    "rae": RegularisedAutoencoder,
-    "wae": WassersteinAutoencoder,
-    "acai": AdversarialAutoencoder,
-    "typeface": TypefaceAutoencoder,
-}
+from .common import Autoencoder, ModelConfig
+from .family import FAMILIES, Family, register, trainable_kinds
+
+# Every module here may declare a family: importing them all is what registers them, so a
+# new family is one new file.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def build_model(config: ModelConfig) -> Autoencoder:
-    return KINDS[config.kind](config)
+    family = FAMILIES.get(config.kind)
+    if family is None or not family.trainable:
+        raise ValueError(f"no network for model kind '{config.kind}'")
+    model: Autoencoder = family.model(config)
+    return model
 
 
-__all__ = ["KINDS", "Autoencoder", "ModelConfig", "build_model"]
+__all__ = ["FAMILIES", "Autoencoder", "Family", "ModelConfig", "build_model", "register", "trainable_kinds"]

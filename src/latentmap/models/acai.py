@@ -21,6 +21,7 @@ from torch.func import functional_call
 
 from .common import ModelConfig
 from .dense import DenseAutoencoder
+from .family import Family, register
 
 
 class AdversarialAutoencoder(DenseAutoencoder):
@@ -54,3 +55,15 @@ class AdversarialAutoencoder(DenseAutoencoder):
         critic = critic + torch.mean(self.critic(blended) ** 2)
         total = recon + self.config.adv_weight * adversarial + critic
         return total, {"recon": recon, "adversarial": adversarial, "critic": critic}
+
+
+FAMILY = register(
+    Family(
+        "acai",
+        "Train an adversarially constrained autoencoder (Berthelot et al. 2019): a critic that "
+        "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
+        AdversarialAutoencoder,
+        options=frozenset({"adv_weight", "critic_gamma"}),
+        rank=5,
+    )
+)

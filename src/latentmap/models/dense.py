@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from .common import Autoencoder, ModelConfig, mlp
+from .family import Family, register
 
 
 class DenseAutoencoder(Autoencoder):
@@ -22,3 +23,8 @@ class DenseAutoencoder(Autoencoder):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
+
+
+FAMILY = register(
+    Family("dense", "Train a dense autoencoder (ReLU hidden layers, linear code, MSE loss).", DenseAutoencoder, rank=0)
+)

@@ -10,6 +10,7 @@ the squared norm of the decoder's gradient with respect to the code.
 import torch
 
 from .dense import DenseAutoencoder
+from .family import Family, register
 
 
 def summed_squared_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -36,3 +37,15 @@ class RegularisedAutoencoder(DenseAutoencoder):
         decoder = self.decoder_penalty(out["code"])
         total = recon + self.config.code_weight * code + self.config.decoder_weight * decoder
         return total, {"recon": recon, "code": code, "decoder": decoder}
+
+
+FAMILY = register(
+    Family(
+        "rae",
+        "Train a regularised autoencoder (Ghosh et al. 2020): code penalty and a smooth decoder, "
+        "sampled from a density fitted to its codes.",
+        RegularisedAutoencoder,
+        options=frozenset({"code_weight", "decoder_reg", "decoder_weight"}),
+        rank=3,
+    )
+)

@@ -4,6 +4,7 @@ codes (a Heaviside step whose gradient passes straight through, clipped to |h| <
 import torch
 
 from .dense import DenseAutoencoder
+from .family import Family, register
 
 
 def binary_step(h: torch.Tensor) -> torch.Tensor:
@@ -23,3 +24,16 @@ class SparseAutoencoder(DenseAutoencoder):
         recon = torch.mean((out["recon"] - x) ** 2)
         l1 = out["code"].abs().sum(dim=1).mean()
         return recon + self.config.sparsity_lambda * l1, {"recon": recon, "l1": l1}
+
+
+FAMILY = register(
+    Family(
+        "sparse",
+        "Train a sparse autoencoder (many code units, L1 activity penalty, optional binary codes).",
+        SparseAutoencoder,
+        layers=(256,),
+        d_latent=128,
+        options=frozenset({"sparsity_lambda", "binary_codes"}),
+        rank=1,
+    )
+)

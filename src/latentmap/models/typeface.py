@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import ACTIVATIONS, Autoencoder, ModelConfig
+from .family import Family, register
 from .vae import kl_per_dim
 
 CHAR_DIM = 32  # width of the learned character embeddings
@@ -128,3 +129,18 @@ class TypefaceAutoencoder(Autoencoder):
             return recon, {"recon": recon}
         kl = kl_per_dim(out["mu"], out["logvar"]).mean()
         return recon + beta * kl, {"recon": recon, "kl": kl}
+
+
+FAMILY = register(
+    Family(
+        "typeface",
+        "Train a typeface model: one code per typeface, pooled from a few of its glyphs, and the whole "
+        "alphabet decoded from it (TMNIST datasets and font sets).",
+        TypefaceAutoencoder,
+        layers=(512, 256),
+        d_latent=32,
+        batch_size=32,  # typefaces per batch, each a stack of glyphs
+        options=frozenset({"typeface_kind", "max_shots", "reg_lambda", "likelihood"}),
+        rank=6,
+    )
+)

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import Autoencoder, ModelConfig
+from .family import Family, register
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -73,3 +74,29 @@ class VariationalAutoencoder(Autoencoder):
             logits = torch.log(p) - torch.log1p(-p)
         log_px = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
         return log_px + log_prior - log_q
+
+
+FAMILY = register(
+    Family(
+        "vae",
+        "Train a variational autoencoder (Gaussian encoder, KL to N(0, I), KL weight schedules).",
+        VariationalAutoencoder,
+        layers=(64,),
+        options=frozenset(
+            {
+                "reg_lambda",
+                "likelihood",
+                "dynamic_binarization",
+                "beta_schedule",
+                "beta_low",
+                "beta_high",
+                "warmup",
+                "cycles",
+                "cycle_lead",
+                "cycle_ramp",
+            }
+        ),
+        has_prior=True,
+        rank=2,
+    )
+)

@@ -9,6 +9,7 @@ Loss per image: summed squared error + ``mmd_weight`` x MMD^2 (unbiased estimate
 import torch
 
 from .dense import DenseAutoencoder
+from .family import Family, register
 from .rae import summed_squared_error
 
 SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -55,3 +56,15 @@ class WassersteinAutoencoder(DenseAutoencoder):
         recon = summed_squared_error(out["recon"], x)
         mmd = blockwise_mmd(out["code"], out["prior"]) if len(x) > 1 else out["code"].sum() * 0
         return recon + self.config.mmd_weight * mmd, {"recon": recon, "mmd": mmd}
+
+
+FAMILY = register(
+    Family(
+        "wae",
+        "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
+        WassersteinAutoencoder,
+        options=frozenset({"mmd_weight"}),
+        has_prior=True,
+        rank=4,
+    )
+)

@@ -24,6 +24,7 @@ import torch
 from ..atomic import ensure_writable_dir, write_text
 from ..errors import LatentmapError
 from ..images import to_uint8
+from ..models import Family, register
 from .preprocess import Preprocessor
 from .run import CONFIG, RUN_LOADERS, Run, RunError
 
@@ -322,3 +323,6 @@ def import_onnx(
 
 
 RUN_LOADERS["onnx"] = load_onnx_run
+# Families without a latentmap network: listed beside the trained ones, never trained.
+register(Family("onnx", "An ONNX encoder and decoder made elsewhere (latentmap import-model).", rank=200))
+register(Family("wrapped", "Two Python functions, encode and decode (latentmap.wrap_model).", rank=201))

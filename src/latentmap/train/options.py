@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import LatentmapError
-from ..models import ModelConfig
+from ..models import FAMILIES, Family, ModelConfig, trainable_kinds
 from ..version import __version__
 from . import run as runs
 from .schedules import BetaSchedule
@@ -81,27 +81,19 @@ class TrainOptions:
     explicit: frozenset[str] = frozenset()
 
 
-# Per-kind defaults of the command line (and of `latentmap sweep`, which runs it), and the
-# flags only one kind has.
-KINDS = ("dense", "sparse", "vae", "rae", "wae", "acai", "typeface")
-DEFAULT_LAYERS = {"dense": [], "sparse": [256], "vae": [64], "rae": [], "wae": [], "acai": [], "typeface": [512, 256]}
-DEFAULT_LATENT = {"dense": 16, "sparse": 128, "vae": 16, "rae": 16, "wae": 16, "acai": 16, "typeface": 32}
-DEFAULT_BATCH = {"typeface": 32}  # typefaces per batch (each a stack of glyphs); 256 images otherwise
 TYPEFACE_KINDS = ("ae", "vae")
-KIND_OPTIONS = {
-    "typeface": {"typeface_kind", "max_shots", "reg_lambda", "likelihood"},
-    "sparse": {"sparsity_lambda", "binary_codes"},
-    "rae": {"code_weight", "decoder_reg", "decoder_weight"},
-    "wae": {"mmd_weight"},
-    "acai": {"adv_weight", "critic_gamma"},
-    "vae": {"reg_lambda", "likelihood", "dynamic_binarization", "beta_schedule", "beta_low", "beta_high"}
-    | {"warmup", "cycles", "cycle_lead", "cycle_ramp"},
-}
+
+
+def trainable_family(kind: str) -> Family:
+    family = FAMILIES.get(kind)
+    if family is None or not family.trainable:
+        raise LatentmapError(f"unknown model kind '{kind}': use {', '.join(trainable_kinds())}")
+    return family
 
 
 def applies(option: str, kind: str) -> bool:
-    """Whether ``latentmap train KIND`` has this flag."""
-    owners = [owner for owner, names in KIND_OPTIONS.items() if option in names]
+    """Whether ``latentmap train KIND`` has this flag (the families declare their own)."""
+    owners = [family.kind for family in FAMILIES.values() if option in family.options]
     return not owners or kind in owners
 
 
@@ -113,12 +105,8 @@ def is_variational(options: TrainOptions) -> bool:
 def with_kind_defaults(options: dict[str, Any]) -> TrainOptions:
     """TrainOptions as ``latentmap train KIND`` fills them in: the kind's own layer and code
     sizes where ``options`` do not set them."""
-    kind = options.get("kind", "dense")
-    defaults = {
-        "layers": list(DEFAULT_LAYERS.get(kind, [])),
-        "d_latent": DEFAULT_LATENT.get(kind, 16),
-        "batch_size": DEFAULT_BATCH.get(kind, 256),
-    }
+    family = FAMILIES.get(options.get("kind", "dense"), FAMILIES["dense"])
+    defaults = {"layers": list(family.layers), "d_latent": family.d_latent, "batch_size": family.batch_size}
     return TrainOptions(**{**defaults, **options})
 
 
@@ -161,8 +149,7 @@ def default_out(options: TrainOptions) -> Path:
 
 def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> dict[str, Any]:
     """The run's config.json content; validates every option (raises before any file is written)."""
-    if options.kind not in KINDS:
-        raise LatentmapError(f"unknown model kind '{options.kind}': use {', '.join(KINDS)}")
+    trainable_family(options.kind)  # refuses an unknown kind
     for name in ("epochs", "stages", "batch_size"):
         if getattr(options, name) < 1:
             raise LatentmapError(f"--{name} must be at least 1")

@@ -25,7 +25,7 @@ from safetensors.torch import save as save_torch_bytes
 from ..atomic import atomic_path, ensure_writable_dir, pid_alive, write_bytes, write_text
 from ..errors import LatentmapError, LatentmapWarning
 from ..images import to_uint8
-from ..models import Autoencoder, ModelConfig, build_model
+from ..models import FAMILIES, Autoencoder, ModelConfig, build_model
 from . import samplers
 from .preprocess import Preprocessor
 
@@ -176,7 +176,8 @@ class Run:
     @property
     def has_prior(self) -> bool:
         """Whether the codes were pulled towards N(0, I) (the ``prior`` sampler is offered)."""
-        return self.kind in samplers.HAS_PRIOR
+        family = FAMILIES.get(self.kind)
+        return family is not None and family.has_prior
 
     def features(self, images: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.preprocessor.transform(images)).to(self.device)

@@ -20,9 +20,9 @@ import numpy as np
 
 from ..atomic import atomic_path, write_text
 from ..errors import LatentmapError
+from ..models import FAMILIES
 
 SAMPLERS = ("prior", "gaussian", "gmm")
-HAS_PRIOR = ("vae", "wae")
 FIT_CODES = 20_000  # train codes a sampler is fitted on (seeded subsample)
 COMPONENTS = 10
 JITTER = 1e-6
@@ -86,9 +86,10 @@ def check(name: str, kind: str, has_prior: bool | None = None) -> None:
     """Refuse an unknown sampler, and ``prior`` for a run whose codes have none."""
     if name not in SAMPLERS:
         raise LatentmapError(f"unknown sampler '{name}': use {', '.join(SAMPLERS)}")
-    if name == "prior" and not (kind in HAS_PRIOR if has_prior is None else has_prior):
+    with_prior = [family.kind for family in FAMILIES.values() if family.has_prior]
+    if name == "prior" and not (kind in with_prior if has_prior is None else has_prior):
         raise LatentmapError(
-            f"a {kind} run has no prior: its codes were never pulled towards N(0, I) (only {', '.join(HAS_PRIOR)} "
+            f"a {kind} run has no prior: its codes were never pulled towards N(0, I) (only {', '.join(with_prior)} "
             "runs and typeface VAEs are); use sampler 'gaussian' or 'gmm', fitted to its train codes"
         )
 
