@@ -11,7 +11,7 @@ from latentmap.embed.job import EmbedJob, embed_run
 from latentmap.errors import LatentmapError
 from latentmap.explore import load_space
 from latentmap.explore.space import to_uint8
-from latentmap.explore.typeface_space import TypefaceSpace
+from latentmap.explore.typeface_space import MAX_GLYPHS, TypefaceSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
 from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
@@ -157,3 +157,22 @@ def test_the_typeface_page_in_chromium(typeface_space, page):
         page.click("#resample")
         page.wait_for_function(f"document.querySelector('#grid canvas')?.toDataURL() !== {first!r}")
         screenshot(page, "typeface-explorer-samples")
+
+
+def test_the_work_of_a_request_is_bounded_not_each_list_alone(client):
+    """A 30 KB body used to decode and judge ~98,000 glyphs: rows x characters is bounded."""
+    text = "0123456789" * 2
+    xy = [[0.0, 0.0]] * 4096
+    answer = client.post("/api/spaces/0/typeface/text", json={"xy": xy[:MAX_GLYPHS], "text": text})
+    assert answer.status_code == 422 and f"at most {MAX_GLYPHS}" in answer.text
+    answer = client.post("/api/spaces/0/typeface/text", json={"xy": xy[: MAX_GLYPHS // len(text)], "text": text})
+    assert answer.status_code == 200 and answer.json()["rows"] == MAX_GLYPHS // len(text)
+    assert client.post("/api/spaces/0/typeface/text", json={"xy": xy, "text": text}).status_code == 422
+    samples = client.post("/api/spaces/0/typeface/samples", json={"n": 16, "text": "0123456789" * 2 + "0123"})
+    assert samples.status_code == 200  # the page's largest honest requests stay within the bound
+
+
+def test_glyph_decode_xy_is_bounded_like_decode(space):
+    client = TestClient(create_app([space]), base_url="http://127.0.0.1:8000", headers=ORIGIN)
+    assert client.post("/api/spaces/0/decode_xy", json={"xy": [[0.0, 0.0]] * 4096}).status_code == 422
+    assert client.post("/api/spaces/0/decode_xy", json={"xy": [[0.0, 0.0]] * 512}).status_code == 200

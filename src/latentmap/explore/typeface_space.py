@@ -29,6 +29,10 @@ from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info
 DEFAULT_TEXT = "Hamburgefonstiv"
 MAX_TEXT = 24
 MAX_SAMPLES = 16
+# Glyphs one request may decode and judge (rows x characters): the page's largest asks for
+# 480 (10 typefaces and their attribute rows x 24 characters); a small body must not buy
+# a hundred thousand decodes and a hundred megabytes of answer.
+MAX_GLYPHS = 512
 
 
 @dataclass(eq=False)
@@ -94,9 +98,20 @@ class TypefaceSpace(LatentSpace):
             raise RequestError(f"characters {''.join(unknown[:5])!r} are not in this model's charset")
         return text
 
+    def check_glyphs(self, rows: int, text: str) -> str:
+        """The text to set, once ``rows`` x its characters is known to be within MAX_GLYPHS."""
+        text = self.text_of(text)
+        if rows * len(text) > MAX_GLYPHS:
+            raise RequestError(
+                f"{rows} rows x {len(text)} characters = {rows * len(text)} glyphs: at most {MAX_GLYPHS} per "
+                "request (fewer typefaces or positions, or a shorter text)"
+            )
+        return text
+
     def set_text(self, codes: np.ndarray, text: str) -> np.ndarray:
         """Codes (n, d) -> the text set in each: (n, len(text), 28, 28) uint8."""
-        return to_uint8(self.typeface_run.decode(np.asarray(codes, np.float32), self.text_of(text)))
+        text = self.check_glyphs(len(codes), text)
+        return to_uint8(self.typeface_run.decode(np.asarray(codes, np.float32), text))
 
     def text_verdicts(self, grid: np.ndarray, text: str) -> list[list[dict[str, Any]]] | None:
         """The judge's verdict per glyph: valid when confident and reading the intended character."""
@@ -116,6 +131,7 @@ class TypefaceSpace(LatentSpace):
         if not points and not xy:
             raise RequestError("give points or xy positions")
         picked = self.check_indices(points, "point", MAX_SOURCES)
+        self.check_glyphs(len(picked) + len(xy), text)  # before any decoding
         codes = [self.codes[picked]]
         names = [self.info["typefaces"][self.rows[i]] for i in picked]
         if xy:

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from ..errors import RequestError
 from ..explore import samples as sampling
-from ..explore.map_inverse import MAX_XY
 from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
 from .common import STATIC, ImageGrid, JudgedGrid, image_grid, new_app
 from .security import Policy
@@ -70,7 +69,7 @@ class Compared(BaseModel):
 
 
 class DecodeXYRequest(BaseModel):
-    xy: list[tuple[Finite, Finite]] = Field(min_length=1, max_length=MAX_XY, description="map positions")
+    xy: list[tuple[Finite, Finite]] = Field(min_length=1, max_length=MAX_DECODE, description="map positions")
 
 
 class DecodedXY(ImageGrid):

@@ -10,9 +10,8 @@ from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
-from ..explore.map_inverse import MAX_XY
 from ..explore.space import MAX_SOURCES, MAX_STRENGTH, LatentSpace
-from ..explore.typeface_space import MAX_SAMPLES, MAX_TEXT, TypefaceSpace
+from ..explore.typeface_space import MAX_GLYPHS, MAX_SAMPLES, MAX_TEXT, TypefaceSpace
 from .common import JudgedGrid, image_grid
 
 Point = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -23,7 +22,7 @@ Text = Annotated[str, Field("", max_length=MAX_TEXT, description="characters to 
 
 class TextRequest(BaseModel):
     points: list[Point] = Field([], max_length=MAX_SOURCES, description="map points (typefaces)")
-    xy: list[tuple[Finite, Finite]] = Field([], max_length=MAX_XY, description="map positions to decode")
+    xy: list[tuple[Finite, Finite]] = Field([], max_length=MAX_GLYPHS, description="map positions to decode")
     text: Text = ""
 
 
