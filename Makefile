@@ -51,6 +51,7 @@ bench:
 	$(BIN)/python bench/bench_compare.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_fonts.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

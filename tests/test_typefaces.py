@@ -205,3 +205,20 @@ def test_prim_spanning_tree_matches_scipy():
     edges = mst_edge_weights(weights)
     assert len(edges) == 59
     assert edges.sum() == pytest.approx(minimum_spanning_tree(weights).sum())
+
+
+def test_the_clustering_bound_counts_what_each_algorithm_does():
+    """At the full corpus' size: a 500-cluster spectral run (500 eigenvectors) and DBSCAN's
+    dense matrices over a large fonts folder are refused before any work."""
+    from latentmap.typefaces.clustering import ClusterParams, check_work
+    from latentmap.typefaces.corpus import ClusteringError
+
+    example = ClusterParams(algorithm="spectral", n_clusters=500, n_neighbors=500, pca_dims=10)
+    with pytest.raises(ClusteringError, match="fewer clusters or neighbours"):
+        check_work(3000, 784, example)
+    check_work(3000, 784, ClusterParams(algorithm="spectral", n_clusters=8, n_neighbors=10, pca_dims=10))  # the default
+    with pytest.raises(ClusteringError, match="GB of distance matrices"):
+        check_work(40_000, 784, ClusterParams(algorithm="dbscan", pca_dims=10))
+    check_work(3000, 784, ClusterParams(algorithm="dbscan-auto", pca_dims=10))  # the full corpus fits
+    with pytest.raises(ClusteringError, match="fewer clusters"):
+        check_work(3000, 784 * 94, ClusterParams(algorithm="kmeans", n_clusters=500))

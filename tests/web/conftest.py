@@ -73,7 +73,10 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # The apps' Content-Security-Policy forbids eval, which Playwright's polling helpers
+    # (wait_for_function) use inside the page: tests drive pages with it bypassed, and
+    # test_hardening4 loads the explorer with it enforced.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -4,6 +4,7 @@ attribute vectors, on small real runs."""
 
 import base64
 import csv
+import dataclasses
 import shutil
 import time
 
@@ -404,3 +405,61 @@ def test_samples_carry_verdicts_and_their_nearest_map_images(client, spaces):
 def test_bad_sample_requests(client, space, body, message):
     answer = client.post(f"/api/spaces/{space}/samples", json=body)
     assert answer.status_code == 422 and message in answer.text
+
+
+def test_attribute_vectors_are_computed_at_start_once_never_by_a_get(fonts_space, monkeypatch):
+    """A GET (any page's <img>) must not start the heavy encoding; two first GETs at once
+    must not compute it twice."""
+    import threading
+    import time as clock
+
+    from latentmap.explore import space as space_module
+
+    calls = []
+    real = space_module.tmnist_attributes
+
+    def counted(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        clock.sleep(0.3)  # long enough for the GETs below to arrive while it runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(space_module, "tmnist_attributes", counted)
+    fresh = dataclasses.replace(fonts_space)  # a new instance: nothing computed yet
+    fresh.__dict__.pop("attributes", None)
+    client = TestClient(create_app([fresh]), base_url=LOCAL)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(client.get("/api/spaces/0/attributes"))) for _ in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [200, 200]
+    assert calls == ["compute-attributes"]  # started by the app, computed once, never by a request
+
+
+def test_two_validity_starts_at_once_start_one_computation(tmp_path):
+    import threading
+    import time as clock
+
+    from latentmap.explore.map_inverse import ValidityMaps
+
+    maps, runs = ValidityMaps(tmp_path / "v.npz"), []
+
+    def compute():
+        runs.append(1)
+        clock.sleep(0.2)
+        return {"validity": [0.5], "size": [1, 1]}
+
+    barrier = threading.Barrier(8)
+
+    def start():
+        barrier.wait()
+        maps.start(compute, "key")
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    maps.thread.join()
+    assert len(runs) == 1 and maps.get("key")[0] == "ready"

@@ -133,18 +133,31 @@ def test_names_from_disk_are_shown_as_text_not_markup(browser, tmp_path, dataset
     import_dataset([str(tmp_path / "images")], "markup", progress=False, **data_opts)
     path = make_embedding(tmp_path / "runs", data_opts, dataset="markup", kind="dense", epochs=1, max_points=None)
     space = LatentSpace.load(path, **data_opts)
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    context = browser.new_context(viewport={"width": 1200, "height": 800})  # the CSP enforced, as users get it
     page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     with LiveServer(explorer.create_app([space])) as server:
         page.goto(server.url)
-        page.evaluate("window.explorer.ready")
-        page.wait_for_function("window.explorer.state.points !== null")
+        page.evaluate("window.explorer.ready")  # evaluate runs outside the page's CSP; polling would not
+        poll(page, "window.explorer.state.points !== null")
         for index in range(space.count):
             if space.labels[index] == space.info["label_names"].index(MARKUP):
                 break
         x, y = page.evaluate("(i) => window.explorer.screenOf(i)", index)
         page.mouse.move(x, y)
-        page.wait_for_function("document.querySelector('#hover-text').textContent.includes('#')")
+        poll(page, "document.querySelector('#hover-text').textContent.includes('#')")
         assert MARKUP in page.inner_text("#hover-text")
         assert page.evaluate("window.pwned") is None and page.query_selector("#hover-text img") is None
     context.close()
+    assert not errors, f"the page broke under its own Content-Security-Policy: {errors}"
+
+
+def poll(page, expression: str, timeout: float = 20) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)

@@ -134,7 +134,20 @@ def test_the_typeface_page_in_chromium(typeface_space, page):
     with LiveServer(create_app([typeface_space])) as server:
         page.goto(server.url)
         page.evaluate("window.typefaces.ready")
-        assert "typeface" in page.inner_text("#meta")
+        meta = page.inner_text("#meta")
+        assert "typeface" in meta and "typeface typeface" not in meta
+        assert page.inner_text("aside").count("click typeface A, shift+click typeface B") == 1  # the hint, once
+        stretched = page.evaluate(
+            """async () => {
+              const { spreadAxes } = await import("/static/js/spaces.js");
+              const f32 = (values) => Float32Array.from(values);
+              const line = { x: f32([0, 1, 2, 3]), y: f32([0, 0.01, 0.03, 0.02]), count: 4 };
+              const square = { x: f32([0, 1, 2, 3]), y: f32([0, 1, 3, 2]), count: 4 };
+              return [spreadAxes(line), Array.from(line.y), spreadAxes(square)];
+            }"""
+        )
+        assert stretched[0]["x"] == 1 and stretched[0]["y"] == pytest.approx(100, rel=1e-3)  # a thin line spreads
+        assert stretched[1][2] == pytest.approx(3, rel=1e-3) and stretched[2] == {"x": 1, "y": 1}
         x, y = page.evaluate("(i) => window.typefaces.screenOf(i)", 0)
         page.mouse.move(x, y)
         page.wait_for_function("document.querySelectorAll('#hover-grid canvas.cell').length === 10")

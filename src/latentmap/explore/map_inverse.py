@@ -100,7 +100,7 @@ class ValidityMaps:
         self.path = path
         self.result: dict[str, Any] | None = None
         self.error: tuple[str, str] | None = None  # (key, message) of the last failure
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # start() holds it across its check and the start
         self.thread: threading.Thread | None = None
 
     def get(self, key: str) -> tuple[str, dict[str, Any] | str | None]:
@@ -120,10 +120,10 @@ class ValidityMaps:
 
     def start(self, compute: Any, key: str) -> tuple[str, dict[str, Any] | str | None]:
         """Start computing the map for ``key`` unless it is ready or under way; then as :meth:`get`."""
-        status, value = self.get(key)
-        if status in ("ready", "computing"):
-            return status, value
-        with self.lock:
+        with self.lock:  # two POSTs at once: the second sees the first one's thread
+            status, value = self.get(key)
+            if status in ("ready", "computing"):
+                return status, value
             self.error = None
             self.thread = threading.Thread(target=self.run, args=(compute, key), daemon=True)
             self.thread.start()

@@ -25,6 +25,7 @@ from ..images import to_uint8
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .attributes import Attribute, class_attribute, has_font_metadata, tmnist_attributes
 from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
+from .once import compute_in_background, once_property
 from .points import ATLAS_COLUMNS, ATLAS_SIZE, atlas_png, checked, points_blob, points_layout
 
 MAX_SOURCES = 10
@@ -344,11 +345,18 @@ class LatentSpace:
         grid[shared, -1] = self.dataset.images[rb[shared]]
         return grid, chars, shared
 
-    @functools.cached_property
+    @once_property
     def attributes(self) -> dict[str, Attribute]:
+        """TMNIST attribute vectors: heavy (every serif/sans or bold/regular glyph encoded), so
+        computed once, at the app's start (:meth:`prepare`), never by a request."""
         if self.dataset.typeface_ids is None or not has_font_metadata(self.dataset):
             return {}
         return {a.name: a for a in tmnist_attributes(self.dataset, self.codes_of)}
+
+    def prepare(self) -> None:
+        """Start the heavy derived data (attribute vectors) in the background at start-up."""
+        if has_font_metadata(self.dataset):
+            compute_in_background(self, "attributes")
 
     def attribute(self, name: str) -> Attribute:
         if name.startswith("class:"):

@@ -7,7 +7,6 @@ every glyph and a glyph counts as valid when it is confident *and* reads the int
 character. Points are rows of the run's glyph grid (typefaces), not dataset rows.
 """
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, l
 from ..train.typeface import TypefaceRun
 from .attributes import Attribute, has_font_metadata, typeface_pairs
 from .map_inverse import check_xy
+from .once import once_property
 from .samples import offered
 from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info
 
@@ -147,7 +147,7 @@ class TypefaceSpace(LatentSpace):
         path = lerp(self.codes[ia : ia + 1], self.codes[ib : ib + 1], t)[0]
         return self.set_text(path, text)
 
-    @functools.cached_property
+    @once_property
     def attributes(self) -> dict[str, Attribute]:
         """bolder, italic, serif as differences of typeface codes (see explore.attributes)."""
         dataset = self.dataset

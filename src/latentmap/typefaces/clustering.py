@@ -16,10 +16,11 @@ from .corpus import ClusteringError, TypefaceCorpus
 
 ALGORITHMS = ("kmeans", "spectral", "dbscan", "dbscan-auto")
 SWEEP_STEPS = 40
-# Multiply-adds one clustering may cost (about 10 s on two cores): K-means ~ typefaces x
-# features x clusters x 90 (3 starts of ~30 iterations); spectral and DBSCAN ~ typefaces^2
-# x features (the neighbour graph or the distance matrix).
+# Multiply-adds one clustering may cost (about 10 s on two cores), counted per algorithm in
+# work_of; and the memory of DBSCAN's dense distance matrices (distances, reachability, a
+# sorted copy: three n x n float64 arrays).
 MAX_WORK = 5e11
+MAX_MATRIX_BYTES = 3 << 30
 
 
 @dataclass
@@ -196,13 +197,31 @@ def dbscan_auto(x: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.nd
 ALGORITHM_FUNCTIONS = {"kmeans": kmeans, "spectral": spectral, "dbscan": dbscan, "dbscan-auto": dbscan_auto}
 
 
-def check_work(n: int, features: int, params: ClusterParams) -> None:
-    """Refuse, before any work, a clustering that would run for minutes."""
+def work_of(n: int, features: int, params: ClusterParams) -> float:
+    """Multiply-adds of a clustering, as each algorithm spends them."""
     dims = params.pca_dims or features
+    k = params.n_clusters
     work = n * features * (params.pca_dims + 10) * 8 if params.pca_dims else 0  # randomized PCA
-    work += n * dims * params.n_clusters * 90 if params.algorithm == "kmeans" else n * n * dims
-    if work > MAX_WORK:
-        hint = "fewer clusters, " if params.algorithm == "kmeans" else ""
+    if params.algorithm == "kmeans":
+        return work + n * dims * k * 90  # 3 starts of ~30 iterations
+    work += n * n * dims  # the neighbour graph, or the distance matrix
+    if params.algorithm == "spectral":
+        # ARPACK's k eigenvectors: restarts that re-orthogonalise ~2k vectors of length n,
+        # products with the n x neighbours graph; then K-means on the n x k embedding.
+        work += n * k * k * 1000 + n * params.n_neighbors * k * 300 + n * k * k * 90
+    return work
+
+
+def check_work(n: int, features: int, params: ClusterParams) -> None:
+    """Refuse, before any work, a clustering that would run for minutes or fill the memory."""
+    dims = params.pca_dims or features
+    if params.algorithm in ("dbscan", "dbscan-auto") and 3 * n * n * 8 > MAX_MATRIX_BYTES:
+        raise ClusteringError(
+            f"DBSCAN on {n:,} typefaces needs {3 * n * n * 8 / 2**30:.0f} GB of distance matrices "
+            f"(at most {MAX_MATRIX_BYTES / 2**30:.0f} GB): use K-means, or a fonts folder with fewer typefaces"
+        )
+    if work_of(n, features, params) > MAX_WORK:
+        hint = {"kmeans": "fewer clusters, ", "spectral": "fewer clusters or neighbours, "}.get(params.algorithm, "")
         raise ClusteringError(
             f"this clustering would take minutes ({n:,} typefaces x {dims:,} features): choose {hint}"
             "fewer characters or PCA dims (e.g. 50)"

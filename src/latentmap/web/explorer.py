@@ -139,6 +139,8 @@ def caching(space: LatentSpace, version: str | None) -> dict[str, str]:
 
 def create_app(spaces: list[LatentSpace], policy: Policy | None = None) -> FastAPI:
     app = new_app("latentmap explorer", "Explore the latent space of a trained autoencoder.", policy)
+    for one in spaces:
+        one.prepare()  # heavy derived data now, in the background: no GET ever starts it
 
     def space(space_id: int) -> LatentSpace:
         if space_id >= len(spaces):

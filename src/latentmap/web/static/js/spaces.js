@@ -25,3 +25,23 @@ export function screenOf(map, index) {
   const rect = map.canvas.getBoundingClientRect();
   return [rect.left + sx, rect.top + sy];
 }
+
+const SPREAD_RATIO = 10;
+
+/** A map whose axes spread over 10x apart (a PCA map where one component dominates draws as
+ * a thin line) is drawn with the narrower axis stretched to the other's spread; returns the
+ * factors, so positions can be turned back into map coordinates (x / factor.x, y / factor.y). */
+export function spreadAxes(points) {
+  const spread = (values) => {
+    let mean = 0;
+    for (const v of values) mean += v / values.length;
+    let sum = 0;
+    for (const v of values) sum += (v - mean) ** 2;
+    return Math.sqrt(sum / values.length);
+  };
+  const ratio = spread(points.x) / spread(points.y);
+  if (!(ratio > SPREAD_RATIO || ratio < 1 / SPREAD_RATIO)) return { x: 1, y: 1 };
+  const factor = ratio > 1 ? { x: 1, y: ratio } : { x: 1 / ratio, y: 1 };
+  for (let i = 0; i < points.count; i++) { points.x[i] *= factor.x; points.y[i] *= factor.y; }
+  return factor;
+}

@@ -6,7 +6,7 @@ import { getJSON, latestOnly, loadImage, postJSON, showError } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
-import { loadPoints, screenOf } from "./spaces.js";
+import { loadPoints, screenOf, spreadAxes } from "./spaces.js";
 
 const HELP = {
   interpolate: "click typeface A, shift+click typeface B: the text from A to B in 7 steps",
@@ -18,7 +18,7 @@ const MAX_PICKS = 10;
 
 const el = (id) => document.getElementById(id);
 const state = { space: 0, info: null, points: null, experiment: "interpolate", a: null, b: null, picks: [],
-  hovered: -1, seed: 0, request: 0, hoverRequest: 0 };
+  hovered: -1, seed: 0, request: 0, hoverRequest: 0, stretch: { x: 1, y: 1 } };
 const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
 const api = (route) => `/api/spaces/${state.space}/typeface/${route}`;
 
@@ -28,11 +28,13 @@ async function loadSpace(k) {
   const n = info.count;
   const table = palette(info.label_names.length).map(packed);
   state.info = info;
+  state.stretch = spreadAxes(points);
   state.points = { ...points, colors: Uint32Array.from(points.labels, (l) => table[l]) };
   map.setPoints(state.points);
   el("text").value = el("text").value || info.text;
   el("meta").textContent = `${info.run} · ${info.dataset} · ${info.method} · ${info.kind} run (${info.d_latent} dims) · ` +
-    `${n.toLocaleString()} ${info.split} typefaces, thumbnails show '${info.thumbnail}' · judge: ${info.judge}`;
+    `${n.toLocaleString()} ${info.split} typefaces, thumbnails show '${info.thumbnail}' · judge: ${info.judge}` +
+    stretchNote(state.stretch);
   el("legend").replaceChildren(...palette(info.label_names.length).map((rgb, i) => {
     const item = document.createElement("span");
     const swatch = document.createElement("i");
@@ -46,6 +48,12 @@ async function loadSpace(k) {
   el("attribute-name").replaceChildren(...attributes.map((a) => new Option(`${a.name} (${a.pairs})`, a.name)));
   el("experiment").querySelector('[value="attribute"]').disabled = !attributes.length;
   showExperiment();
+}
+
+function stretchNote({ x, y }) {
+  if (x === 1 && y === 1) return "";
+  const [axis, factor] = y > 1 ? ["vertical", y] : ["horizontal", x];
+  return ` · ${axis} axis stretched ×${factor.toFixed(0)} to spread the points (the map's axes differ that much)`;
 }
 
 function typefaceName(index) { return state.info.typefaces[state.points.rows[index]]; }
@@ -82,7 +90,7 @@ async function requestGrid() {
   } else if (state.experiment === "samples") {
     [route, body, title] = ["samples", { sampler: el("sampler").value, n: 6, seed: state.seed, text }, `seed ${state.seed}`];
   }
-  if (!route) { el("grid").replaceChildren(); el("status").textContent = HELP[state.experiment]; return; }
+  if (!route) { el("grid").replaceChildren(); el("status").textContent = ""; return; } // the help says what to do
   el("status").textContent = "…";
   try {
     const holder = document.createElement("div");
@@ -109,7 +117,7 @@ map.addEventListener("hover", (e) => {
 });
 map.addEventListener("hoverempty", (e) => {
   state.hovered = -1;
-  const { x, y } = e.detail;
+  const [x, y] = [e.detail.x / state.stretch.x, e.detail.y / state.stretch.y]; // back to map coordinates
   hover({ xy: [[x, y]] }, `decoded at (${x.toFixed(2)}, ${y.toFixed(2)})`);
 });
 map.addEventListener("pick", (e) => {
