@@ -2,7 +2,10 @@
 their own scripts, websockets are refused, bad --allow_host names and bad save paths are
 one line, data from disk is shown as text."""
 
+import errno
 import json
+import os
+import pathlib
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,9 +85,20 @@ def test_save_paths_the_file_system_refuses_are_400(corpus, tmp_path):
     state.out_dir.mkdir()
     client = TestClient(fonts.create_app(state), base_url=LOCAL)
     result = client.post("/api/cluster", json={"chars": ["A"], "n_clusters": 2}).json()["result"]
-    deep = "/".join(["d" * 200] * 30)  # every name fits, the whole path does not (ENAMETOOLONG)
-    response = client.post("/api/save", json={"result": result, "fractions": [1, 1], "path": f"{deep}/x.json"})
+    (state.out_dir / "loop").symlink_to(state.out_dir / "loop")  # a symlink loop
+    response = client.post("/api/save", json={"result": result, "fractions": [1, 1], "path": "loop/x.json"})
     assert response.status_code == 400 and "cannot be used" in response.json()["detail"]
+    # A file system with shorter names than ours (ENAMETOOLONG), or a folder we may not read
+    # (EACCES; root reads every folder, so it is simulated here), at the existence checks:
+    for code in (errno.ENAMETOOLONG, errno.EACCES):
+
+        def refuse(self, code=code):
+            raise OSError(code, os.strerror(code), str(self))
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pathlib.Path, "is_dir", refuse)
+            response = client.post("/api/save", json={"result": result, "fractions": [1, 1], "path": "sets/x.json"})
+        assert response.status_code == 400 and os.strerror(code) in response.json()["detail"]
     nested = state.out_dir / "nested.json"
     nested.write_text("[" * 100_000 + "]" * 100_000)  # valid JSON, too deep to parse
     response = client.post("/api/save", json={"result": result, "fractions": [1, 1], "path": "nested.json"})

@@ -87,7 +87,7 @@ class FontsApp:
         root = self.out_dir.resolve()
         try:
             path = (root / relative).resolve()  # follows symlinks, so a link out is caught below
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
             raise LatentmapError(f"save path '{text}' cannot be used: {exc}") from exc
         if not path.is_relative_to(root):
             raise LatentmapError(f"save path '{text}' leads outside the output folder {self.out_dir}")
