@@ -180,3 +180,19 @@ def test_beta_is_the_kl_weight_of_a_beta_vae(tmp_path, data):
     out = tmp_path / "beta"
     assert main(["train", "vae", "--likelihood", "bernoulli", "--beta", "4", *QUICK, "--out", str(out), *data]) == 0
     assert load_run(out).config["training"]["reg_lambda"] == 4.0
+
+
+def test_a_fitted_sampler_is_keyed_by_the_data_too(tmp_path, datasets_dir, session_cache):
+    """Fitted to one dataset, a sampler is not reused for another (same weights)."""
+    from latentmap import load_dataset
+
+    out = tmp_path / "dense"
+    data = ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
+    assert main(["train", "dense", "--layers", "32", *QUICK, "--out", str(out), *data]) == 0
+    run = load_run(out)
+    digits = load_dataset("digits", data_dir=datasets_dir, cache_dir=session_cache)
+    fashion = load_dataset("fashion", data_dir=datasets_dir, cache_dir=session_cache)
+    on_digits = run.sampler("gmm", digits)
+    on_fashion = run.sampler("gmm", fashion)
+    assert not np.allclose(on_digits.means, on_fashion.means)  # refitted, not the digits one
+    assert np.allclose(run.sampler("gmm", fashion).means, on_fashion.means)  # and kept for fashion

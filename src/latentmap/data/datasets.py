@@ -83,6 +83,14 @@ class Dataset:
             raise DatasetSpecError(f"unknown split '{which}': use train, test or all")
         return self.subset(self.is_test if which == "test" else ~self.is_test)
 
+    def fingerprint(self) -> str:
+        """A cheap identity of the content (spec, sizes, split, labels, a strided sample of the
+        images): what was fitted to one dataset is not reused for another of the same name."""
+        digest = hashlib.sha256(f"{self.spec}:{self.images.shape}".encode())
+        for array in (self.is_test, self.labels, self.images[:: max(1, len(self) // 512)]):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()[:16]
+
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(self.label_names))
 

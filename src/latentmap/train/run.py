@@ -230,15 +230,33 @@ class Run:
         kept there (a read-only run directory keeps nothing)."""
         samplers.check(name, self.kind, self.has_prior)
         folder = self.path / "samplers"
-        stored = samplers.load(name, folder, self.weights_sha256)
+        # Keyed by the weights and, for fitted samplers, the data their codes came from:
+        # without a dataset, one fitted to the run's own dataset spec serves.
+        if name == "prior":
+            stored = samplers.load(name, folder, self.weights_sha256)
+        elif dataset is None:
+            stored = samplers.load(name, folder, lambda info: self.fitted_to_own_data(info))
+        else:
+            stored = samplers.load(name, folder, f"{self.weights_sha256}:{dataset.fingerprint()}")
         if stored is not None:
             return stored
+        if name != "prior" and dataset is None:
+            from ..data import load_dataset
+
+            dataset = load_dataset(self.dataset_spec)
+        key = self.weights_sha256 if name == "prior" else f"{self.weights_sha256}:{dataset.fingerprint()}"
         codes = self.train_codes(dataset) if name != "prior" else np.zeros((1, self.d_latent), np.float32)
         fitted = samplers.fit(name, codes)
         info = {"sampler": name, "codes": len(codes), "components": len(fitted.weights)}
+        info["dataset"] = self.dataset_spec if dataset is None else dataset.spec
         with contextlib.suppress(OSError, LatentmapError):  # a read-only run directory keeps nothing
-            samplers.save(fitted, folder, self.weights_sha256, info)
+            samplers.save(fitted, folder, key, info)
         return fitted
+
+    def fitted_to_own_data(self, info: dict[str, Any]) -> bool:
+        """A stored sampler of these weights, fitted to codes of the run's own dataset spec."""
+        same_weights = str(info.get("key", "")).startswith(f"{self.weights_sha256}:")
+        return same_weights and info.get("dataset") == self.dataset_spec
 
     def sample(self, n: int, sampler: str = "prior", seed: int = 0, dataset: Any = None) -> np.ndarray:
         """``n`` new images (N, 28, 28) float32 in [0, 1], decoded from the sampler's codes."""

@@ -8,10 +8,12 @@
   autoencoders").
 
 A fitted sampler is kept in the run directory as ``samplers/<name>.npz`` (arrays) and
-``.json`` (the weights' hash, fit settings): fitted once, refitted when the weights change.
+``.json`` (its key: the weights' hash and, for fitted samplers, the fingerprint of the data
+the codes came from; fit settings): fitted once, refitted when the weights or data change.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,16 +96,17 @@ def check(name: str, kind: str, has_prior: bool | None = None) -> None:
         )
 
 
-def save(sampler: Sampler, directory: Path, weights_sha256: str, info: dict[str, Any]) -> None:
+def save(sampler: Sampler, directory: Path, key: str, info: dict[str, Any]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     stem = directory / sampler.name
     with atomic_path(stem.with_suffix(".npz")) as tmp:
         np.savez(tmp, weights=sampler.weights, means=sampler.means, covariances=sampler.covariances)
-    write_text(stem.with_suffix(".json"), json.dumps({"weights_sha256": weights_sha256, **info}, indent=1) + "\n")
+    write_text(stem.with_suffix(".json"), json.dumps({"key": key, **info}, indent=1) + "\n")
 
 
-def load(name: str, directory: Path, weights_sha256: str) -> Sampler | None:
-    """The stored sampler, or None when missing, unreadable or fitted to other weights."""
+def load(name: str, directory: Path, key: str | Callable[[dict[str, Any]], bool]) -> Sampler | None:
+    """The stored sampler, or None when missing, unreadable or stored under another key
+    (``key`` may also be a test of the stored JSON)."""
     stem = directory / name
     try:
         info = json.loads(stem.with_suffix(".json").read_text())
@@ -111,6 +114,6 @@ def load(name: str, directory: Path, weights_sha256: str) -> Sampler | None:
             arrays = {k: npz[k] for k in ("weights", "means", "covariances")}
     except (OSError, ValueError, KeyError, json.JSONDecodeError):
         return None
-    if not isinstance(info, dict) or info.get("weights_sha256") != weights_sha256:
+    if not isinstance(info, dict) or not (key(info) if callable(key) else info.get("key") == key):
         return None
     return Sampler(name, arrays["weights"], arrays["means"], arrays["covariances"])

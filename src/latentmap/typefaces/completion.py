@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from ..data.glyphs import GlyphGrid
+from ..data.imports.pixels import border_means
+from ..data.render import fit_mnist
 from ..errors import LatentmapError
 from ..train.typeface import TypefaceRun
 
@@ -41,8 +43,10 @@ def char_of_file(stem: str) -> str:
 
 
 def read_glyph_folder(folder: str | os.PathLike[str]) -> tuple[np.ndarray, str]:
-    """A folder of 28x28 grayscale glyph PNGs named by character -> (k, 28, 28) uint8 and the
-    characters. White ink on black, as in TMNIST; black-on-white images are inverted."""
+    """A folder of glyph PNGs named by character -> (k, 28, 28) uint8 and the characters.
+    Each goes through the TMNIST recipe (crop to the ink, longer side to 20 px, centre of mass
+    at the centre), whatever its size: a hand-drawn glyph that fills its box would otherwise
+    never look like the data. White ink on black; black-on-white images are inverted."""
     folder = Path(folder)
     if not folder.is_dir():
         raise LatentmapError(f"{folder} is not a folder of glyph PNGs")
@@ -56,10 +60,10 @@ def read_glyph_folder(folder: str | os.PathLike[str]) -> tuple[np.ndarray, str]:
                 pixels = np.asarray(image.convert("L"))
         except (OSError, UnidentifiedImageError) as exc:
             raise LatentmapError(f"{path} is not a readable image: {exc}") from exc
-        if pixels.shape != (28, 28):
-            raise LatentmapError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]} pixels: glyphs must be 28x28")
-        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        images.append(255 - pixels if border.mean() > 127 else pixels)
+        if pixels.min() == pixels.max():
+            raise LatentmapError(f"{path} holds no glyph (every pixel is the same)")
+        ink = 255 - pixels if border_means(pixels[None]).item() > 127 else pixels
+        images.append(fit_mnist(ink))
         chars.append(char_of_file(path.stem))
     if len(set(chars)) != len(chars):
         raise LatentmapError(f"{folder} has two images of the same character")
