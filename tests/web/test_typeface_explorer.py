@@ -153,7 +153,16 @@ def test_the_typeface_page_in_chromium(typeface_space, page):
         page.wait_for_function("document.querySelectorAll('#hover-grid canvas.cell').length === 10")
         name = typeface_space.info["typefaces"][typeface_space.rows[0]]
         page.wait_for_function(f"document.querySelector('#hover-text').textContent.includes({name!r})")
-        page.mouse.move(x + 200, y + 200)  # empty map space decodes too
+        empty = page.evaluate(
+            """() => {
+              const { map } = window.typefaces, rect = map.canvas.getBoundingClientRect();
+              for (let sx = 40; sx < map.canvas.width - 40; sx += 23)
+                for (let sy = 40; sy < map.canvas.height - 40; sy += 23)
+                  if (map.pick(sx, sy, 25) === -1) return [rect.left + sx, rect.top + sy];
+              return null;
+            }"""
+        )
+        page.mouse.move(*empty)  # empty map space decodes too
         page.wait_for_function("document.querySelector('#hover-text').textContent.includes('decoded at')")
         page.mouse.click(x, y)
         bx, by = page.evaluate("(i) => window.typefaces.screenOf(i)", int(np.argmax(typeface_space.xy[:, 0])))

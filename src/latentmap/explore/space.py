@@ -347,14 +347,12 @@ class LatentSpace:
 
     @once_property
     def attributes(self) -> dict[str, Attribute]:
-        """TMNIST attribute vectors: heavy (every serif/sans or bold/regular glyph encoded), so
-        computed once, at the app's start (:meth:`prepare`), never by a request."""
-        if self.dataset.typeface_ids is None or not has_font_metadata(self.dataset):
-            return {}
-        return {a.name: a for a in tmnist_attributes(self.dataset, self.codes_of)}
+        """TMNIST attribute vectors (heavy): computed once, at the app's start (prepare)."""
+        has_fonts = self.dataset.typeface_ids is not None and has_font_metadata(self.dataset)
+        return {a.name: a for a in tmnist_attributes(self.dataset, self.codes_of)} if has_fonts else {}
 
     def prepare(self) -> None:
-        """Start the heavy derived data (attribute vectors) in the background at start-up."""
+        """Start the heavy derived data in the background at start-up: no request starts it."""
         if has_font_metadata(self.dataset):
             compute_in_background(self, "attributes")
 
