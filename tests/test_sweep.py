@@ -118,7 +118,7 @@ def test_a_broken_run_is_reported_and_the_others_complete(tmp_path, datasets_dir
 
 
 def test_a_killed_sweep_finishes_on_rerun(tmp_path, datasets_dir, session_cache, quick_judge):
-    common = SMALL.replace("epochs = 1", "epochs = 40")
+    common = SMALL.replace("epochs = 1", "epochs = 20")  # long enough to be killed at epoch 2
     grid = grid_file(tmp_path, '[grid]\nkind = ["dense"]\nseed = [0, 1]\n', common)
     out = tmp_path / "out"
     data = ["--data-dir", str(datasets_dir), "--cache-dir", str(session_cache)]
@@ -143,7 +143,7 @@ def test_a_killed_sweep_finishes_on_rerun(tmp_path, datasets_dir, session_cache,
     assert "resumed" in {o.status for o in outcomes} and "failed" not in {o.status for o in outcomes}
     for directory in directories:
         history = (directory / "history.csv").read_text().splitlines()[1:]
-        assert [int(float(line.split(",")[0])) for line in history] == list(range(1, 41))
+        assert [int(float(line.split(",")[0])) for line in history] == list(range(1, 21))
 
 
 def test_the_same_grid_runs_on_a_local_ray_instance(tmp_path, datasets_dir, session_cache, quick_judge):
