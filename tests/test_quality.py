@@ -276,3 +276,22 @@ def test_a_quick_judge_is_never_the_one_compare_uses(digits, data_opts, tmp_path
         judges.judge_for(digits, tmp_path, train_if_missing=False)
     quick = judges.judge_for(digits, tmp_path, train_if_missing=False, epochs=1, max_train=500)
     assert quick.info["settings"] == {**judges.SETTINGS, "epochs": 1, "max_train": 500}
+
+
+def test_intervals_over_typefaces_resample_whole_families():
+    """20 families x 10 near-identical styles hold 20 independent values, not 200: the family
+    bootstrap's interval is about sqrt(10) times the one that treats styles as independent."""
+    from latentmap.quality.stats import Items, bootstrap_interval, paired_difference
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat([f"family {k}" for k in range(20)], 10)
+    values = rng.normal(0, 1, 20).repeat(10) + rng.normal(0, 0.01, 200)
+    plain = bootstrap_interval(Items("typefaces", values), 0)
+    grouped = bootstrap_interval(Items("typefaces", values, groups=groups), 0)
+    assert 2.5 < (grouped[1] - grouped[0]) / (plain[1] - plain[0]) < 4.0
+    assert grouped[0] < values.mean() < grouped[1]
+    shifted = Items("typefaces", values + 0.5, groups=groups)
+    difference, low, high = paired_difference(shifted, Items("typefaces", values, groups=groups), 0)
+    assert difference == pytest.approx(0.5) and low == pytest.approx(0.5) and high == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unpaired"):
+        paired_difference(shifted, Items("typefaces", values), 0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, LatentmapError
-from .datasets import Dataset
+from .datasets import Dataset, families
 
 
 @dataclass
@@ -17,6 +17,7 @@ class GlyphGrid:
     names: np.ndarray  # (T,) typeface names
     is_test: np.ndarray  # (T,) bool: the dataset's family split
     chars: list[str]  # the C characters, in label order
+    families: np.ndarray | None = None  # (T,) family of each typeface (intervals resample families)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -26,7 +27,10 @@ class GlyphGrid:
         return self.subset(np.flatnonzero(keep))
 
     def subset(self, rows: np.ndarray) -> "GlyphGrid":
-        return GlyphGrid(self.images[rows], self.present[rows], self.names[rows], self.is_test[rows], self.chars)
+        families = None if self.families is None else self.families[rows]
+        return GlyphGrid(
+            self.images[rows], self.present[rows], self.names[rows], self.is_test[rows], self.chars, families
+        )
 
     def row_of(self, name: str) -> int:
         """The row of typeface ``name``; an unknown name says which similar ones exist."""
@@ -75,4 +79,5 @@ def glyph_grid(dataset: Dataset) -> GlyphGrid:
     images = np.where(present[..., None, None], dataset.images[np.maximum(table, 0)], 0).astype(np.uint8)
     first = table[np.arange(len(table)), present.argmax(axis=1)]  # any glyph: a typeface has one split
     is_test = dataset.is_test[first]
-    return GlyphGrid(images, present, dataset.fonts["name"][used], is_test, list(dataset.label_names))
+    names = dataset.fonts["name"][used]
+    return GlyphGrid(images, present, names, is_test, list(dataset.label_names), families(dataset.fonts)[used])

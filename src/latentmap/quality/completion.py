@@ -105,15 +105,17 @@ def completion_scores(
     rows = []
     for k in shots:
         items = completion_items(run, task, judge, k)
-        mse, baseline = items["mse"], items["baseline_mse"]
-        difference, low, high = paired_difference(Items(UNIT, mse), Items(UNIT, baseline), seed)
+        # the styles of one family are correlated: intervals resample whole families
+        mse = Items(UNIT, items["mse"], groups=task.test.families)
+        baseline = Items(UNIT, items["baseline_mse"], groups=task.test.families)
+        difference, low, high = paired_difference(mse, baseline, seed)
         row: dict[str, Any] = {
             "shots": k,
             "typefaces": len(task.test),
             "glyphs": int(items["targets"].sum()),
-            "mse": float(mse.mean()),
-            "mse_ci": bootstrap_interval(Items(UNIT, mse), seed),
-            "baseline_mse": float(baseline.mean()),
+            "mse": float(mse.compute()),
+            "mse_ci": bootstrap_interval(mse, seed),
+            "baseline_mse": float(baseline.compute()),
             "mse_minus_baseline": difference,
             "mse_minus_baseline_ci": (low, high),
         }

@@ -28,6 +28,7 @@ class Items:
     values: np.ndarray  # (n,) per-unit values, or (n, features) for a set-wise statistic
     stat: str = "mean"  # mean | p90 | fid
     reference: np.ndarray | None = None  # fid: the real images' features
+    groups: np.ndarray | None = None  # (n,) group of each unit (a typeface's family): resampled whole
 
     def __len__(self) -> int:
         return len(self.values)
@@ -49,6 +50,16 @@ class Items:
             with threadpool_limits(1, user_api="blas"):  # many small products: threads only add overhead
                 return np.array([real.distance(self.values[r]) for r in rows])
         raise ValueError(f"unknown statistic {self.stat}")
+
+    def resampled(self, seed: int) -> np.ndarray:
+        """The statistic on each bootstrap replicate: units resampled, or whole groups of
+        units (correlated units, such as the styles of one family, move together)."""
+        if self.groups is None:
+            return np.asarray(self.compute(replicates(self.unit, len(self), seed, boot_count(self))))
+        if self.stat != "mean":
+            raise ValueError("a grouped bootstrap is defined here for means only")
+        weights = group_weights(self.unit, self.groups, seed, boot_count(self))
+        return np.asarray((weights @ self.values) / weights.sum(axis=1))
 
 
 class FrechetReference:
@@ -84,6 +95,17 @@ def replicates(unit: str, n: int, seed: int, count: int) -> np.ndarray:
     return rng.integers(0, n, size=(count, n))
 
 
+def group_weights(unit: str, groups: np.ndarray, seed: int, count: int) -> np.ndarray:
+    """(count, n) multiplicity of each unit when whole groups are drawn with replacement (a
+    cluster bootstrap), the same for every run with this unit, grouping and seed."""
+    names, inverse = np.unique(groups, return_inverse=True)
+    digest = hashlib.sha256(f"{unit}:{len(groups)}:groups:{len(names)}:{seed}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    drawn = rng.integers(0, len(names), size=(count, len(names)))
+    per_group = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])
+    return per_group[:, inverse].astype(np.float64)
+
+
 def boot_count(items: Items) -> int:
     return N_BOOT_SETWISE if items.stat == "fid" else N_BOOT
 
@@ -98,20 +120,21 @@ def bootstrap_interval(items: Items, seed: int = 0, level: float = LEVEL) -> tup
     """Percentile interval of the metric over resampled units."""
     if len(items) < 2:
         return (math.nan, math.nan)
-    rows = replicates(items.unit, len(items), seed, boot_count(items))
-    return percentile_interval(np.asarray(items.compute(rows)), level)
+    return percentile_interval(items.resampled(seed), level)
 
 
 def paired_difference(a: Items, b: Items, seed: int = 0, level: float = LEVEL) -> tuple[float, float, float]:
     """Metric of ``a`` minus that of ``b`` and the interval of the difference, both computed
     on the same resampled units (the runs saw the same pairs)."""
-    if a.unit != b.unit or len(a) != len(b):
+    same_groups = (a.groups is None and b.groups is None) or (
+        a.groups is not None and b.groups is not None and np.array_equal(a.groups, b.groups)
+    )
+    if a.unit != b.unit or len(a) != len(b) or not same_groups:
         raise ValueError(f"unpaired items: {a.unit} x {len(a)} against {b.unit} x {len(b)}")
     difference = float(a.compute()) - float(b.compute())
     if len(a) < 2:
         return difference, math.nan, math.nan
-    rows = replicates(a.unit, len(a), seed, boot_count(a))
-    low, high = percentile_interval(np.asarray(a.compute(rows)) - np.asarray(b.compute(rows)), level)
+    low, high = percentile_interval(a.resampled(seed) - b.resampled(seed), level)  # same replicates
     return difference, low, high
 
 

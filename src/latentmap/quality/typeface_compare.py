@@ -66,9 +66,10 @@ def measure_typeface_run(
     completion = completion_items(run, task, judge, SHOTS)
     test = grid.split("test")
     items = {
-        "completion_mse": Items(UNIT, completion["mse"]),
-        "nearest_mse": Items(UNIT, completion["baseline_mse"]),
-        "completion_accuracy": Items(UNIT, completion["accuracy"]),
+        # the styles of one family are correlated: intervals resample whole families
+        "completion_mse": Items(UNIT, completion["mse"], groups=task.test.families),
+        "nearest_mse": Items(UNIT, completion["baseline_mse"], groups=task.test.families),
+        "completion_accuracy": Items(UNIT, completion["accuracy"], groups=task.test.families),
         "interpolation_validity": Items("typeface_pairs", interpolation_items(run, test, judge, pairs, seed)),
     }
     for sampler in ("gmm", "prior") if run.has_prior else ("gmm",):
