@@ -139,6 +139,19 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory, datasets_dir: Path, 
     return built_once(shared_path(tmp_path_factory, "cache"), build)
 
 
+@pytest.fixture(scope="session")
+def data_opts(datasets_dir: Path, session_cache: Path) -> dict[str, str]:
+    """Where the shared datasets and the shared cache are, as load_dataset / TrainOptions take them."""
+    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
+
+
+@pytest.fixture(scope="session")
+def digits(data_opts: dict[str, str]):
+    from latentmap import load_dataset
+
+    return load_dataset("digits", **data_opts)
+
+
 @pytest.fixture
 def data_env(monkeypatch: pytest.MonkeyPatch, datasets_dir: Path, small_fonts_dir: Path, session_cache: Path) -> Path:
     """Point latentmap at the shared (read-only) datasets, a small font folder and a

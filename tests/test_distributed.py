@@ -20,11 +20,6 @@ def torchrun(args, data_opts, nproc=2):
     return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
 def test_two_processes_match_one_with_the_same_global_batch(tmp_path, data_opts):
     from latentmap.cli import main
 

@@ -19,11 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
-@pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, data_opts):
     out = tmp_path_factory.mktemp("embed") / "digits-dense-64-8"
     options = TrainOptions(

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import latentmap
-from latentmap import load_dataset, load_run, wrap_model
+from latentmap import load_run, wrap_model
 from latentmap.cli import main
 from latentmap.embed import EmbedJob, embed_run, load_embedding
 from latentmap.quality.compare import compare_runs
@@ -18,16 +18,6 @@ from latentmap.quality.judge import train_judge
 from latentmap.train import train
 from latentmap.train.external import import_onnx
 from tests.test_training import quick_options
-
-
-@pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
-@pytest.fixture(scope="module")
-def digits(data_opts):
-    return load_dataset("digits", **data_opts)
 
 
 @pytest.fixture(scope="module")

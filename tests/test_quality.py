@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from latentmap import load_dataset
 from latentmap.cli import main
 from latentmap.quality.compare import compare_runs
 from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
@@ -19,16 +18,6 @@ from tests.test_training import quick_options
 
 TRAINING = {"layers": [128], "d_latent": 16, "epochs": 4, "max_train": 20000}
 FRACTIONS = set(METRICS) - {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "gmm_fid"}
-
-
-@pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
-@pytest.fixture(scope="module")
-def digits(data_opts):
-    return load_dataset("digits", **data_opts)
 
 
 @pytest.fixture(scope="module")

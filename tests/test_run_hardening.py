@@ -22,11 +22,6 @@ from latentmap.train.run import checkpoint_epoch, load_run, weights_epoch
 from tests.test_training import history, quick_options
 
 
-@pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
 def stop_at(epoch, exception=KeyboardInterrupt):
     def hook(done):
         if done == epoch:

@@ -24,11 +24,6 @@ KINDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def data_opts(datasets_dir, session_cache):
-    return {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-
-
 def quick_options(out, name, data_opts, **extra):
     kind = name.split("-")[0]
     base = {"layers": [64], "d_latent": 8, "epochs": 3, "max_train": 3000, "batch_size": 128, "no_plot": True}
