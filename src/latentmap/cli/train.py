@@ -117,73 +117,18 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         default=[16, 32],
         help="conv: channels of each block (the pythae / RAE benchmark size is 128 256 512 1024, for GPUs)",
     )
-    if kind == "rae":
-        flag(model, "code_weight", type=float, default=1e-2, help="beta of the 0.5 ||z||^2 code penalty")
-        flag(model, "decoder_reg", choices=["l2", "gp"], default="l2", help="l2: decoder weights; gp: gradient penalty")
-        flag(model, "decoder_weight", type=float, default=1e-4, help="weight of the decoder regulariser")
-    if kind == "wae":
-        flag(model, "mmd_weight", type=float, default=10.0, help="weight of the MMD to N(0, I) (IMQ kernel)")
-    if kind == "acai":
-        flag(model, "adv_weight", type=float, default=0.5, help="lambda: weight of the critic's answer on interpolants")
-        flag(model, "critic_gamma", type=float, default=0.2, help="the critic also sees gamma x + (1 - gamma) recon(x)")
-    if typeface:
-        flag(
-            model,
-            "typeface_kind",
-            "kind",
-            choices=["ae", "vae"],
-            default="ae",
-            help="ae: a deterministic code per typeface; vae: a Gaussian posterior and a KL to N(0, I)",
-        )
-        flag(model, "max_shots", type=layer_size, default=8, help="the encoder sees 1..max_shots glyphs per typeface")
-        flag(model, "reg_lambda", "beta", type=float, default=None, help="--kind vae: weight of the KL term (0.01)")
-        flag(
-            model,
-            "likelihood",
-            choices=["mse", "bernoulli"],
-            default="mse",
-            help="reconstruction loss per pixel: mse, or bernoulli (binary cross-entropy: sharper strokes)",
-        )
-    if kind == "sparse":
-        flag(model, "sparsity_lambda", type=float, default=1e-3, help="weight of the L1 activity penalty on the code")
-        flag(model, "binary_codes", action="store_true", help="binary codes: Heaviside step, straight-through gradient")
-    if kind == "vae":
-        flag(
-            model,
-            "reg_lambda",
-            "beta",
-            type=float,
-            default=None,
-            help="weight of the KL term; --beta is the same flag (a beta-VAE: --likelihood bernoulli --beta 4) "
-            "(default 0.01 with --likelihood mse, 1 with bernoulli)",
-        )
-        flag(
-            model,
-            "likelihood",
-            choices=["mse", "bernoulli"],
-            default="mse",
-            help="mse: the original loss (mean pixel MSE + reg_lambda x mean KL); bernoulli: the ELBO on binary data",
-        )
-        flag(
-            model,
-            "dynamic_binarization",
-            action="store_true",
-            help="with bernoulli: resample binary pixels every batch",
-        )
-        schedule = parser.add_argument_group("KL weight schedule")
-        flag(
-            schedule,
-            "beta_schedule",
-            choices=["constant", "linear", "cyclical"],
-            default="constant",
-            help="constant, linear warm-up, or cyclical annealing (Fu et al. 2019)",
-        )
-        flag(schedule, "beta_low", type=float, default=0.0, help="low KL weight of the warm-up / cycles")
-        flag(schedule, "beta_high", type=float, default=None, help="high KL weight (default: --reg_lambda)")
-        flag(schedule, "warmup", type=float, default=0.25, help="linear: fraction of training spent warming up")
-        flag(schedule, "cycles", type=int, default=4, help="cyclical: number of cycles")
-        flag(schedule, "cycle_lead", type=float, default=0.0, help="cyclical: lead-in fraction held at the low value")
-        flag(schedule, "cycle_ramp", type=float, default=0.5, help="cyclical: fraction of each cycle spent ramping up")
+    groups: dict[str, argparse._ArgumentGroup] = {"model": model}
+    for spec in FAMILIES[kind].flags:  # the flags only this family has, as its module declares them
+        group = groups.get(spec.group) or groups.setdefault(spec.group, parser.add_argument_group(spec.group))
+        if spec.switch:
+            flag(group, spec.name, *spec.aliases, action="store_true", help=spec.help)
+            continue
+        kwargs: dict[str, object] = {"default": spec.default, "help": spec.help}
+        if spec.choices:
+            kwargs["choices"] = list(spec.choices)
+        if spec.type is not None:
+            kwargs["type"] = layer_size if spec.positive else spec.type
+        flag(group, spec.name, *spec.aliases, **kwargs)
 
     training = parser.add_argument_group("training")
     flag(

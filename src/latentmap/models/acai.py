@@ -21,7 +21,7 @@ from torch.func import functional_call
 
 from .common import ModelConfig
 from .dense import DenseAutoencoder
-from .family import Family, register
+from .family import Family, Flag, register
 
 
 class AdversarialAutoencoder(DenseAutoencoder):
@@ -63,7 +63,10 @@ FAMILY = register(
         "Train an adversarially constrained autoencoder (Berthelot et al. 2019): a critic that "
         "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
         AdversarialAutoencoder,
-        options=frozenset({"adv_weight", "critic_gamma"}),
+        flags=(
+            Flag("adv_weight", "lambda: weight of the critic's answer on interpolants", float, 0.5),
+            Flag("critic_gamma", "the critic also sees gamma x + (1 - gamma) recon(x)", float, 0.2),
+        ),
         rank=5,
     )
 )

@@ -4,8 +4,24 @@ command line, the option checks, the samplers and the sweep read them from ``FAM
 A model that latentmap did not train (an imported ONNX pair, a wrapped pair of functions) is
 a family without a network class."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A training flag only one family has, as `latentmap train KIND` offers it (the command
+    line adds ``--name``, its hyphenated alias and ``aliases``)."""
+
+    name: str
+    help: str
+    type: Any = None  # float, int, str; None with choices or a switch
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    aliases: tuple[str, ...] = ()
+    switch: bool = False  # on when given (store_true)
+    positive: bool = False  # an integer >= 1
+    group: str = "model"  # the --help section
 
 
 @dataclass(frozen=True)
@@ -16,13 +32,17 @@ class Family:
     layers: tuple[int, ...] = ()  # default --layers
     d_latent: int = 16  # default --d_latent
     batch_size: int = 256  # default --batch_size
-    options: frozenset[str] = field(default_factory=frozenset)  # training flags only this family has
+    flags: tuple[Flag, ...] = ()  # training flags only this family has
     has_prior: bool = False  # the codes were pulled towards N(0, I): the prior sampler is offered
     rank: int = 100  # where it is listed (`latentmap train --help`): the plain AE first
 
     @property
     def trainable(self) -> bool:
         return self.model is not None
+
+    @property
+    def options(self) -> frozenset[str]:
+        return frozenset(flag.name for flag in self.flags)
 
 
 FAMILIES: dict[str, Family] = {}

@@ -10,7 +10,7 @@ the squared norm of the decoder's gradient with respect to the code.
 import torch
 
 from .dense import DenseAutoencoder
-from .family import Family, register
+from .family import Family, Flag, register
 
 
 def summed_squared_error(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -45,7 +45,11 @@ FAMILY = register(
         "Train a regularised autoencoder (Ghosh et al. 2020): code penalty and a smooth decoder, "
         "sampled from a density fitted to its codes.",
         RegularisedAutoencoder,
-        options=frozenset({"code_weight", "decoder_reg", "decoder_weight"}),
+        flags=(
+            Flag("code_weight", "beta of the 0.5 ||z||^2 code penalty", float, 1e-2),
+            Flag("decoder_reg", "l2: decoder weights; gp: gradient penalty", default="l2", choices=("l2", "gp")),
+            Flag("decoder_weight", "weight of the decoder regulariser", float, 1e-4),
+        ),
         rank=3,
     )
 )

@@ -4,7 +4,7 @@ codes (a Heaviside step whose gradient passes straight through, clipped to |h| <
 import torch
 
 from .dense import DenseAutoencoder
-from .family import Family, register
+from .family import Family, Flag, register
 
 
 def binary_step(h: torch.Tensor) -> torch.Tensor:
@@ -33,7 +33,10 @@ FAMILY = register(
         SparseAutoencoder,
         layers=(256,),
         d_latent=128,
-        options=frozenset({"sparsity_lambda", "binary_codes"}),
+        flags=(
+            Flag("sparsity_lambda", "weight of the L1 activity penalty on the code", float, 1e-3),
+            Flag("binary_codes", "binary codes: Heaviside step, straight-through gradient", switch=True),
+        ),
         rank=1,
     )
 )

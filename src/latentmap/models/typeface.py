@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import ACTIVATIONS, Autoencoder, ModelConfig
-from .family import Family, register
+from .family import Family, Flag, register
 from .vae import kl_per_dim
 
 CHAR_DIM = 32  # width of the learned character embeddings
@@ -140,7 +140,23 @@ FAMILY = register(
         layers=(512, 256),
         d_latent=32,
         batch_size=32,  # typefaces per batch, each a stack of glyphs
-        options=frozenset({"typeface_kind", "max_shots", "reg_lambda", "likelihood"}),
+        flags=(
+            Flag(
+                "typeface_kind",
+                "ae: a deterministic code per typeface; vae: a Gaussian posterior and a KL to N(0, I)",
+                default="ae",
+                choices=("ae", "vae"),
+                aliases=("kind",),
+            ),
+            Flag("max_shots", "the encoder sees 1..max_shots glyphs per typeface", int, 8, positive=True),
+            Flag("reg_lambda", "--kind vae: weight of the KL term (0.01)", float, None, aliases=("beta",)),
+            Flag(
+                "likelihood",
+                "reconstruction loss per pixel: mse, or bernoulli (binary cross-entropy: sharper strokes)",
+                default="mse",
+                choices=("mse", "bernoulli"),
+            ),
+        ),
         rank=6,
     )
 )

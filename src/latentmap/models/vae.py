@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .common import Autoencoder, ModelConfig
-from .family import Family, register
+from .family import Family, Flag, register
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -76,25 +76,46 @@ class VariationalAutoencoder(Autoencoder):
         return log_px + log_prior - log_q
 
 
+SCHEDULE = "KL weight schedule"
+SCHEDULE_FLAGS = (
+    Flag(
+        "beta_schedule",
+        "constant, linear warm-up, or cyclical annealing (Fu et al. 2019)",
+        default="constant",
+        choices=("constant", "linear", "cyclical"),
+        group=SCHEDULE,
+    ),
+    Flag("beta_low", "low KL weight of the warm-up / cycles", float, 0.0, group=SCHEDULE),
+    Flag("beta_high", "high KL weight (default: --reg_lambda)", float, None, group=SCHEDULE),
+    Flag("warmup", "linear: fraction of training spent warming up", float, 0.25, group=SCHEDULE),
+    Flag("cycles", "cyclical: number of cycles", int, 4, group=SCHEDULE),
+    Flag("cycle_lead", "cyclical: lead-in fraction held at the low value", float, 0.0, group=SCHEDULE),
+    Flag("cycle_ramp", "cyclical: fraction of each cycle spent ramping up", float, 0.5, group=SCHEDULE),
+)
+
 FAMILY = register(
     Family(
         "vae",
         "Train a variational autoencoder (Gaussian encoder, KL to N(0, I), KL weight schedules).",
         VariationalAutoencoder,
         layers=(64,),
-        options=frozenset(
-            {
+        flags=(
+            Flag(
                 "reg_lambda",
+                "weight of the KL term; --beta is the same flag (a beta-VAE: --likelihood bernoulli --beta 4) "
+                "(default 0.01 with --likelihood mse, 1 with bernoulli)",
+                float,
+                None,
+                aliases=("beta",),
+            ),
+            Flag(
                 "likelihood",
-                "dynamic_binarization",
-                "beta_schedule",
-                "beta_low",
-                "beta_high",
-                "warmup",
-                "cycles",
-                "cycle_lead",
-                "cycle_ramp",
-            }
+                "mse: the original loss (mean pixel MSE + reg_lambda x mean KL); bernoulli: the ELBO on binary data",
+                default="mse",
+                choices=("mse", "bernoulli"),
+            ),
+            Flag("dynamic_binarization", "with bernoulli: resample binary pixels every batch", switch=True),
+            *SCHEDULE_FLAGS,
         ),
         has_prior=True,
         rank=2,

@@ -9,7 +9,7 @@ Loss per image: summed squared error + ``mmd_weight`` x MMD^2 (unbiased estimate
 import torch
 
 from .dense import DenseAutoencoder
-from .family import Family, register
+from .family import Family, Flag, register
 from .rae import summed_squared_error
 
 SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
@@ -63,7 +63,7 @@ FAMILY = register(
         "wae",
         "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
         WassersteinAutoencoder,
-        options=frozenset({"mmd_weight"}),
+        flags=(Flag("mmd_weight", "weight of the MMD to N(0, I) (IMQ kernel)", float, 10.0),),
         has_prior=True,
         rank=4,
     )
