@@ -177,6 +177,25 @@ def test_the_nearest_typeface_baseline_finds_a_typeface_itself(alphanumeric):
     assert np.array_equal(borrowed[train.present], train.images[train.present])
 
 
+def test_the_zero_shot_and_k_nearest_baselines(alphanumeric):
+    from latentmap.quality.completion import lender_order, zero_shot_completion
+
+    train = glyph_grid(alphanumeric).split("train")
+    mean = zero_shot_completion(train)
+    for c in (10, 33):  # '+', 'B'
+        np.testing.assert_allclose(mean[c], train.images[train.present[:, c], c].mean(axis=0) / 255, atol=1e-6)
+    given = np.zeros(train.present.shape, bool)
+    given[:, [10, 33, 40]] = True
+    given &= train.present
+    one = nearest_completion(train, train.images[:3], given[:3])
+    five = nearest_completion(train, train.images[:3], given[:3], k=5)
+    reference = train.images.reshape(len(train), train.images.shape[1], -1).astype(np.float32) / 255
+    order = lender_order(train, reference, train.images[1], given[1])
+    lenders = order[train.present[order, 33]][:5]
+    np.testing.assert_allclose(five[1, 33], train.images[lenders, 33].mean(axis=0), atol=1e-4)  # by hand
+    assert np.array_equal(one[1, 33], train.images[lenders[0], 33])  # k = 1: the nearest alone
+
+
 def test_completion_scores_compare_the_model_with_the_baseline(trained, alphanumeric):
     rows = completion_scores(load_run(trained), glyph_grid(alphanumeric), judge=None, shots=(1, 4))
     assert [row["shots"] for row in rows] == [1, 4]
@@ -185,6 +204,7 @@ def test_completion_scores_compare_the_model_with_the_baseline(trained, alphanum
         low, high = row["mse_minus_baseline_ci"]
         assert low <= row["mse_minus_baseline"] <= high
         assert row["mse_minus_baseline"] == pytest.approx(row["mse"] - row["baseline_mse"])
+        assert row["zero_shot_mse"] > 0 and row["knearest_mse"] > 0
     assert rows[0]["glyphs"] > rows[1]["glyphs"]  # more given, fewer to generate
 
 

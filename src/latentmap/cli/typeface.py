@@ -77,7 +77,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     from ..atomic import write_text
     from ..data.glyphs import glyph_grid
-    from ..quality.completion import completion_scores
+    from ..quality.completion import K_NEAREST, completion_scores
     from ..quality.judge import judge_for
     from .judge import cache_dir_of
 
@@ -88,12 +88,14 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(f"completion of {rows[0]['typefaces']} test typefaces (families never seen in training):")
     print(
         f"{'given':>5} {'MSE':>8} {'nearest':>8} {'difference [95% CI]':>28}"
+        + f" {f'{K_NEAREST}-nearest':>9} {'zero-shot':>9}"
         + ("  judge: ours / nearest / real" * bool(judge))
     )
     for row in rows:
         low, high = row["mse_minus_baseline_ci"]
         line = f"{row['shots']:>5} {row['mse']:8.4f} {row['baseline_mse']:8.4f}"
         line += f" {row['mse_minus_baseline']:+9.4f} [{low:+.4f}, {high:+.4f}]"
+        line += f" {row['knearest_mse']:9.4f} {row['zero_shot_mse']:9.4f}"
         if judge is not None:
             line += f"  {row['accuracy']:.3f} / {row['baseline_accuracy']:.3f} / {row['real_accuracy']:.3f}"
             line += f" ({row['relative_accuracy']:.0%} of real)"

@@ -33,22 +33,45 @@ def shot_order(present: np.ndarray, seed: int) -> np.ndarray:
     return ranks
 
 
-def nearest_completion(train: GlyphGrid, images: np.ndarray, given: np.ndarray) -> np.ndarray:
-    """The baseline: for each typeface (T, C, 28, 28) with given glyphs (T, C), the glyphs of
-    the nearest training typeface by the given ones (for characters it lacks, the next nearest)."""
+K_NEAREST = 5  # the k-nearest baseline averages this many lenders per character
+
+
+def lender_order(train: GlyphGrid, reference: np.ndarray, images: np.ndarray, given: np.ndarray) -> np.ndarray:
+    """Training typefaces from nearest to farthest by the given glyphs (mean pixel distance)."""
+    columns = np.flatnonzero(given)
+    query = images[columns].reshape(len(columns), -1).astype(np.float32) / 255
+    has = train.present[:, columns]
+    distance = np.where(has, ((reference[:, columns] - query) ** 2).mean(axis=2), np.nan)
+    mean = np.nanmean(np.where(has.any(axis=1, keepdims=True), distance, np.inf), axis=1)
+    return np.argsort(np.nan_to_num(mean, nan=np.inf), kind="stable")
+
+
+def nearest_completion(train: GlyphGrid, images: np.ndarray, given: np.ndarray, k: int = 1) -> np.ndarray:
+    """The font picker's baseline: for each typeface (T, C, 28, 28) with given glyphs (T, C),
+    per character the glyph of the nearest training typeface that has it (k > 1: the mean of
+    the k nearest that have it, in [0, 255] as float32)."""
     reference = train.images.reshape(len(train), train.images.shape[1], -1).astype(np.float32) / 255
-    out = np.zeros(images.shape, np.uint8)
+    out = np.zeros(images.shape, np.uint8 if k == 1 else np.float32)
+    characters = np.arange(images.shape[1])
     for t in range(len(images)):
-        columns = np.flatnonzero(given[t])
-        query = images[t, columns].reshape(len(columns), -1).astype(np.float32) / 255
-        has = train.present[:, columns]
-        squared = ((reference[:, columns] - query) ** 2).mean(axis=2)
-        distance = np.where(has, squared, np.nan)
-        mean = np.nanmean(np.where(has.any(axis=1, keepdims=True), distance, np.inf), axis=1)
-        order = np.argsort(np.nan_to_num(mean, nan=np.inf), kind="stable")
-        lender = order[train.present[order].argmax(axis=0)]  # per character: the nearest that has it
-        out[t] = train.images[lender, np.arange(images.shape[1])]
+        order = lender_order(train, reference, images[t], given[t])
+        if k == 1:
+            lender = order[train.present[order].argmax(axis=0)]  # per character: the nearest that has it
+            out[t] = train.images[lender, characters]
+            continue
+        for c in characters:
+            lenders = order[train.present[order, c]][:k]
+            if len(lenders):
+                out[t, c] = train.images[lenders, c].mean(axis=0)
     return out
+
+
+def zero_shot_completion(train: GlyphGrid) -> np.ndarray:
+    """The baseline that looks at nothing given: each character's mean training glyph, (C, 28,
+    28) in [0, 1]. What the encoder adds is what a model scores beyond it."""
+    counts = np.maximum(train.present.sum(axis=0), 1)[:, None, None]
+    weights = train.present[..., None, None]
+    return (np.where(weights, train.images, 0).astype(np.float64).sum(axis=0) / counts / 255).astype(np.float32)
 
 
 def per_typeface(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -84,9 +107,17 @@ def completion_items(run: TypefaceRun, task: CompletionTask, judge: Judge | None
     real = test.images.astype(np.float32) / 255
     generated = run.decode(run.encode_typefaces(test.images, given))
     borrowed = nearest_completion(task.train, test.images, given).astype(np.float32) / 255
+    averaged = nearest_completion(task.train, test.images, given, K_NEAREST) / 255
+    mean_glyphs = zero_shot_completion(task.train)[None]
+
+    def mse(images: np.ndarray) -> np.ndarray:
+        return per_typeface(((images - real) ** 2).mean(axis=(2, 3)), targets)
+
     items = {
-        "mse": per_typeface(((generated - real) ** 2).mean(axis=(2, 3)), targets),
-        "baseline_mse": per_typeface(((borrowed - real) ** 2).mean(axis=(2, 3)), targets),
+        "mse": mse(generated),
+        "baseline_mse": mse(borrowed),
+        "knearest_mse": mse(averaged),
+        "zero_shot_mse": mse(mean_glyphs),
         "targets": targets.sum(axis=1).astype(np.float64),
     }
     if judge is not None:
@@ -118,6 +149,8 @@ def completion_scores(
             "baseline_mse": float(baseline.compute()),
             "mse_minus_baseline": difference,
             "mse_minus_baseline_ci": (low, high),
+            "knearest_mse": float(items["knearest_mse"].mean()),  # the mean of the K_NEAREST lenders' glyphs
+            "zero_shot_mse": float(items["zero_shot_mse"].mean()),  # each character's mean training glyph
         }
         if judge is not None:
             real = max(float(items["real_accuracy"].mean()), 1e-9)

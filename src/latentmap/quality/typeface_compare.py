@@ -29,14 +29,16 @@ SAMPLES = 200
 METRICS = (
     "completion_mse",
     "nearest_mse",
+    "knearest_mse",
+    "zero_shot_mse",
     "completion_accuracy",
     "interpolation_validity",
     "gmm_validity",
     "prior_validity",
 )
-LOWER_IS_BETTER = {"completion_mse", "nearest_mse"}
-# The same for every run (borrowed real glyphs, not the model's): never marked against the first.
-BASELINES = {"nearest_mse"}
+# The same for every run (real glyphs borrowed or averaged, not the model's): never marked.
+BASELINES = {"nearest_mse", "knearest_mse", "zero_shot_mse"}
+LOWER_IS_BETTER = {"completion_mse", *BASELINES}
 
 
 def glyph_validity(judge: Judge, glyphs: np.ndarray) -> np.ndarray:
@@ -69,6 +71,8 @@ def measure_typeface_run(
         # the styles of one family are correlated: intervals resample whole families
         "completion_mse": Items(UNIT, completion["mse"], groups=task.test.families),
         "nearest_mse": Items(UNIT, completion["baseline_mse"], groups=task.test.families),
+        "knearest_mse": Items(UNIT, completion["knearest_mse"], groups=task.test.families),
+        "zero_shot_mse": Items(UNIT, completion["zero_shot_mse"], groups=task.test.families),
         "completion_accuracy": Items(UNIT, completion["accuracy"], groups=task.test.families),
         "interpolation_validity": Items("typeface_pairs", interpolation_items(run, test, judge, pairs, seed)),
     }
