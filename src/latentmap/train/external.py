@@ -23,7 +23,6 @@ import torch
 
 from ..atomic import ensure_writable_dir, write_text
 from ..errors import LatentmapError
-from ..images import to_uint8
 from ..models import Family, register
 from .preprocess import Preprocessor
 from .run import CONFIG, RUN_LOADERS, Run, RunError
@@ -61,7 +60,6 @@ class ExternalRun(Run):
     decoder_output: str = "probs"
     codes_dims: int = 0
     prior: bool = False
-    batch: int = 1024
 
     @property
     def kind(self) -> str:
@@ -82,29 +80,18 @@ class ExternalRun(Run):
         pixels = images.astype(np.float32) / 255 if images.dtype == np.uint8 else images.astype(np.float32)
         return (pixels * self.input_scale).reshape(len(pixels), *self.input_shape)
 
-    def encode(self, images: np.ndarray, batch_size: int = 0) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 3 or images.shape[1:] != (28, 28):
-            raise LatentmapError(f"expected images of shape (N, 28, 28), got {images.shape}")
-        if images.dtype != np.uint8:
-            images = to_uint8(images)  # the same quantisation as a trained run's inputs
-        step = batch_size or self.batch
-        parts = [self.call(self.encode_fn, self.inputs(images[i : i + step])) for i in range(0, len(images), step)]
-        codes = np.concatenate(parts) if parts else np.zeros((0, self.d_latent), np.float32)
+    def encode_batch(self, images: np.ndarray) -> np.ndarray:
+        """(Run.encode checks the shape and quantises, as for a trained run.)"""
+        codes = self.call(self.encode_fn, self.inputs(images))
         if codes.ndim != 2 or len(codes) != len(images) or (self.codes_dims and codes.shape[1] != self.codes_dims):
             raise LatentmapError(
                 f"the encoder of {self.path.name} returned shape {codes.shape} for {len(images)} images"
             )
         return codes
 
-    def decode(self, codes: np.ndarray, batch_size: int = 0) -> np.ndarray:
-        codes = np.asarray(codes, dtype=np.float32)
-        if codes.ndim != 2 or codes.shape[1] != self.d_latent:
-            raise LatentmapError(f"expected codes of shape (N, {self.d_latent}), got {codes.shape}")
-        step = batch_size or self.batch
-        parts = [self.call(self.decode_fn, codes[i : i + step]) for i in range(0, len(codes), step)]
-        out = np.concatenate([p.reshape(len(p), -1) for p in parts]) if parts else np.zeros((0, 784), np.float32)
-        if out.shape != (len(codes), 784):
+    def decode_batch(self, codes: np.ndarray) -> np.ndarray:
+        out = self.call(self.decode_fn, codes)
+        if out.size != len(codes) * 784:
             raise LatentmapError(
                 f"the decoder of {self.path.name} gave {out.size // max(len(codes), 1)} values per code: "
                 "it must give 784 pixels (28x28)"

@@ -182,7 +182,6 @@ class Run:
     def features(self, images: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.preprocessor.transform(images)).to(self.device)
 
-    @torch.no_grad()
     def encode(self, images: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """uint8 or float images (N, 28, 28) -> codes (N, d_latent) float32."""
         images = np.asarray(images)
@@ -190,25 +189,28 @@ class Run:
             raise LatentmapError(f"expected images of shape (N, 28, 28), got {images.shape}")
         if images.dtype != np.uint8:
             images = to_uint8(images)
-        self.model.eval()
-        codes = [
-            self.model.encode(self.features(images[i : i + batch_size])).cpu().numpy()
-            for i in range(0, len(images), batch_size)
-        ]
+        codes = [self.encode_batch(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
         return np.concatenate(codes) if codes else np.zeros((0, self.d_latent), np.float32)
 
     @torch.no_grad()
+    def encode_batch(self, images: np.ndarray) -> np.ndarray:
+        """One batch of uint8 images -> codes: what a run without this network overrides."""
+        self.model.eval()
+        return self.model.encode(self.features(images)).cpu().numpy()
+
     def decode(self, codes: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """codes (N, d_latent) -> images (N, 28, 28) float32 in [0, 1]."""
         codes = np.asarray(codes, dtype=np.float32)
         if codes.ndim != 2 or codes.shape[1] != self.d_latent:
             raise LatentmapError(f"expected codes of shape (N, {self.d_latent}), got {codes.shape}")
+        parts = [self.decode_batch(codes[i : i + batch_size]) for i in range(0, len(codes), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, 28, 28), np.float32)
+
+    @torch.no_grad()
+    def decode_batch(self, codes: np.ndarray) -> np.ndarray:
+        """One batch of codes -> images (n, 28, 28) in [0, 1]."""
         self.model.eval()
-        parts = [
-            self.model.decode(torch.from_numpy(codes[i : i + batch_size]).to(self.device)).cpu().numpy()
-            for i in range(0, len(codes), batch_size)
-        ]
-        features = np.concatenate(parts) if parts else np.zeros((0, self.preprocessor.n_features), np.float32)
+        features = self.model.decode(torch.from_numpy(codes).to(self.device)).cpu().numpy()
         return self.preprocessor.inverse_transform(features)
 
     def reconstruct(self, images: np.ndarray) -> np.ndarray:
