@@ -15,15 +15,11 @@ if TYPE_CHECKING:
 
 def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> dict[str, Any]:
     """The `compare` metrics of this one run (judge trained on first use)."""
-    from ..quality.judge import JudgeError, judge_for
+    from ..quality.judge import judge_for
     from ..quality.metrics import make_probe, measure
     from .judge import cache_dir_of
 
-    try:
-        judge = judge_for(dataset, cache_dir_of(args), train_if_missing=False)
-    except JudgeError:
-        print(f"no judge for {dataset.spec} yet: training one first (about a minute on 2 cores; cached for next time)")
-        judge = judge_for(dataset, cache_dir_of(args))
+    judge = judge_for(dataset, cache_dir_of(args), announce=print)
     print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
     metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
     for unsaved in ("strips", "strip_valid", "items"):

@@ -46,15 +46,23 @@ def lender_order(train: GlyphGrid, reference: np.ndarray, images: np.ndarray, gi
     return np.argsort(np.nan_to_num(mean, nan=np.inf), kind="stable")
 
 
-def nearest_completion(train: GlyphGrid, images: np.ndarray, given: np.ndarray, k: int = 1) -> np.ndarray:
+def lender_orders(train: GlyphGrid, images: np.ndarray, given: np.ndarray) -> list[np.ndarray]:
+    """:func:`lender_order` of every typeface (T, C, 28, 28) with given glyphs (T, C)."""
+    reference = train.images.reshape(len(train), train.images.shape[1], -1).astype(np.float32) / 255
+    return [lender_order(train, reference, images[t], given[t]) for t in range(len(images))]
+
+
+def nearest_completion(
+    train: GlyphGrid, images: np.ndarray, given: np.ndarray, k: int = 1, orders: list[np.ndarray] | None = None
+) -> np.ndarray:
     """The font picker's baseline: for each typeface (T, C, 28, 28) with given glyphs (T, C),
     per character the glyph of the nearest training typeface that has it (k > 1: the mean of
-    the k nearest that have it, in [0, 255] as float32)."""
-    reference = train.images.reshape(len(train), train.images.shape[1], -1).astype(np.float32) / 255
+    the k nearest that have it, in [0, 255] as float32). ``orders``: the lender orders, when
+    already computed for another k."""
+    orders = lender_orders(train, images, given) if orders is None else orders
     out = np.zeros(images.shape, np.uint8 if k == 1 else np.float32)
     characters = np.arange(images.shape[1])
-    for t in range(len(images)):
-        order = lender_order(train, reference, images[t], given[t])
+    for t, order in enumerate(orders):
         if k == 1:
             lender = order[train.present[order].argmax(axis=0)]  # per character: the nearest that has it
             out[t] = train.images[lender, characters]
@@ -106,8 +114,9 @@ def completion_items(run: TypefaceRun, task: CompletionTask, judge: Judge | None
     targets = test.present & ~given
     real = test.images.astype(np.float32) / 255
     generated = run.decode(run.encode_typefaces(test.images, given))
-    borrowed = nearest_completion(task.train, test.images, given).astype(np.float32) / 255
-    averaged = nearest_completion(task.train, test.images, given, K_NEAREST) / 255
+    orders = lender_orders(task.train, test.images, given)  # the distances once, for both baselines
+    borrowed = nearest_completion(task.train, test.images, given, orders=orders).astype(np.float32) / 255
+    averaged = nearest_completion(task.train, test.images, given, K_NEAREST, orders) / 255
     mean_glyphs = zero_shot_completion(task.train)[None]
 
     def mse(images: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,10 +297,16 @@ def read_judge(weights: Path, info_path: Path, expected_hash: str | None = None)
 
 
 def judge_for(
-    dataset: Dataset, cache_dir: Path, train_if_missing: bool = True, progress: bool = True, **settings: Any
+    dataset: Dataset,
+    cache_dir: Path,
+    train_if_missing: bool = True,
+    progress: bool = True,
+    announce: Callable[[str], Any] | None = None,
+    **settings: Any,
 ) -> Judge:
     """The judge for ``dataset`` trained with ``settings`` (default: ``SETTINGS``) from the
-    cache, trained (and saved) first if missing or stale."""
+    cache, trained (and saved) first if missing or stale; ``announce`` is told before a
+    training starts (it takes a minute: a command should say why it waits)."""
     require_labels(dataset)
     chosen = judge_settings(**settings)
     weights, info = judge_paths(dataset.spec, judge_key(dataset, chosen), cache_dir)
@@ -313,6 +319,10 @@ def judge_for(
     with judge_lock(weights):
         if info.is_file() or weights.is_file():
             return read_judge(weights, info, data_hash(dataset))
+        if announce is not None:
+            announce(
+                f"no judge for {dataset.spec} yet: training one first (about a minute on 2 cores; cached for next time)"
+            )
         judge = train_judge(dataset, progress=progress, **chosen)
         save_judge(judge, weights, info)
     return judge

@@ -298,7 +298,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     from ..data.sources import DataPaths
     from ..train.run import load_run
     from .compare import Comparison, add_run, judge_summary, measure_cached, write_outputs
-    from .judge import JudgeError, judge_for
+    from .judge import judge_for
     from .metrics import make_probe
     from .pool import measure_all
     from .report import models_of, write_report
@@ -308,11 +308,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
         ordered[0].dataset, data_dir=options.data_dir, fonts_dir=options.fonts_dir, cache_dir=options.cache_dir
     )
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
-    try:
-        judge = judge_for(dataset, cache, train_if_missing=False)
-    except JudgeError:
-        log(f"{dataset.spec}: training its judge first (about a minute on 2 cores; cached for next time)")
-        judge = judge_for(dataset, cache, progress=options.progress)
+    judge = judge_for(dataset, cache, progress=options.progress, announce=log)
     probe = make_probe(dataset, options.pairs, options.seed)
     directories = [spec.path_in(out) for spec in ordered]
     data = (options.data_dir, options.fonts_dir, options.cache_dir)

@@ -9,7 +9,6 @@ the source's where it has one, else a seeded ``test_fraction``; labels are optio
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from .readers import FORMATS, Chunk, Reader, ReadOptions
 
 __all__ = ["FITS", "FORMATS", "INVERTS", "ImportOptions", "ImportResult", "import_dataset", "store"]
 UNLABELLED = "(no label)"
+NamesFile = dict[int, str] | list[str] | None  # class names from --label_names, if given
 
 
 @dataclass
@@ -103,9 +103,7 @@ class LabelBook:
             value = int(value)
         return self.ids.setdefault(value, len(self.ids))
 
-    def ordered(
-        self, source_names: list[str] | None, names_file: dict[int, str] | list[str] | None
-    ) -> tuple[np.ndarray, list[str]]:
+    def ordered(self, source_names: list[str] | None, names_file: NamesFile) -> tuple[np.ndarray, list[str]]:
         """(old id -> new id, class names): numbers in numeric order, names alphabetically."""
         values = list(self.ids)
         numeric = all(isinstance(v, int) for v in values)
@@ -117,9 +115,7 @@ class LabelBook:
         return remap, names
 
     @staticmethod
-    def name_of(
-        value: Any, numeric: bool, source: list[str] | None, names_file: dict[int, str] | list[str] | None
-    ) -> str:
+    def name_of(value: Any, numeric: bool, source: list[str] | None, names_file: NamesFile) -> str:
         if numeric and isinstance(names_file, dict):
             return names_file.get(value, str(value))
         names = names_file if isinstance(names_file, list) else source
@@ -143,7 +139,6 @@ def import_dataset(
     cache_dir: str | None = None,
     overwrite: bool = False,
     progress: bool = True,
-    log: Callable[[str], None] = print,
 ) -> ImportResult:
     """Import ``sources`` as the dataset ``name``; the same sources and options again reuse
     it, other ones at the same name are refused unless ``overwrite``."""
@@ -201,7 +196,7 @@ def counts(arrays: store.Arrays) -> dict[str, dict[str, int]]:
 
 
 def read_all(
-    readers: list[Reader], options: ImportOptions, names_file: dict[int, str] | list[str] | None, progress: bool
+    readers: list[Reader], options: ImportOptions, names_file: NamesFile, progress: bool
 ) -> tuple[store.Arrays, dict[str, Any], list[tuple[str, str]]]:
     total = sum(r.count() for r in readers)
     images = np.empty((total, 28, 28), np.uint8)
@@ -223,7 +218,7 @@ def read_all(
             images[filled : filled + n] = to_mnist_style(chunk.pictures, invert, options.fit)
             if chunk.labels is not None:
                 label_ids[filled : filled + n] = book.add(chunk.labels, n)
-            split[filled : filled + n] = split_flags(chunk, n)
+            split[filled : filled + n] = split_flags(chunk)
             filled += n
             bar.update(n)
     bar.close()
@@ -256,7 +251,7 @@ def read_all(
     return store.Arrays(images, labels, split.astype(bool), label_names, labelled), report, problems
 
 
-def split_flags(chunk: Chunk, n: int) -> np.ndarray | int:
+def split_flags(chunk: Chunk) -> np.ndarray | int:
     if chunk.split is None:
         return -1
     if isinstance(chunk.split, str):
