@@ -13,7 +13,6 @@ import asyncio
 import multiprocessing
 import socket
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -22,12 +21,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.web.conftest import free_port
-
 from latentmap.embed import EmbedJob, embed_run
 from latentmap.explore import LatentSpace
 from latentmap.train import TrainOptions, train
+from latentmap.web.background import free_port
 from latentmap.web.explorer import create_app
 
 
@@ -119,7 +116,7 @@ def main() -> None:
         embed_run(job, log=lambda *a: None)
         path = str(next(Path(tmp).glob("*.embed-pca.npz")))
         mix = requests_for(LatentSpace.load(path), np.random.default_rng(0))
-        port = free_port()
+        port = free_port("127.0.0.1")
         server = multiprocessing.get_context("spawn").Process(target=serve, args=(path, port), daemon=True)
         server.start()
         try:

@@ -5,13 +5,14 @@ is set (CI sets it, so a missing browser fails there instead of hiding).
 """
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from latentmap.web.background import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -25,17 +26,11 @@ FLAGS = [
 ARTIFACTS = Path(os.environ.get("LATENTMAP_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class LiveServer:
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.port = free_port()
+        self.port = free_port("127.0.0.1")
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

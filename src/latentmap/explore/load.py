@@ -43,9 +43,11 @@ def load_spaces(
     cache_dir: str | None,
     judge: bool = True,
     log: Any = print,
+    run: Any = None,
 ) -> list[LatentSpace]:
     """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
-    from the cache, or trained in the background while the app already serves)."""
+    from the cache, or trained in the background while the app already serves). ``run``: as
+    for :func:`load_space`."""
     from ..data.sources import DataPaths
     from ..errors import LatentmapError
     from ..quality.judge import JudgeSlot
@@ -54,7 +56,7 @@ def load_spaces(
     shared: dict[str, tuple[Any, JudgeSlot | None]] = {}
     spaces = []
     for path in embeddings:
-        space = load_space(path, data_dir, fonts_dir, cache_dir)
+        space = load_space(path, data_dir, fonts_dir, cache_dir, run=run)
         spec = space.run.dataset_spec
         if spec not in shared:
             slot = JudgeSlot.for_dataset(space.dataset, cache) if judge else None

@@ -41,7 +41,7 @@ def explore(
     import uvicorn
 
     from ..embed import EmbedJob, embed_run
-    from ..explore.load import load_space, load_spaces
+    from ..explore.load import load_spaces
     from ..train.run import Run, load_run
     from .explorer import create_app
     from .security import Policy
@@ -55,16 +55,7 @@ def explore(
         job.data_dir, job.fonts_dir, job.cache_dir = data_dir, fonts_dir, cache_dir
         embed_run(job, log=lambda *_: None)
         targets = [Path(folder) / f"{run.path.name}.embed-{method}.npz"]
-    if run is None:
-        spaces = load_spaces([str(t) for t in targets], data_dir, fonts_dir, cache_dir, judge, log=lambda *_: None)
-    else:
-        spaces = [load_space(targets[0], data_dir, fonts_dir, cache_dir, run=run)]
-        if judge:
-            from ..data.sources import DataPaths
-            from ..quality.judge import JudgeSlot
-
-            cache = DataPaths.resolve(data_dir, fonts_dir, cache_dir).cache
-            spaces[0].judge_slot = JudgeSlot.for_dataset(spaces[0].dataset, cache)
+    spaces = load_spaces([str(t) for t in targets], data_dir, fonts_dir, cache_dir, judge, lambda *_: None, run)
     host = "127.0.0.1"
     port = port or free_port(host)
     server = uvicorn.Server(
