@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latentmap import load_dataset
-from latentmap.data import datasets
+from latentmap.data import split
 from latentmap.errors import DataError, DatasetSpecError
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -99,26 +99,92 @@ def test_unknown_spec_and_split(data_env):
 def test_typeface_split_is_by_family_and_about_15_percent():
     names = np.array([f"Font{i}-{style}" for i in range(2000) for style in ("Regular", "Bold", "Italic")])
     fonts = {"name": names, "family": np.array([""] * len(names))}
-    is_test = datasets.typeface_is_test(fonts)
+    is_test = split.typeface_is_test(fonts)
     assert 0.13 < is_test.mean() < 0.17
     # every weight and style of a family lands on the same side (the stem before '-')
     assert (is_test.reshape(-1, 3) == is_test.reshape(-1, 3)[:, :1]).all()
     # the same name always lands on the same side, whatever else is in the corpus
     reverse = {k: v[::-1] for k, v in fonts.items()}
-    np.testing.assert_array_equal(datasets.typeface_is_test(reverse), is_test[::-1])
+    np.testing.assert_array_equal(split.typeface_is_test(reverse), is_test[::-1])
     # the manifest's family wins over the file name
     listed = {"name": np.array(["A-Regular", "B-Regular"]), "family": np.array(["Same", "Same"])}
-    assert len(set(datasets.typeface_is_test(listed).tolist())) == 1
+    assert len(set(split.typeface_is_test(listed).tolist())) == 1
 
 
-def test_tmnist_split_keeps_families_together(data_env):
+def test_families_whose_names_extend_another_split_together():
+    names = ["Roboto-Regular", "RobotoFlex-Regular", "RobotoSlab-Bold", "NotoSans-Regular", "NotoSansArmenian-Bold"]
+    names += ["Robotron-Regular", "NotoSerif-Regular", "OpenSans-Regular"]
+    listed = ["Roboto", "Roboto Flex", "", "Noto Sans", "Noto Sans Armenian", "Robotron", "Noto Serif", ""]
+    fonts = {"name": np.array(names), "family": np.array(listed)}
+    grouped = split.typeface_split(fonts)
+    group = dict(zip(names, grouped.group.tolist(), strict=True))
+    # manifest names and CamelCase file stems alike: a name that extends another joins it
+    assert group["RobotoFlex-Regular"] == group["RobotoSlab-Bold"] == group["Roboto-Regular"] == "Roboto"
+    assert group["NotoSansArmenian-Bold"] == group["NotoSans-Regular"] == "Noto Sans"
+    # a longer word is not an extension, nor is a sibling that shares only a prefix family
+    assert group["Robotron-Regular"] == "Robotron" and group["NotoSerif-Regular"] == "Noto Serif"
+    assert group["OpenSans-Regular"] == "OpenSans"
+    side = dict(zip(names, grouped.is_test.tolist(), strict=True))
+    assert side["RobotoFlex-Regular"] == side["RobotoSlab-Bold"] == side["Roboto-Regular"]
+    assert grouped.is_test.tolist() == (split.name_hashes(grouped.group) < split.TEST_FRACTION).tolist()
+
+
+def test_typefaces_that_render_identically_split_together():
+    rng = np.random.default_rng(0)
+    glyphs = rng.integers(0, 256, (3, 10, 28, 28), dtype=np.uint8)
+    glyphs[2] = glyphs[0]  # 'Yrsa' renders 'Rasa' pixel for pixel
+    glyphs[1, :9] = glyphs[0, :9]  # one character differs: not the same design
+    images, labels = glyphs.reshape(-1, 28, 28), np.tile(np.arange(10), 3)
+    typeface_ids = np.repeat(np.arange(3), 10)
+    order = rng.permutation(len(images))  # rows in any order
+    images, labels, typeface_ids = images[order], labels[order], typeface_ids[order]
+    fonts = {"name": np.array(["Rasa-Regular", "Other-Regular", "Yrsa-Regular"]), "family": np.array(["", "", ""])}
+    assert split.identical_typefaces(images, labels, typeface_ids, 3) == [[0, 2]]
+    grouped = split.typeface_split(fonts, images, labels, typeface_ids)
+    assert grouped.group.tolist() == ["Rasa", "Other", "Rasa"]
+    assert grouped.is_test[0] == grouped.is_test[2]
+
+
+@pytest.fixture
+def corpus_env(monkeypatch, datasets_dir, fonts_dir, session_cache):
+    """The whole font corpus (its relations are what the split is about), read from the cache
+    that `make setup` prepared when there is one."""
+    monkeypatch.setenv("LATENTMAP_DATA", str(datasets_dir))
+    monkeypatch.setenv("LATENTMAP_FONTS", str(fonts_dir))
+    monkeypatch.setenv("LATENTMAP_CACHE", os.environ.get("LATENTMAP_CACHE") or str(session_cache))
+
+
+def test_tmnist_split_keeps_related_families_together(corpus_env):
     data = load_dataset("alphanumeric")
-    family = datasets.families(data.fonts)
+    family = split.families(data.fonts)
     test_fonts = np.unique(data.typeface_ids[data.is_test])
     train_fonts = np.unique(data.typeface_ids[~data.is_test])
     assert not set(family[test_fonts].tolist()) & set(family[train_fonts].tolist())
     open_sans = [i for i, n in enumerate(data.fonts["name"]) if str(n).startswith("OpenSans-")]
-    assert len(open_sans) == 2 and len({bool(data.is_test[data.typeface_ids == i][0]) for i in open_sans}) == 1
+    assert len(open_sans) >= 2 and len({bool(data.is_test[data.typeface_ids == i][0]) for i in open_sans}) == 1
+    # no test family's name extends a train family's, or the other way round
+    test_words = {split.family_words(f) for f in family[test_fonts].tolist()}
+    train_words = {split.family_words(f) for f in family[train_fonts].tolist()}
+    prefixes = {words[:cut] for words in train_words for cut in range(1, len(words))}
+    assert not test_words & prefixes
+    assert not {w[:cut] for w in test_words for cut in range(1, len(w))} & train_words
+    # no test typeface draws the same pixels as a train typeface
+    is_test_font = np.zeros(len(family), bool)
+    is_test_font[test_fonts] = True
+    for same in split.identical_typefaces(data.images, data.labels, data.typeface_ids, len(family)):
+        assert len(set(is_test_font[same].tolist())) == 1, data.fonts["name"][same]
+    roboto = [i for i, n in enumerate(data.fonts["name"]) if str(n).startswith("Roboto")]
+    assert len(roboto) > 10 and len({bool(is_test_font[i]) for i in roboto}) == 1  # Roboto Flex, Slab, Mono...
+    assert data.regrouped[0] > 0  # on this corpus the grouping moved typefaces
+
+
+def test_data_info_reports_what_the_grouping_moved(corpus_env, capsys):
+    from latentmap.cli import main
+
+    data = load_dataset("numeric")
+    assert main(["data", "info", "numeric"]) == 0
+    moved, families = data.regrouped
+    assert f"{moved:,} typefaces of {families:,} families moved" in capsys.readouterr().out
 
 
 def test_tmnist_never_puts_a_typeface_in_both_splits(data_env):

@@ -199,6 +199,80 @@ def test_bootstrap_intervals_cover_the_true_value_at_their_nominal_rate():
     assert 0.90 <= hits / 200 <= 0.985
 
 
+def shared_pair_trial(rng, delta: float, shared: float = 0.5, seed_sd: float = 0.005, pairs: int = 300):
+    """Two models, 3 matched seeds, every seed measured on the same pairs: per pair a
+    difficulty both share, a model-by-pair effect every seed of model A shares (noise that
+    does not average out over seeds), a per-seed training effect, and per-(seed, pair) noise."""
+    from latentmap.quality.stats import Items
+
+    difficulty, effect = rng.normal(0, 1, pairs), rng.normal(0, shared, pairs)
+
+    def seed_values(shift):
+        return Items("pairs", difficulty + shift + rng.normal(0, seed_sd) + rng.normal(0, 0.1, pairs))
+
+    return [seed_values(delta + effect) for _ in range(3)], [seed_values(0.0) for _ in range(3)]
+
+
+@pytest.mark.parametrize("shared, seed_sd", [(0.5, 0.005), (0.1, 0.03)], ids=["pair-noise", "seed-noise"])
+def test_the_seed_and_pair_interval_covers_at_its_nominal_rate(shared, seed_sd, monkeypatch):
+    """The true difference is delta on average over new pairs and new seeds; the interval
+    holds it 95% of the time (within 2%) whether the pairs' noise (shared by the seeds, so it
+    does not shrink with their number) or the seeds' dominates."""
+    from latentmap.quality import stats
+
+    monkeypatch.setattr(stats, "N_BOOT", 400)  # replicates per interval: plenty for a standard error
+    rng = np.random.default_rng(3)
+    trials, hits, old_hits = 400, 0, 0
+    for trial in range(trials):
+        a, b = shared_pair_trial(rng, 0.1, shared, seed_sd)
+        found = stats.matched_difference(a, b, seed=trial)
+        hits += found.low <= 0.1 <= found.high
+        if shared < 0.3:
+            continue
+        # the old rule: per-seed bootstrap half-widths averaged and divided by sqrt(seeds),
+        # added in quadrature to the t-interval over the per-seed differences
+        per_seed = [stats.paired_difference(x, y, trial) for x, y in zip(a, b, strict=True)]
+        half = np.mean([(high - low) / 2 for _, low, high in per_seed]) / np.sqrt(3)
+        spread = np.std([d for d, _, _ in per_seed], ddof=1) / np.sqrt(3) * 4.303
+        old_hits += abs(found.value - 0.1) <= np.hypot(half, spread)
+    assert 0.93 <= hits / trials <= 0.97
+    if shared > 0.3:
+        assert old_hits / trials < 0.9  # what the corrected interval fixes
+
+
+def test_false_discoveries_are_controlled_over_a_report_family():
+    from latentmap.quality import stats
+
+    rng = np.random.default_rng(4)
+    nulls = [stats.matched_difference(*shared_pair_trial(rng, 0.0), seed=k).p for k in range(60)]
+    real = [stats.matched_difference(*shared_pair_trial(rng, 0.2), seed=k).p for k in range(6)]
+    q = stats.false_discoveries(nulls + real)
+    assert all(0 <= p <= 1 for p in nulls + real) and all(qk >= pk for qk, pk in zip(q, nulls + real, strict=True))
+    assert sum(v < 0.05 for v in q[:60]) <= 3 and all(v < 0.05 for v in q[60:])
+    raw = sum(p < 0.05 for p in nulls)
+    assert sum(v < 0.05 for v in q[:60]) <= raw  # BH never marks more than the raw tests
+    assert np.isnan(stats.false_discoveries([float("nan"), 0.01])[0])
+
+
+def test_cached_measurements_are_keyed_by_sample_sizes_and_code_version(runs, digits, judge, monkeypatch):
+    from latentmap.quality import metrics
+    from latentmap.quality.compare import measurement_path
+
+    run, probe = runs["vae"], metrics.make_probe(digits, 20)
+    first = measurement_path(run, judge, probe, "linear")
+    assert measurement_path(run, judge, probe, "linear") == first
+    monkeypatch.setattr(metrics, "REAL_SAMPLES", metrics.REAL_SAMPLES + 1)
+    second = measurement_path(run, judge, probe, "linear")
+    monkeypatch.setattr(metrics, "MEASURE_VERSION", metrics.MEASURE_VERSION + 1)
+    assert len({first, second, measurement_path(run, judge, probe, "linear")}) == 3
+
+
+def test_reported_bounds_never_round_to_zero():
+    from latentmap.quality.report import signed
+
+    assert signed(-0.00042) == "-0.00042" and signed(0.0123) == "+0.012" and signed(0.0) == "+0.000"
+
+
 def test_paired_differences_see_a_small_real_gap_and_call_noise_a_tie():
     from latentmap.quality.stats import Items, paired_difference, verdict
 

@@ -196,6 +196,41 @@ def test_the_zero_shot_and_k_nearest_baselines(alphanumeric):
     assert np.array_equal(one[1, 33], train.images[lenders[0], 33])  # k = 1: the nearest alone
 
 
+def test_the_scoring_judge_never_learns_a_glyph_the_baselines_lend(alphanumeric):
+    from latentmap.quality.completion import completion_task, scoring_judge_data
+
+    grid = glyph_grid(alphanumeric)
+    lenders = set(completion_task(grid, None, 4, 0).train.names.tolist())
+    judge_data = scoring_judge_data(alphanumeric)
+    taught = set(judge_data.typefaces[~judge_data.is_test].tolist())
+    train = set(alphanumeric.typefaces[~alphanumeric.is_test].tolist())
+    assert lenders and taught and not lenders & taught and lenders | taught == train  # two halves of train
+    # whole split groups on each side; the judge is still measured on every test typeface
+    group = dict(zip(alphanumeric.fonts["name"].tolist(), alphanumeric.fonts["group"].tolist(), strict=True))
+    assert not {group[n] for n in lenders} & {group[n] for n in taught}
+    assert set(judge_data.typefaces[judge_data.is_test]) == set(alphanumeric.typefaces[alphanumeric.is_test])
+    assert judge_data.spec != alphanumeric.spec  # cached as a judge of its own
+
+
+def test_ssim_per_glyph_is_scikit_images():
+    from skimage.metrics import structural_similarity
+
+    from latentmap.quality.completion import ssim
+
+    rng = np.random.default_rng(0)
+    real = rng.random((3, 5, 28, 28))
+    noisy = np.clip(real + rng.normal(0, 0.2, real.shape), 0, 1)
+    scores = ssim(noisy, real)
+    assert scores.shape == (3, 5)
+    expected = [
+        [structural_similarity(a, b, data_range=1.0) for a, b in zip(x, y, strict=True)]
+        for x, y in zip(noisy, real, strict=True)
+    ]
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+    np.testing.assert_allclose(ssim(real, real), 1.0, atol=1e-6)
+    assert ssim(real[:1, :1] * 0, real[:1, :1])[0, 0] < 0.1  # a blank glyph shares no structure
+
+
 def test_completion_scores_compare_the_model_with_the_baseline(trained, alphanumeric):
     rows = completion_scores(load_run(trained), glyph_grid(alphanumeric), judge=None, shots=(1, 4))
     assert [row["shots"] for row in rows] == [1, 4]
@@ -205,6 +240,9 @@ def test_completion_scores_compare_the_model_with_the_baseline(trained, alphanum
         assert low <= row["mse_minus_baseline"] <= high
         assert row["mse_minus_baseline"] == pytest.approx(row["mse"] - row["baseline_mse"])
         assert row["zero_shot_mse"] > 0 and row["knearest_mse"] > 0
+        for name in ("ssim", "baseline_ssim", "knearest_ssim", "zero_shot_ssim"):
+            assert -1 <= row[name] <= 1
+        assert row["baseline_ssim"] > row["zero_shot_ssim"]  # a real typeface's glyphs share more structure
     assert rows[0]["glyphs"] > rows[1]["glyphs"]  # more given, fewer to generate
 
 
@@ -347,10 +385,12 @@ def test_compare_of_typeface_runs(trained, tmp_path, data, capsys):
     assert {"completion_mse", "nearest_mse", "interpolation_validity", "gmm_validity"} <= first["metrics"].keys()
     assert first["metrics"]["nearest_mse"] == second["metrics"]["nearest_mse"]  # the baseline is the model's own
     assert "nearest_mse" not in second["against_first"]  # one baseline for every run: nothing to mark
+    assert "nearest_ssim" not in second["against_first"] and "completion_ssim" in second["against_first"]
+    assert "trained on half of the training typefaces" in (out / "compare.md").read_text()
     for run in result["runs"]:
         for name, value in run["metrics"].items():
             low, high = run["ci"][name]
-            assert low <= value <= high and (name.endswith("mse") or 0 <= value <= 1)
+            assert low <= value <= high and (name.endswith(("mse", "ssim")) or 0 <= value <= 1)
     difference = second["against_first"]["completion_mse"][0]
     assert difference == pytest.approx(second["metrics"]["completion_mse"] - first["metrics"]["completion_mse"])
     assert "| interpolation_validity |" in (out / "compare.md").read_text() and (out / "compare.png").is_file()

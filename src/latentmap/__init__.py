@@ -21,6 +21,7 @@ __all__ = [
     "load_dataset",
     "load_embedding",
     "load_run",
+    "widget",
     "wrap_model",
 ]
 
@@ -35,6 +36,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module(".explore", __name__)
+    if name == "widget":  # the explorer in a notebook cell (anywidget)
+        from .web.widget import widget
+
+        return widget
     if name in ("load_embedding", "Embedding"):
         from . import embed
 

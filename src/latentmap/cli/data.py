@@ -60,6 +60,12 @@ def cmd_data_info(args: argparse.Namespace) -> None:
         test_fonts = np.unique(dataset.typeface_ids[dataset.is_test])
         all_fonts = np.unique(dataset.typeface_ids)
         print(f"typefaces {len(all_fonts):,} ({len(all_fonts) - len(test_fonts):,} train, {len(test_fonts):,} test)")
+        moved, families = dataset.regrouped
+        groups = len(np.unique(dataset.fonts["group"])) if "group" in dataset.fonts else 0
+        print(
+            f"split     by {groups:,} groups of related families (names that extend another's, identical "
+            f"glyphs): {moved:,} typefaces of {families:,} families moved to their group's side"
+        )
         print_skipped(dataset)
     train = np.bincount(dataset.labels[~dataset.is_test], minlength=len(dataset.label_names))
     test = np.bincount(dataset.labels[dataset.is_test], minlength=len(dataset.label_names))

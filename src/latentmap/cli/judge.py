@@ -74,10 +74,12 @@ def cmd_compare(args: argparse.Namespace) -> None:
     if typeface_runs and len(typeface_runs) != len(runs):
         raise LatentmapError("typeface runs are compared with typeface runs only: their spaces hold typefaces")
     dataset = dataset_from_args(args, spec)
-    judge = judge_for(dataset, cache_dir_of(args))
     if typeface_runs:
-        compare_typefaces(typeface_runs, dataset, judge, args)
+        from ..quality.completion import scoring_judge
+
+        compare_typefaces(typeface_runs, dataset, scoring_judge(dataset, cache_dir_of(args), announce=print), args)
         return
+    judge = judge_for(dataset, cache_dir_of(args))
     comparison = compare_runs(runs, dataset, judge, args.pairs, args.seed, args.mode)
     print(markdown(comparison))
     for path in write_outputs(comparison, args.out):

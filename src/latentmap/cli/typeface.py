@@ -77,13 +77,12 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     from ..atomic import write_text
     from ..data.glyphs import glyph_grid
-    from ..quality.completion import K_NEAREST, completion_scores
-    from ..quality.judge import judge_for
+    from ..quality.completion import K_NEAREST, completion_scores, scoring_judge
     from .judge import cache_dir_of
 
     run = typeface_run(args)
     dataset = dataset_from_args(args, run.dataset_spec)
-    judge = None if args.no_judge else judge_for(dataset, cache_dir_of(args))
+    judge = None if args.no_judge else scoring_judge(dataset, cache_dir_of(args), announce=print)
     rows = completion_scores(run, glyph_grid(dataset), judge, tuple(args.shots), seed=args.seed)
     print(f"completion of {rows[0]['typefaces']} test typefaces (families never seen in training):")
     print(
@@ -100,12 +99,20 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
             line += f"  {row['accuracy']:.3f} / {row['baseline_accuracy']:.3f} / {row['real_accuracy']:.3f}"
             line += f" ({row['relative_accuracy']:.0%} of real)"
         print(line)
+    print("SSIM of the same glyphs (structure; 1 = identical, higher is better):")
+    print(f"{'given':>5} {'ours':>8} {'nearest':>8} {f'{K_NEAREST}-nearest':>9} {'zero-shot':>9}")
+    for row in rows:
+        cells = " ".join(f"{row[f'{name}ssim']:{width}.3f}" for name, width in SSIM_COLUMNS)
+        print(f"{row['shots']:>5} {cells}")
     if args.json:
         write_text(
             args.json,
             json.dumps({"run": str(run.path), "weights_sha256": run.weights_sha256, "rows": rows}, indent=1) + "\n",
         )
         print(f"scores saved in {args.json}")
+
+
+SSIM_COLUMNS = (("", 8), ("baseline_", 8), ("knearest_", 9), ("zero_shot_", 9))
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -19,6 +19,7 @@ from ..atomic import atomic_path
 from ..errors import DataError, DatasetSpecError
 from . import fontset, idx, imports, sources, tmnist
 from .sources import BUILTIN_SPECS, DataPaths
+from .split import name_hashes, typeface_split
 
 FASHION_CLASSES = [
     "T-shirt/top",
@@ -32,8 +33,6 @@ FASHION_CLASSES = [
     "Bag",
     "Ankle boot",
 ]
-TEST_FRACTION = 0.15
-SPLIT_KEY = b"latentmap-typeface-split-v1"
 CACHE_VERSION = 3  # 2: TMNIST leaves out pictograph fonts and records why; 3: and mislabelled glyphs
 
 
@@ -55,6 +54,7 @@ class Dataset:
     built: bool = False  # this load built the cache (rather than reading it)
     labelled: bool = True  # an imported dataset may come without labels (the judge needs them)
     manifest: dict[str, Any] | None = None  # an imported dataset's manifest
+    regrouped: tuple[int, int] = (0, 0)  # TMNIST: typefaces, families the related-family grouping moved
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -93,31 +93,6 @@ class Dataset:
 
     def class_counts(self) -> np.ndarray:
         return np.bincount(self.labels, minlength=len(self.label_names))
-
-
-def name_hashes(names: np.ndarray) -> np.ndarray:
-    """A keyed hash of each name, as a fraction in [0, 1)."""
-    digests = (hashlib.blake2b(str(n).encode(), key=SPLIT_KEY, digest_size=8).digest() for n in names)
-    return np.fromiter((int.from_bytes(d, "little") / 2**64 for d in digests), dtype=np.float64, count=len(names))
-
-
-def families(fonts: dict[str, np.ndarray]) -> np.ndarray:
-    """Per typeface its family: the manifest's, else the name before the first '-'
-    (``OpenSans-Bold`` -> ``OpenSans``)."""
-    stems = np.array([str(n).split("-", 1)[0] for n in fonts["name"]], dtype=str)
-    listed = fonts.get("family")
-    return stems if listed is None else np.where(listed != "", listed, stems)
-
-
-def family_hashes(fonts: dict[str, np.ndarray]) -> np.ndarray:
-    return name_hashes(families(fonts))
-
-
-def typeface_is_test(fonts: dict[str, np.ndarray]) -> np.ndarray:
-    """Seeded hash split by family: about 15% of families go to the test set with every
-    weight and style they have, always the same ones, whatever else is in the corpus, so
-    test scores measure unseen families."""
-    return family_hashes(fonts) < TEST_FRACTION
 
 
 # --------------------------------------------------------------------------- cache
@@ -238,19 +213,21 @@ def _from_arrays(spec: str, arrays: dict[str, np.ndarray], source: str, cache_pa
     skipped = dict(zip(arrays["skipped_names"].tolist(), arrays["skipped_reasons"].tolist(), strict=True))
     dropped = dict(zip(arrays["dropped_names"].tolist(), arrays["dropped_reasons"].tolist(), strict=True))
     typeface_ids = arrays["typeface_ids"]
-    is_test = typeface_is_test(fonts)[typeface_ids]
+    split = typeface_split(fonts, arrays["images"], arrays["labels"], typeface_ids)
+    fonts["group"] = split.group
     return Dataset(
         spec,
         arrays["images"],
         arrays["labels"],
         list(tmnist.charset_for(spec)),
-        is_test,
+        split.is_test[typeface_ids],
         typeface_ids=typeface_ids,
         fonts=fonts,
         skipped=skipped,
         dropped=dropped,
         source=source,
         cache_path=cache_path,
+        regrouped=(split.moved_typefaces, split.moved_families),
     )
 
 
@@ -267,11 +244,11 @@ def _from_font_set(path: Path, paths: DataPaths, progress: bool, force: bool) ->
     relabel[positions] = np.arange(len(positions))
     subset = base.subset(rows)
     if not subset.is_test.any() and len(font_set.font_names) > 1:
-        # A small set can miss the 15% by chance; its lowest-hash family becomes the test set.
+        # A small set can miss the 15% by chance; its lowest-hash group becomes the test set.
         assert subset.typeface_ids is not None
         present = np.unique(subset.typeface_ids)
-        hashes = family_hashes(base.fonts)
-        lowest = hashes[present].min()  # the lowest-hash family present: all its typefaces
+        hashes = name_hashes(base.fonts["group"])
+        lowest = hashes[present].min()  # the lowest-hash group present: all its typefaces
         subset.is_test = hashes[subset.typeface_ids] == lowest
     return replace(
         subset,

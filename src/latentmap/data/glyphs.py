@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, LatentmapError
-from .datasets import Dataset, families
+from .datasets import Dataset
+from .split import families
 
 
 @dataclass
@@ -17,7 +18,7 @@ class GlyphGrid:
     names: np.ndarray  # (T,) typeface names
     is_test: np.ndarray  # (T,) bool: the dataset's family split
     chars: list[str]  # the C characters, in label order
-    families: np.ndarray | None = None  # (T,) family of each typeface (intervals resample families)
+    groups: np.ndarray | None = None  # (T,) split group of each typeface (intervals resample groups)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -27,9 +28,9 @@ class GlyphGrid:
         return self.subset(np.flatnonzero(keep))
 
     def subset(self, rows: np.ndarray) -> "GlyphGrid":
-        families = None if self.families is None else self.families[rows]
+        groups = None if self.groups is None else self.groups[rows]
         return GlyphGrid(
-            self.images[rows], self.present[rows], self.names[rows], self.is_test[rows], self.chars, families
+            self.images[rows], self.present[rows], self.names[rows], self.is_test[rows], self.chars, groups
         )
 
     def row_of(self, name: str) -> int:
@@ -80,4 +81,6 @@ def glyph_grid(dataset: Dataset) -> GlyphGrid:
     first = table[np.arange(len(table)), present.argmax(axis=1)]  # any glyph: a typeface has one split
     is_test = dataset.is_test[first]
     names = dataset.fonts["name"][used]
-    return GlyphGrid(images, present, names, is_test, list(dataset.label_names), families(dataset.fonts)[used])
+    # Related families (one split group) are resampled together by the intervals over typefaces.
+    groups = dataset.fonts.get("group", families(dataset.fonts))
+    return GlyphGrid(images, present, names, is_test, list(dataset.label_names), groups[used])

@@ -20,7 +20,7 @@ from ..data import Dataset
 from ..errors import LatentmapError
 from ..train.run import Run
 from .judge import Judge
-from .metrics import METRICS, Probe, make_probe, measure
+from .metrics import METRICS, Probe, make_probe, measure, measurement_settings
 from .stats import Items, paired_difference, verdict
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
@@ -103,13 +103,18 @@ def add_run(comparison: Comparison, run: Run, metrics: dict[str, Any], details: 
     comparison.runs.append({**entry, "metrics": metrics, **details})
 
 
+def measurement_path(run: Run, judge: Judge, probe: Probe, mode: str) -> Path:
+    key = [run.weights_sha256, judge.fingerprint, len(probe.pairs), probe.seed, mode, METRICS, measurement_settings()]
+    return run.path / "quality" / f"{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.npz"
+
+
 def measure_cached(
     run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`measure`, kept in ``<run>/quality/<key>.npz`` (key: the weights, the judge, the
-    pairs, seed and mode), so that a sweep run again measures nothing it measured before."""
-    key_text = json.dumps([run.weights_sha256, judge.fingerprint, len(probe.pairs), probe.seed, mode, METRICS])
-    path = run.path / "quality" / f"{hashlib.sha256(key_text.encode()).hexdigest()[:16]}.npz"
+    pairs, seed and mode, the sample sizes and the metrics' code version), so that a sweep run
+    again measures nothing it measured before, and a change of constants measures afresh."""
+    path = measurement_path(run, judge, probe, mode)
     cached = read_measurement(path)
     if cached is not None:
         return cached

@@ -4,23 +4,64 @@ For every test typeface (families the model never saw) k of its glyphs are given
 4, 8; the same random order for every k, so the given sets nest) and the others are
 generated. The baseline is what a font picker would do: the training typeface nearest to
 the given glyphs (mean pixel distance over them) lends its own glyphs for the rest (the next
-nearest where it has no such glyph). Scores: pixel MSE of the generated glyphs against the
-real ones, and the judge's accuracy on them relative to its accuracy on the real glyphs,
-each with a paired bootstrap interval over test typefaces.
+nearest where it has no such glyph). Scores: pixel MSE and SSIM of the generated glyphs
+against the real ones, and the judge's accuracy on them relative to its accuracy on the real
+glyphs, each with a paired bootstrap interval over split groups of test typefaces.
+
+The judge that scores them learns from half of the training typefaces and the baselines lend
+only from the other half (:func:`latentmap.data.split.lends`): a judge that had seen the
+lent glyphs would read the baseline better than any glyph it never saw.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from skimage.metrics import structural_similarity
 
+from ..data.datasets import Dataset
 from ..data.glyphs import GlyphGrid
+from ..data.split import lends
 from ..train.typeface import TypefaceRun
-from .judge import Judge
+from .judge import Judge, judge_for
 from .stats import Items, bootstrap_interval, paired_difference
 
 SHOTS = (1, 2, 4, 8)
 UNIT = "test_typefaces"
+
+
+def scoring_judge_data(dataset: Dataset) -> Dataset:
+    """TMNIST without the training typefaces the baselines lend from (test typefaces stay: the
+    judge is measured on them), under its own name so its judge is cached apart."""
+    assert dataset.typeface_ids is not None, "typeface scores need a TMNIST dataset"
+    lender = lends(dataset.fonts["group"])[dataset.typeface_ids] & ~dataset.is_test
+    return replace(dataset.subset(~lender), spec=f"{dataset.spec} (judge half)")
+
+
+def scoring_judge(dataset: Dataset, cache_dir: Path, **kwargs: Any) -> Judge:
+    """The judge of typeface scores (see the module docstring), trained on first use."""
+    return judge_for(scoring_judge_data(dataset), cache_dir, **kwargs)
+
+
+SSIM_WINDOW = 7  # scikit-image's default window; its mean leaves out a border of 3 pixels
+
+
+def ssim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Per glyph (..., 28, 28 in [0, 1]) the SSIM against its reference, as scikit-image's
+    ``structural_similarity`` gives for the pair: glyphs side by side in one wide picture, one
+    call, each glyph's mean over its own interior (no window crosses into a neighbour)."""
+    shape = np.broadcast_shapes(images.shape, references.shape)
+    a = np.broadcast_to(images, shape).reshape(-1, 28, 28).astype(np.float32)  # half the time of float64
+    b = np.broadcast_to(references, shape).reshape(-1, 28, 28).astype(np.float32)
+    pad = SSIM_WINDOW // 2
+    out = np.empty(len(a))
+    for start in range(0, len(a), 4096):
+        wide_a, wide_b = (x[start : start + 4096].transpose(1, 0, 2).reshape(28, -1) for x in (a, b))
+        _, full = structural_similarity(wide_a, wide_b, win_size=SSIM_WINDOW, data_range=1.0, full=True)
+        glyphs = full.reshape(28, -1, 28).transpose(1, 0, 2)
+        out[start : start + 4096] = glyphs[:, pad:-pad, pad:-pad].mean(axis=(1, 2))
+    return out.reshape(shape[:-2])
 
 
 def shot_order(present: np.ndarray, seed: int) -> np.ndarray:
@@ -91,7 +132,7 @@ def per_typeface(values: np.ndarray, targets: np.ndarray) -> np.ndarray:
 class CompletionTask:
     """The test typefaces with something left to generate, and the seeded order their glyphs are given in."""
 
-    train: GlyphGrid
+    train: GlyphGrid  # the training typefaces the baselines lend from
     test: GlyphGrid
     ranks: np.ndarray  # (T, C): a glyph is given when its rank < k
     real_correct: np.ndarray  # (T, C): the judge reads the real glyph right
@@ -101,9 +142,9 @@ def completion_task(grid: GlyphGrid, judge: Judge | None, most_shots: int, seed:
     test = grid.split("test")
     test = test.subset(np.flatnonzero(test.present.sum(axis=1) > most_shots))  # something left to generate
     labels = np.broadcast_to(np.arange(len(grid.chars)), test.present.shape)
-    return CompletionTask(
-        grid.split("train"), test, shot_order(test.present, seed), correct(judge, test.images, labels)
-    )
+    train = grid.split("train")
+    lenders = train if train.groups is None else train.subset(np.flatnonzero(lends(train.groups)))
+    return CompletionTask(lenders, test, shot_order(test.present, seed), correct(judge, test.images, labels))
 
 
 def completion_items(run: TypefaceRun, task: CompletionTask, judge: Judge | None, k: int) -> dict[str, np.ndarray]:
@@ -122,13 +163,19 @@ def completion_items(run: TypefaceRun, task: CompletionTask, judge: Judge | None
     def mse(images: np.ndarray) -> np.ndarray:
         return per_typeface(((images - real) ** 2).mean(axis=(2, 3)), targets)
 
-    items = {
-        "mse": mse(generated),
-        "baseline_mse": mse(borrowed),
-        "knearest_mse": mse(averaged),
-        "zero_shot_mse": mse(mean_glyphs),
-        "targets": targets.sum(axis=1).astype(np.float64),
-    }
+    def structure(images: np.ndarray) -> np.ndarray:
+        scores = np.zeros(targets.shape)
+        scores[targets] = ssim(np.broadcast_to(images, real.shape)[targets], real[targets])
+        return per_typeface(scores, targets)
+
+    items = {"targets": targets.sum(axis=1).astype(np.float64)}
+    for name, images in (
+        ("", generated),
+        ("baseline_", borrowed),
+        ("knearest_", averaged),
+        ("zero_shot_", mean_glyphs),
+    ):
+        items[f"{name}mse"], items[f"{name}ssim"] = mse(images), structure(images)
     if judge is not None:
         labels = np.broadcast_to(np.arange(test.present.shape[1]), test.present.shape)
         items["real_accuracy"] = per_typeface(task.real_correct, targets)
@@ -145,9 +192,9 @@ def completion_scores(
     rows = []
     for k in shots:
         items = completion_items(run, task, judge, k)
-        # the styles of one family are correlated: intervals resample whole families
-        mse = Items(UNIT, items["mse"], groups=task.test.families)
-        baseline = Items(UNIT, items["baseline_mse"], groups=task.test.families)
+        # related typefaces are correlated: intervals resample whole split groups
+        mse = Items(UNIT, items["mse"], groups=task.test.groups)
+        baseline = Items(UNIT, items["baseline_mse"], groups=task.test.groups)
         difference, low, high = paired_difference(mse, baseline, seed)
         row: dict[str, Any] = {
             "shots": k,
@@ -160,6 +207,10 @@ def completion_scores(
             "mse_minus_baseline_ci": (low, high),
             "knearest_mse": float(items["knearest_mse"].mean()),  # the mean of the K_NEAREST lenders' glyphs
             "zero_shot_mse": float(items["zero_shot_mse"].mean()),  # each character's mean training glyph
+            **{
+                f"{name}ssim": float(items[f"{name}ssim"].mean())
+                for name in ("", "baseline_", "knearest_", "zero_shot_")
+            },
         }
         if judge is not None:
             real = max(float(items["real_accuracy"].mean()), 1e-9)

@@ -37,6 +37,8 @@ from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, sler
 from .judge import Judge, group_of
 from .stats import Items, bootstrap_interval
 
+# Bump when a metric's code changes what it measures: cached measurements are keyed by it.
+MEASURE_VERSION = 2
 K_NEAREST = 3
 REAL_SAMPLES = 5000
 PRIOR_SAMPLES = 5000
@@ -170,6 +172,20 @@ def class_valid(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndar
     ids = group_of(groups, probs.shape[1])
     predicted = ids[probs.argmax(axis=1)]
     return judge.valid(probs) & (predicted[:, None] == ids[allowed]).any(axis=1)
+
+
+def measurement_settings() -> dict[str, Any]:
+    """Everything besides the run, judge and probe that changes a measurement."""
+    from ..train import samplers
+
+    return {
+        "version": MEASURE_VERSION,
+        "real_samples": REAL_SAMPLES,
+        "prior_samples": PRIOR_SAMPLES,
+        "train_codes": TRAIN_CODES,
+        "fit_codes": samplers.FIT_CODES,
+        "k_nearest": K_NEAREST,
+    }
 
 
 def prior_sampler(run: Run) -> tuple[str, str]:

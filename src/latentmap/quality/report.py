@@ -1,11 +1,12 @@
 """The sweep's report per dataset: ``report.json``, ``report.md`` and ``report.png``.
 
 A *model* is a set of runs that differ only in their seed. Per metric and model: the
-per-seed values, their mean and a 95% t-interval over seeds (one seed: the bootstrap
-interval over test pairs). Against the plain AE (the first ``dense`` model): the mean
-difference over matched seeds with an interval holding both the seed-to-seed and the
-pair-to-pair noise (:func:`.stats.group_difference`); a model is called better or worse
-only where that interval excludes 0, and the verdict says so in words.
+per-seed values, their mean and a 95% interval holding both the seed-to-seed and the
+(shared) pair-to-pair noise, clipped to the metric's range. Against the plain AE (the first
+``dense`` model): the mean difference over matched seeds with the same kind of interval
+and its p-value (:func:`.stats.matched_difference`). A model is called better or worse only
+where the difference survives Benjamini-Hochberg at 5% over the report's family (every
+model x headline metric against the plain AE): its q-value is printed beside it.
 """
 
 import io
@@ -20,7 +21,7 @@ import numpy as np
 from ..atomic import ensure_writable_dir, write_bytes
 from .compare import LOWER_IS_BETTER, Comparison, draw_strips, finite, fmt
 from .grid import RunSpec
-from .stats import Items, group_difference, t_interval
+from .stats import Estimate, Items, false_discoveries, matched_difference, seeds_estimate, verdict
 
 HEADLINE = (
     "interpolation_validity",
@@ -33,6 +34,10 @@ HEADLINE = (
     "holes",
     "analogy_accuracy",
 )
+FDR = 0.05  # Benjamini-Hochberg level over a report's family
+# What each metric can be: intervals are clipped to it (a share below 0 means nothing).
+RANGES = {metric: (0.0, 1.0) for metric in HEADLINE} | {"prior_fid": (0.0, math.inf), "gmm_fid": (0.0, math.inf)}
+RANGES["smoothness"] = (-1.0, 1.0)
 WORDS = {
     "interpolation_validity": "interpolation validity",
     "interpolation_validity_cross_class": "cross-class interpolation validity",
@@ -73,33 +78,41 @@ def models_of(specs: list[RunSpec]) -> list[Model]:
     return dense[:1] + [m for m in ordered if m not in dense[:1]]
 
 
+def items_of(comparison: Comparison, model: Model, metric: str, seeds: list[int] | None = None) -> list[Items]:
+    chosen = model.seeds if seeds is None else seeds
+    return [comparison.items[model.runs[model.seeds.index(s)]][metric] for s in chosen]
+
+
 def summary(comparison: Comparison, model: Model, metric: str) -> dict[str, Any]:
     values = [comparison.runs[k]["metrics"][metric] for k in model.runs]
-    mean, low, high = t_interval(values)
-    if len(values) == 1:
-        low, high = comparison.runs[model.runs[0]]["ci"][metric]
-    return {"values": values, "mean": mean, "low": low, "high": high, "interval": "t" if len(values) > 1 else "boot"}
+    estimate = seeds_estimate(items_of(comparison, model, metric), comparison.runs[0]["seed"])
+    lowest, highest = RANGES.get(metric, (-math.inf, math.inf))
+    low, high = max(estimate.low, lowest), min(estimate.high, highest)
+    return {"values": values, "mean": estimate.value, "low": low, "high": high, "interval": "seeds and pairs"}
 
 
 def versus(comparison: Comparison, model: Model, baseline: Model, metric: str) -> dict[str, Any] | None:
-    """Model minus baseline over their matched seeds; None without a shared seed."""
-    from .stats import verdict
-
+    """Model minus baseline over their matched seeds (verdict and q: see :func:`mark`); None
+    without a shared seed."""
     seeds = [s for s in model.seeds if s in baseline.seeds]
     if not seeds:
         return None
+    seed = comparison.runs[0]["seed"]
+    found: Estimate = matched_difference(
+        items_of(comparison, model, metric, seeds), items_of(comparison, baseline, metric, seeds), seed
+    )
+    return {"difference": found.value, "low": found.low, "high": found.high, "p": found.p, "seeds": seeds}
 
-    def items_of(m: Model) -> list[Items]:
-        return [comparison.items[m.runs[m.seeds.index(s)]][metric] for s in seeds]
 
-    difference, low, high = group_difference(items_of(model), items_of(baseline), comparison.runs[0]["seed"])
-    return {
-        "difference": difference,
-        "low": low,
-        "high": high,
-        "seeds": seeds,
-        "verdict": verdict(low, high, metric in LOWER_IS_BETTER),
-    }
+def mark(rows: list[dict[str, Any]]) -> int:
+    """q-values over the family of every comparison with the plain AE in these rows, and a
+    verdict only where q < FDR; returns the family's size."""
+    family = [(m, r) for row in rows for m, r in (row.get("versus_baseline") or {}).items() if r is not None]
+    for (metric, result), q in zip(family, false_discoveries([r["p"] for _, r in family]), strict=True):
+        result["q"] = q
+        significant = not math.isnan(q) and q < FDR
+        result["verdict"] = verdict(result["low"], result["high"], metric in LOWER_IS_BETTER) if significant else "tie"
+    return len(family)
 
 
 def build(comparison: Comparison, specs: list[RunSpec]) -> dict[str, Any]:
@@ -113,11 +126,14 @@ def build(comparison: Comparison, specs: list[RunSpec]) -> dict[str, Any]:
         if baseline is not None and model is not baseline:
             row["versus_baseline"] = {m: versus(comparison, model, baseline, m) for m in HEADLINE}
         rows.append(row)
+    family = mark(rows)
     return {
         "dataset": comparison.dataset,
         "judge": comparison.judge,
         "baseline": baseline.name if baseline else None,
         "pairs": comparison.runs[0]["sizes"]["pairs"],
+        "family": family,
+        "fdr": FDR,
         "models": rows,
         "verdict": verdict_lines(rows, baseline.name if baseline else None),
     }
@@ -133,7 +149,8 @@ def verdict_lines(rows: list[dict[str, Any]], baseline: str | None) -> list[str]
         calls: dict[str, list[str]] = {"better": [], "worse": [], "tie": []}
         for metric, result in row["versus_baseline"].items():
             if result is not None:
-                text = f"{WORDS[metric]} ({result['difference']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}])"
+                interval = f"[{signed(result['low'])}, {signed(result['high'])}]"
+                text = f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {result['q']:.3g})"
                 calls[result["verdict"]].append(text if result["verdict"] != "tie" else WORDS[metric])
         parts = [f"better on {', '.join(calls['better'])}" if calls["better"] else ""]
         parts.append(f"worse on {', '.join(calls['worse'])}" if calls["worse"] else "")
@@ -147,9 +164,11 @@ def markdown(report: dict[str, Any]) -> str:
     out = [
         f"# Which training makes a smooth, valid latent space? — {report['dataset']}\n",
         f"{report['pairs']} seeded test pairs per run, the same for every run; judge accuracy "
-        f"{report['judge']['accuracy']:.4f}. Each cell: mean over seeds [95% interval] (t over seeds; one seed: "
-        "bootstrap over pairs), then the per-seed values. Against the plain AE: the difference and its "
-        "interval over matched seeds (seed and pair noise); ▲/▼ only where it excludes 0, = otherwise. "
+        f"{report['judge']['accuracy']:.4f}. Each cell: mean over seeds [95% interval: seed-to-seed noise and the "
+        "noise of the shared pairs, clipped to the metric's range], then the per-seed values. Against the plain AE: "
+        "the difference over matched seeds, its 95% interval and its Benjamini-Hochberg q-value over this "
+        f"report's family ({report['family']} comparisons: every model x metric against the plain AE); ▲/▼ only "
+        f"where q < {report['fdr']}, = otherwise. "
         f"Lower is better for {', '.join(sorted(m for m in HEADLINE if m in LOWER_IS_BETTER))}.\n",
         "## Verdict\n",
         *[f"- {line}" for line in report["verdict"]],
@@ -162,8 +181,8 @@ def markdown(report: dict[str, Any]) -> str:
             s = row["metrics"][metric]
             versus_ae = (row.get("versus_baseline") or {}).get(metric)
             against = (
-                f"{marks[versus_ae['verdict']]} {versus_ae['difference']:+.3f} "
-                f"[{versus_ae['low']:+.3f}, {versus_ae['high']:+.3f}]"
+                f"{marks[versus_ae['verdict']]} {signed(versus_ae['difference'])} "
+                f"[{signed(versus_ae['low'])}, {signed(versus_ae['high'])}] q {versus_ae['q']:.3g}"
                 if versus_ae
                 else ("baseline" if row["model"] == report["baseline"] else "")
             )
@@ -173,6 +192,15 @@ def markdown(report: dict[str, Any]) -> str:
             )
         out.append("")
     return "\n".join(out)
+
+
+def signed(value: float) -> str:
+    """+0.012; a value that would print as ±0.000 keeps two significant digits (-0.00042),
+    so an interval never looks like it touches 0 when it does not."""
+    if math.isnan(value):
+        return "n/a"
+    text = f"{value:+.3f}"
+    return f"{value:+.2g}" if value != 0 and float(text) == 0 else text
 
 
 def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]) -> bytes:

@@ -1,6 +1,7 @@
 """Intervals for the latent-quality metrics: a seeded bootstrap over the units a metric
-averages (test pairs, test images, samples), paired between runs, and t-intervals over
-training seeds.
+averages (test pairs, test images, samples), paired between runs, and intervals over
+training seeds that keep the shared units' noise (:func:`seeds_and_pairs`), with
+false-discovery control over a family of comparisons.
 
 Every metric of :mod:`.metrics` is a statistic of per-unit values (:class:`Items`): the
 share of valid decodes is the mean of one value per pair, FID a function of the sample
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 N_BOOT = 1000
-N_BOOT_SETWISE = 100  # statistics that refit on each replicate (FID): fewer, they cost more
+# Statistics that refit on each replicate (FID) cost more: 500 replicates leave 12 beyond each
+# 2.5% tail, enough for a percentile bound to be read from more than a couple of draws.
+N_BOOT_SETWISE = 500
 LEVEL = 0.95
 
 
@@ -138,33 +141,71 @@ def paired_difference(a: Items, b: Items, seed: int = 0, level: float = LEVEL) -
     return difference, low, high
 
 
-def t_interval(values: list[float] | np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
-    """Mean and Student-t interval of per-seed values (NaN bounds for a single seed)."""
+@dataclass
+class Estimate:
+    """A mean over training seeds (or a difference of two models over matched seeds), its
+    interval and the two-sided p-value of 0 under the same error model."""
+
+    value: float
+    low: float
+    high: float
+    p: float = math.nan
+
+
+def seeds_and_pairs(per_seed: np.ndarray, replicated: np.ndarray, level: float = LEVEL) -> Estimate:
+    """Combine the two sources of noise of a mean over seeds that all saw the same units:
+    training (the spread of the per-seed values, known from few seeds) and the draw of the
+    units, which is *shared* by the seeds, so it does not average out over them: its part is
+    the spread, over bootstrap replicates of the shared units, of the seed-averaged statistic
+    (``replicated``: seeds x replicates, every seed resampled on the same rows). The variances
+    add; the interval is Student's t with the Welch-Satterthwaite degrees of freedom (the
+    unit part is known from a thousand replicates, the seed part from seeds - 1), and p is
+    the two-sided level at which it just reaches 0."""
     from scipy import stats
 
-    x = np.asarray(values, dtype=np.float64)
-    mean = float(x.mean())
-    if len(x) < 2:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf((1 + level) / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return mean, mean - half, mean + half
+    seeds = len(per_seed)
+    value = float(np.mean(per_seed))
+    var_seed = float(np.var(per_seed, ddof=1)) / seeds if seeds > 1 else 0.0
+    shared = np.nanmean(replicated, axis=0)
+    var_pair = float(np.nanvar(shared, ddof=1)) if np.isfinite(shared).sum() > 1 else math.nan
+    total = var_seed + var_pair
+    if math.isnan(total):
+        return Estimate(value, math.nan, math.nan, math.nan)
+    if total == 0:  # every seed and every resampling agree (two models that never differ)
+        return Estimate(value, value, value, 1.0 if value == 0 else 0.0)
+    df = total**2 / (var_seed**2 / (seeds - 1)) if var_seed > 0 else math.inf
+    se = math.sqrt(total)
+    half = float(stats.t.ppf((1 + level) / 2, df)) * se
+    p = float(2 * stats.t.sf(abs(value) / se, df))
+    return Estimate(value, value - half, value + half, p)
 
 
-def group_difference(
-    seeds_a: list[Items], seeds_b: list[Items], seed: int = 0, level: float = LEVEL
-) -> tuple[float, float, float]:
-    """Mean difference of two models over matched training seeds, with an interval that
-    holds both sources of noise: the t-interval over the per-seed differences (training
-    noise) and the paired bootstrap over units (which pairs were drawn), added in
-    quadrature. One seed: the bootstrap interval alone."""
-    per_seed = [paired_difference(a, b, seed, level) for a, b in zip(seeds_a, seeds_b, strict=True)]
-    differences = np.array([d for d, _, _ in per_seed])
-    boot_half = np.nanmean([(high - low) / 2 for _, low, high in per_seed]) / math.sqrt(len(per_seed))
-    mean, t_low, t_high = t_interval(differences, level)
-    if len(per_seed) == 1:
-        return per_seed[0]
-    half = math.sqrt(((t_high - t_low) / 2) ** 2 + float(boot_half) ** 2)
-    return mean, mean - half, mean + half
+def seeds_estimate(seeds: list[Items], seed: int = 0, level: float = LEVEL) -> Estimate:
+    """A model's metric over its training seeds, with seed and (shared) unit noise."""
+    per_seed = np.array([float(items.compute()) for items in seeds])
+    return seeds_and_pairs(per_seed, np.stack([items.resampled(seed) for items in seeds]), level)
+
+
+def matched_difference(seeds_a: list[Items], seeds_b: list[Items], seed: int = 0, level: float = LEVEL) -> Estimate:
+    """Mean difference of two models over matched training seeds: per replicate the shared
+    units are resampled once, the paired differences averaged over seeds (:func:`seeds_and_pairs`)."""
+    for a, b in zip(seeds_a, seeds_b, strict=True):
+        paired_difference(a, b, seed, level)  # refuses unpaired items
+    per_seed = np.array([float(a.compute()) - float(b.compute()) for a, b in zip(seeds_a, seeds_b, strict=True)])
+    replicated = np.stack([a.resampled(seed) - b.resampled(seed) for a, b in zip(seeds_a, seeds_b, strict=True)])
+    return seeds_and_pairs(per_seed, replicated, level)
+
+
+def false_discoveries(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted q-values of a family of tests (NaN stays NaN)."""
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p_values, dtype=np.float64)
+    q = np.full(len(p), math.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        q[finite] = false_discovery_control(p[finite])
+    return q.tolist()
 
 
 def verdict(low: float, high: float, lower_is_better: bool) -> str:

@@ -2,8 +2,9 @@
 95% bootstrap intervals and each run marked better, worse or tie against the first by the
 paired interval of the difference (the runs see the same typefaces, pairs and seeds).
 
-- completion from 4 given glyphs of unseen (test-family) typefaces: pixel MSE of the
-  generated glyphs, the nearest-typeface baseline's MSE, the judge's accuracy on them;
+- completion from 4 given glyphs of unseen (test-family) typefaces: pixel MSE and SSIM of
+  the generated glyphs, the baselines' (nearest typeface, mean of the 5 nearest, zero-shot),
+  the judge's accuracy on them (the scoring judge: see completion.py);
 - interpolation validity: share of glyphs, over every character and 7 steps between two
   test typefaces, that the judge confidently reads as the intended character;
 - sample validity of the same kind for typefaces drawn from the GMM (and the prior, for
@@ -31,14 +32,16 @@ METRICS = (
     "nearest_mse",
     "knearest_mse",
     "zero_shot_mse",
+    "completion_ssim",
+    "nearest_ssim",
     "completion_accuracy",
     "interpolation_validity",
     "gmm_validity",
     "prior_validity",
 )
 # The same for every run (real glyphs borrowed or averaged, not the model's): never marked.
-BASELINES = {"nearest_mse", "knearest_mse", "zero_shot_mse"}
-LOWER_IS_BETTER = {"completion_mse", *BASELINES}
+BASELINES = {"nearest_mse", "knearest_mse", "zero_shot_mse", "nearest_ssim"}
+LOWER_IS_BETTER = {"completion_mse", "nearest_mse", "knearest_mse", "zero_shot_mse"}
 
 
 def glyph_validity(judge: Judge, glyphs: np.ndarray) -> np.ndarray:
@@ -68,12 +71,14 @@ def measure_typeface_run(
     completion = completion_items(run, task, judge, SHOTS)
     test = grid.split("test")
     items = {
-        # the styles of one family are correlated: intervals resample whole families
-        "completion_mse": Items(UNIT, completion["mse"], groups=task.test.families),
-        "nearest_mse": Items(UNIT, completion["baseline_mse"], groups=task.test.families),
-        "knearest_mse": Items(UNIT, completion["knearest_mse"], groups=task.test.families),
-        "zero_shot_mse": Items(UNIT, completion["zero_shot_mse"], groups=task.test.families),
-        "completion_accuracy": Items(UNIT, completion["accuracy"], groups=task.test.families),
+        # related typefaces are correlated: intervals resample whole split groups
+        "completion_mse": Items(UNIT, completion["mse"], groups=task.test.groups),
+        "nearest_mse": Items(UNIT, completion["baseline_mse"], groups=task.test.groups),
+        "knearest_mse": Items(UNIT, completion["knearest_mse"], groups=task.test.groups),
+        "zero_shot_mse": Items(UNIT, completion["zero_shot_mse"], groups=task.test.groups),
+        "completion_ssim": Items(UNIT, completion["ssim"], groups=task.test.groups),
+        "nearest_ssim": Items(UNIT, completion["baseline_ssim"], groups=task.test.groups),
+        "completion_accuracy": Items(UNIT, completion["accuracy"], groups=task.test.groups),
         "interpolation_validity": Items("typeface_pairs", interpolation_items(run, test, judge, pairs, seed)),
     }
     for sampler in ("gmm", "prior") if run.has_prior else ("gmm",):
@@ -131,9 +136,12 @@ def typeface_markdown(result: dict[str, Any]) -> str:
     sizes, judge = result["sizes"], result["judge"]
     return (
         f"# Typeface spaces on {result['dataset']}\n\n"
-        f"Judge: test accuracy {judge['accuracy']:.4f}, tau {judge['tau']:.3f}. Completion of "
+        f"Judge: test accuracy {judge['accuracy']:.4f}, tau {judge['tau']:.3f}, trained on half of the training "
+        "typefaces; the baselines lend only from the other half. Completion of "
         f"{sizes['test_typefaces']} test typefaces (families never trained on) from {sizes['shots']} given glyphs "
-        f"(nearest_mse: the nearest training typeface's glyphs); {sizes['pairs']} test-typeface pairs; "
+        "(nearest: the nearest training typeface's glyphs; knearest: the mean of the 5 nearest; zero_shot: each "
+        f"character's mean training glyph; ssim: structural similarity, higher is better); {sizes['pairs']} "
+        "test-typeface pairs; "
         f"{sizes['samples']} sampled typefaces; validity = share of glyphs the judge confidently reads as the "
         "intended character. Brackets: 95% bootstrap intervals; marks compare with the first run on the same "
         "units, better or worse only where the paired interval of the difference excludes 0.\n\n"

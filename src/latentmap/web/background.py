@@ -20,6 +20,38 @@ def free_port(host: str) -> int:
         return int(probe.getsockname()[1])
 
 
+def prepare_spaces(
+    target: Any,
+    method: str = "pca",
+    max_points: int | None = 5000,
+    judge: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    data_dir: str | None = None,
+    fonts_dir: str | None = None,
+    cache_dir: str | None = None,
+    log: Any = None,
+) -> list[Any]:
+    """The explorer's spaces for ``target``: a run (``load_run``, ``wrap_model``), a run
+    directory, or embedding file(s). A run is embedded first (``method``, ``max_points`` of
+    its train images) into ``out_dir`` (default: a temporary folder); ``log`` hears the steps."""
+    from ..embed import EmbedJob, embed_run
+    from ..explore.load import load_spaces
+    from ..train.run import Run, load_run
+
+    quiet = log or (lambda *_: None)
+    targets = target if isinstance(target, (list, tuple)) else [target]
+    run = None
+    if len(targets) == 1 and not str(targets[0]).endswith(".npz"):
+        run = targets[0] if isinstance(targets[0], Run) else load_run(targets[0])
+        folder = str(out_dir or tempfile.mkdtemp(prefix="latentmap-explore-"))
+        job = EmbedJob(run=run, methods=[method], max_points=max_points, out_dir=folder, map_size=1024)
+        job.data_dir, job.fonts_dir, job.cache_dir = data_dir, fonts_dir, cache_dir
+        job.progress = log is not None
+        embed_run(job, log=quiet)
+        targets = [Path(folder) / f"{run.path.name}.embed-{method}.npz"]
+    return load_spaces([str(t) for t in targets], data_dir, fonts_dir, cache_dir, judge, quiet, run)
+
+
 def explore(
     target: Any,
     method: str = "pca",
@@ -33,29 +65,16 @@ def explore(
 ) -> str:
     """Serve the explorer on 127.0.0.1 in a background thread and return its URL.
 
-    ``target``: a run (``load_run``, ``wrap_model``), a run directory, or embedding file(s).
-    A run is embedded first (``method``, ``max_points`` of its train images) into ``out_dir``
-    (default: a temporary folder). ``port`` 0 picks a free one. ``judge``: verdicts and the
-    validity layer (the dataset's judge, trained in the background when there is none).
+    ``target``: as for :func:`prepare_spaces`. ``port`` 0 picks a free one. ``judge``:
+    verdicts and the validity layer (the dataset's judge, trained in the background when
+    there is none).
     """
     import uvicorn
 
-    from ..embed import EmbedJob, embed_run
-    from ..explore.load import load_spaces
-    from ..train.run import Run, load_run
     from .explorer import create_app
     from .security import Policy
 
-    targets = target if isinstance(target, (list, tuple)) else [target]
-    run = None
-    if len(targets) == 1 and not str(targets[0]).endswith(".npz"):
-        run = targets[0] if isinstance(targets[0], Run) else load_run(targets[0])
-        folder = str(out_dir or tempfile.mkdtemp(prefix="latentmap-explore-"))
-        job = EmbedJob(run=run, methods=[method], max_points=max_points, out_dir=folder, map_size=1024)
-        job.data_dir, job.fonts_dir, job.cache_dir = data_dir, fonts_dir, cache_dir
-        embed_run(job, log=lambda *_: None)
-        targets = [Path(folder) / f"{run.path.name}.embed-{method}.npz"]
-    spaces = load_spaces([str(t) for t in targets], data_dir, fonts_dir, cache_dir, judge, lambda *_: None, run)
+    spaces = prepare_spaces(target, method, max_points, judge, out_dir, data_dir, fonts_dir, cache_dir)
     host = "127.0.0.1"
     port = port or free_port(host)
     server = uvicorn.Server(

@@ -1,13 +1,26 @@
-// Thin fetch helpers: JSON in/out, errors surface the server's one-line message.
+// Thin request helpers: JSON in/out, errors surface the server's one-line message. Requests
+// go over `fetch` on the page; the notebook widget swaps in its kernel channel (same routes,
+// same answers, as Response objects), so every module above runs unchanged in both.
+
+let transport = (url, init) => fetch(url, init);
+
+/** Route every request of this page (this module instance) through `send(url, init)`. */
+export function setTransport(send) {
+  transport = send;
+}
+
+export function request(url, init = {}) {
+  return transport(url, init);
+}
 
 export async function getJSON(url) {
-  const response = await fetch(url);
+  const response = await request(url);
   if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
   return response.json();
 }
 
 export async function postJSON(url, body) {
-  const response = await fetch(url, {
+  const response = await request(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -23,7 +36,7 @@ export async function postJSON(url, body) {
 }
 
 export async function getBytes(url) {
-  const response = await fetch(url);
+  const response = await request(url);
   if (!response.ok) throw new Error(`${url}: ${response.status}`);
   return response.arrayBuffer();
 }
@@ -32,7 +45,7 @@ export async function getBytes(url) {
  * loaded <img> decodes it synchronously inside the frame, which took seconds when a zoom
  * first touched dozens of 330k-point atlases. */
 export async function loadImage(url) {
-  const response = await fetch(url);
+  const response = await request(url);
   if (!response.ok) throw new Error(`cannot load ${url}: ${response.status}`);
   return createImageBitmap(await response.blob());
 }

@@ -2,7 +2,9 @@
 // and five experiments: interpolation, analogy, typeface morph (TMNIST), attribute vectors,
 // samples from the run's samplers.
 // Picks are dataset rows, so they carry across maps and models of the same dataset.
-import { getJSON, latestOnly, loadImage, postJSON, showError, textNode } from "./api.js";
+// `startExplorer(root, host)` runs it in `root` (the page's document, or the notebook
+// widget's shadow root); `host` says where the view is kept and who hears about picks.
+import { getJSON, latestOnly, loadImage, postJSON, request, showError, textNode } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { gridPNG, renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
@@ -30,14 +32,23 @@ const MARKERS = {
   near: { color: "#ffffff", shape: "square" },
 };
 
-const el = (id) => document.getElementById(id);
+// The page keeps its view in the URL hash (reload or share it); the widget in its model.
+const PAGE_HOST = {
+  readView: () => new URLSearchParams(location.hash.slice(1)),
+  saveView: (params) => history.replaceState(null, "", `#${params}`),
+  picked: () => {},
+  selected: () => {},
+};
+let root = document;
+let host = PAGE_HOST;
+const el = (id) => root.getElementById(id);
 const state = {
   space: 0, spaces: [], info: null, points: null, experiment: "interpolation", mode: "linear",
   sources: [], target: null, cs: [], a: null, b: null, hovered: -1, filter: null, request: 0,
   compare: false, text: "Hamburgefonstiv", attribute: null, strength: 1, validity: false, rowIndex: null,
-  sampler: "gmm", seed: 0, samples: null,
+  sampler: "gmm", seed: 0, samples: null, selection: [],
 };
-const map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
+let map = null;
 
 // ------------------------------------------------------------------ loading
 
@@ -354,9 +365,9 @@ async function showValidity() {
   status.textContent = "computing…";
   const url = `/api/spaces/${space}/validity_map`;
   // Starting the computation is a POST (Origin-checked); polling reads with GETs.
-  let response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+  let response = await request(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
   for (let attempt = 0; attempt < 600; attempt++) {
-    if (attempt > 0) response = await fetch(url);
+    if (attempt > 0) response = await request(url);
     if (!state.validity || space !== state.space) return;
     if (response.status === 202) { await new Promise((r) => setTimeout(r, 500)); continue; }
     const answer = await response.json();
@@ -401,11 +412,36 @@ function saveHash() {
   if (state.experiment === "morph") p.set("text", state.text);
   if (state.experiment === "attribute" && state.attribute) { p.set("attr", state.attribute); p.set("s", state.strength); }
   if (state.experiment === "samples") { p.set("sampler", state.sampler); p.set("seed", state.seed); }
-  history.replaceState(null, "", `#${p}`);
+  host.saveView(p);
+  host.picked(picks());
+}
+
+/** What a click made: the rows picked and the target (C images and A for an analogy). */
+function picks() {
+  return state.experiment === "analogy"
+    ? { experiment: "analogy", picks: [...state.cs], target: state.a }
+    : { experiment: state.experiment, picks: [...state.sources], target: state.target };
+}
+
+/** Picks set from outside (the notebook): the grid follows. */
+function setPicks(rows, target = null) {
+  const valid = (row) => Number.isInteger(row) && row >= 0;
+  if (state.experiment === "samples") state.experiment = "interpolation";
+  if (state.experiment === "analogy") Object.assign(state, { cs: rows.filter(valid).slice(0, MAX_C), a: valid(target) ? target : null });
+  else Object.assign(state, { sources: rows.filter(valid).slice(0, MAX_SOURCES), target: valid(target) ? target : null });
+  updateExperiment();
+  requestGrid();
+}
+
+function select(indices) {
+  state.selection = indices.map((i) => state.points.rows[i]);
+  el("status").textContent = state.selection.length
+    ? `${state.selection.length.toLocaleString()} image(s) selected (alt+drag; alt+click clears)` : "selection cleared";
+  host.selected(state.selection);
 }
 
 function readHash() {
-  const p = new URLSearchParams(location.hash.slice(1));
+  const p = host.readView();
   const rows = (key) => (p.get(key) || "").split(",").filter(Boolean).map(Number).filter(Number.isInteger);
   const one = (key) => (p.has(key) && Number.isInteger(Number(p.get(key))) ? Number(p.get(key)) : null);
   return {
@@ -421,47 +457,50 @@ function readHash() {
 
 // ------------------------------------------------------------------ wiring
 
-map.addEventListener("pick", (e) => pick(e.detail.index, e.detail.shift));
-map.addEventListener("hover", (e) => showHover(e.detail.index));
-map.addEventListener("hoverempty", (e) => decodeAt(e.detail.x, e.detail.y));
-el("experiment").addEventListener("change", (e) => { state.experiment = e.target.value; clearExperiment(); });
-el("toggle-experiment").addEventListener("click", () => {
-  const order = Object.keys(EXPERIMENTS).filter((k) => !el("experiment").querySelector(`[value="${k}"]`).disabled);
-  state.experiment = order[(order.indexOf(state.experiment) + 1) % order.length];
-  clearExperiment();
-});
-el("colour-by").addEventListener("change", (e) => {
-  map.setColors(state.points.colors = colours(e.target.value));
-  showLegend(e.target.value);
-});
-el("space").addEventListener("change", (e) => loadSpace(Number(e.target.value)));
-el("compare").addEventListener("change", (e) => { state.compare = e.target.checked; saveHash(); requestGrid(); });
-el("validity").addEventListener("change", (e) => toggleValidity(e.target.checked));
-el("interpolation-mode").addEventListener("change", (e) => { state.mode = e.target.value; saveHash(); requestGrid(); });
-el("morph-text").addEventListener("change", (e) => { state.text = e.target.value; saveHash(); requestGrid(); });
-el("attribute-name").addEventListener("change", (e) => { state.attribute = e.target.value; saveHash(); requestGrid(); });
-el("sampler").addEventListener("change", (e) => { state.sampler = e.target.value; updateExperiment(); requestGrid(); });
-el("resample").addEventListener("click", () => { state.seed += 1; updateExperiment(); requestGrid(); });
-el("strength").addEventListener("input", (e) => {
-  state.strength = Number(e.target.value);
-  el("strength-value").textContent = state.strength.toFixed(1);
-  saveHash();
-  requestGrid();
-});
-el("download").addEventListener("click", () => {
-  const link = document.createElement("a");
-  link.download = `latentmap-${state.experiment}.png`;
-  link.href = gridPNG(el("grid"));
-  link.click();
-});
-document.addEventListener("keydown", (e) => {
-  if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (e.key === " ") { e.preventDefault(); clearExperiment(); }
-  else if (e.key === "f" || e.key === "F") filterBy("typeface");
-  else if (e.key === "c" || e.key === "C") filterBy("class");
-  else if (e.key === "Escape") clearFilter();
-});
+function wire(keys) {
+  map.addEventListener("pick", (e) => pick(e.detail.index, e.detail.shift));
+  map.addEventListener("select", (e) => select(e.detail.indices));
+  map.addEventListener("hover", (e) => showHover(e.detail.index));
+  map.addEventListener("hoverempty", (e) => decodeAt(e.detail.x, e.detail.y));
+  el("experiment").addEventListener("change", (e) => { state.experiment = e.target.value; clearExperiment(); });
+  el("toggle-experiment").addEventListener("click", () => {
+    const order = Object.keys(EXPERIMENTS).filter((k) => !el("experiment").querySelector(`[value="${k}"]`).disabled);
+    state.experiment = order[(order.indexOf(state.experiment) + 1) % order.length];
+    clearExperiment();
+  });
+  el("colour-by").addEventListener("change", (e) => {
+    map.setColors(state.points.colors = colours(e.target.value));
+    showLegend(e.target.value);
+  });
+  el("space").addEventListener("change", (e) => loadSpace(Number(e.target.value)));
+  el("compare").addEventListener("change", (e) => { state.compare = e.target.checked; saveHash(); requestGrid(); });
+  el("validity").addEventListener("change", (e) => toggleValidity(e.target.checked));
+  el("interpolation-mode").addEventListener("change", (e) => { state.mode = e.target.value; saveHash(); requestGrid(); });
+  el("morph-text").addEventListener("change", (e) => { state.text = e.target.value; saveHash(); requestGrid(); });
+  el("attribute-name").addEventListener("change", (e) => { state.attribute = e.target.value; saveHash(); requestGrid(); });
+  el("sampler").addEventListener("change", (e) => { state.sampler = e.target.value; updateExperiment(); requestGrid(); });
+  el("resample").addEventListener("click", () => { state.seed += 1; updateExperiment(); requestGrid(); });
+  el("strength").addEventListener("input", (e) => {
+    state.strength = Number(e.target.value);
+    el("strength-value").textContent = state.strength.toFixed(1);
+    saveHash();
+    requestGrid();
+  });
+  el("download").addEventListener("click", () => {
+    const link = document.createElement("a");
+    link.download = `latentmap-${state.experiment}.png`;
+    link.href = gridPNG(el("grid"));
+    link.click();
+  });
+  keys.addEventListener("keydown", (e) => {
+    if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === " ") { e.preventDefault(); clearExperiment(); }
+    else if (e.key === "f" || e.key === "F") filterBy("typeface");
+    else if (e.key === "c" || e.key === "C") filterBy("class");
+    else if (e.key === "Escape") clearFilter();
+  });
+}
 
 async function start() {
   state.spaces = await getJSON("/api/spaces");
@@ -483,10 +522,21 @@ async function start() {
   }
 }
 
-// For tests and the console: the state, the map, and where a point is on the page.
-window.explorer = {
-  state, map,
-  screenOf: (index) => screenOf(map, index),
-  indexOfRow(row) { return state.rowIndex.get(row); },
-  ready: start().catch((error) => { showError(el("meta"), error.message); throw error; }),
-};
+/**
+ * Run the explorer in `where` (a document or a shadow root holding the page's markup) with
+ * `overrides` of the page's host (readView, saveView, picked, selected; keys: the element
+ * whose key presses it answers). Returns the handle tests and the console use: the state,
+ * the map, and where a point is on the page.
+ */
+export function startExplorer(where = document, overrides = {}) {
+  root = where;
+  host = { ...PAGE_HOST, ...overrides };
+  map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
+  wire(overrides.keys ?? document);
+  return {
+    state, map, setPicks,
+    screenOf: (index) => screenOf(map, index),
+    indexOfRow(row) { return state.rowIndex.get(row); },
+    ready: start().catch((error) => { showError(el("meta"), error.message); throw error; }),
+  };
+}

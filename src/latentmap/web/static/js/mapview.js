@@ -1,6 +1,7 @@
 // The map: every point as a dot written straight into an ImageData buffer (fast enough for
 // 300k points on a CPU), thumbnails from sprite atlases once zoomed in (only the visible
-// ones), markers for selected points. Drag pans, the wheel zooms around the cursor.
+// ones), markers for selected points. Drag pans, the wheel zooms around the cursor, alt+drag
+// draws a box that selects the points inside it.
 
 const BACKGROUND = 0xff18130f; // ABGR of #0f1318
 const THUMB_MIN_PX = 18; // thumbnails replace dots once they would be this large
@@ -207,6 +208,7 @@ export class MapView extends EventTarget {
     if (thumbs) for (let c = 0; c < best.length && onScreen.length < MAX_THUMBS; c++) if (best[c] >= 0) onScreen.push(best[c]);
     if (thumbs) this.drawThumbnails(onScreen);
     this.drawMarkers();
+    if (this.box) this.drawBox();
     this.renders = (this.renders ?? 0) + 1;
     this.renderedAt = performance.now();
     this.firstRenderAt ??= this.renderedAt;
@@ -293,17 +295,45 @@ export class MapView extends EventTarget {
     }
   }
 
+  drawBox() {
+    const { x0, y0, x1, y1 } = this.box;
+    this.ctx.strokeStyle = "#ffffff";
+    this.ctx.setLineDash([4, 3]);
+    this.ctx.lineWidth = 1;
+    this.ctx.strokeRect(Math.min(x0, x1), Math.min(y0, y1), Math.abs(x1 - x0), Math.abs(y1 - y0));
+    this.ctx.setLineDash([]);
+  }
+
+  /** Indices of the (visible) points inside the screen rectangle of the box. */
+  inside({ x0, y0, x1, y1 }) {
+    const [ax, ay] = this.toWorld(Math.min(x0, x1), Math.max(y0, y1));
+    const [bx, by] = this.toWorld(Math.max(x0, x1), Math.min(y0, y1));
+    const { x, y, count } = this.points;
+    const out = [];
+    for (let i = 0; i < count; i++) {
+      if (this.visible && !this.visible[i]) continue;
+      if (x[i] >= ax && x[i] <= bx && y[i] >= ay && y[i] <= by) out.push(i);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- interaction
 
   listen() {
     const canvas = this.canvas;
     let drag = null;
     canvas.addEventListener("pointerdown", (e) => {
-      drag = { x: e.clientX, y: e.clientY, moved: 0 };
+      drag = { x: e.clientX, y: e.clientY, moved: 0, box: e.altKey };
       canvas.setPointerCapture(e.pointerId);
     });
     canvas.addEventListener("pointermove", (e) => {
       const rect = canvas.getBoundingClientRect();
+      if (drag?.box) { // alt+drag: a selection box, from where the drag began
+        const x0 = this.box?.x0 ?? drag.x - rect.left, y0 = this.box?.y0 ?? drag.y - rect.top;
+        this.box = { x0, y0, x1: e.clientX - rect.left, y1: e.clientY - rect.top };
+        this.draw();
+        return;
+      }
       if (drag) {
         const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
         drag.moved += Math.abs(dx) + Math.abs(dy);
@@ -323,6 +353,14 @@ export class MapView extends EventTarget {
     });
     canvas.addEventListener("pointerup", (e) => {
       const rect = canvas.getBoundingClientRect();
+      if (drag?.box) { // a box (or an alt-click: an empty selection)
+        const indices = this.box ? this.inside(this.box) : [];
+        this.box = null;
+        drag = null;
+        this.draw();
+        this.dispatchEvent(new CustomEvent("select", { detail: { indices } }));
+        return;
+      }
       if (drag && drag.moved <= 3 && e.button === 0) {
         const i = this.pick(e.clientX - rect.left, e.clientY - rect.top);
         if (i >= 0) this.dispatchEvent(new CustomEvent("pick", { detail: { index: i, shift: e.shiftKey } }));

@@ -1,0 +1,203 @@
+"""``latentmap.widget(...)``: the explorer in a notebook output cell (anywidget).
+
+The page's own JavaScript modules run in the cell (sent once as text, linked in the browser);
+every request they make goes over the widget's channel to the kernel, where the explorer's
+FastAPI app answers it in-process: the same routes, checks and bounds as the server, with
+binary answers as buffers, and no port, no token, nothing listening. What the user picks
+on the map comes back to Python as traits (``picks``, ``target``, ``selection``), and
+setting them from Python moves the map.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import LatentmapError
+from .common import STATIC
+
+try:
+    import anywidget
+    import traitlets
+except ImportError:  # the notebook extra is not installed: widget() says so
+    anywidget = None  # type: ignore[assignment]
+
+JS = STATIC / "js"
+ENTRY = "explorer.js"
+# Requests whose answer is an experiment grid: the last one is what result() returns.
+GRID_ROUTES = re.compile(r"^/api/(spaces/\d+/(interpolate|analogy|morph|samples|attribute)|compare/\w+)$")
+
+
+def page_modules(entry: str = ENTRY) -> dict[str, str]:
+    """The entry module and every module it imports (relative imports), by file name."""
+    modules: dict[str, str] = {}
+    todo = [entry]
+    while todo:
+        name = todo.pop()
+        if name in modules:
+            continue
+        modules[name] = (JS / name).read_text(encoding="utf-8")
+        todo += re.findall(r'from\s+"\./([\w.-]+\.js)"', modules[name])
+    return modules
+
+
+def page_markup() -> str:
+    """The explorer page's body (header, map, side panel): the widget shows the same page."""
+    page = (STATIC / "explorer.html").read_text(encoding="utf-8")
+    return page[page.index("<body>") + len("<body>") : page.index("<script")]
+
+
+def page_style() -> str:
+    """The page's stylesheet for a shadow root: what it says of the document holds for the host."""
+    css = (STATIC / "style.css").read_text(encoding="utf-8")
+    return css.replace(":root", ":host").replace("html, body", ":host")
+
+
+class InProcessApp:
+    """Calls an ASGI app in this process, on an event loop of its own (a daemon thread), so
+    the kernel keeps running cells while a request computes."""
+
+    def __init__(self, app: Any) -> None:
+        import httpx
+
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True, name="latentmap-widget").start()
+        transport = httpx.ASGITransport(app=app)
+        self.client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=None)
+
+    def submit(self, method: str, url: str, body: bytes | None, done: Any) -> None:
+        async def call() -> None:
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            response = await self.client.request(method, url, content=body, headers=headers)
+            done(response.status_code, response.headers.get("content-type", ""), response.content)
+
+        asyncio.run_coroutine_threadsafe(call(), self.loop)
+
+
+@dataclass
+class GridResult:
+    """The last experiment grid: images (rows, cells, 28, 28) uint8, the judge's verdict
+    per cell (None without a judge), and what made it."""
+
+    experiment: str
+    images: np.ndarray
+    verdicts: list[list[dict[str, Any]]] | None
+    title: str = ""
+
+
+def grid_result(url: str, answer: dict[str, Any]) -> GridResult:
+    grid = answer["grids"][0] if "grids" in answer else answer
+    rows, cols, size = grid["rows"], grid["cols"], grid["size"]
+    images = np.frombuffer(base64.b64decode(grid["pixels"]), np.uint8).reshape(rows, cols, size, size)
+    experiment = url.rstrip("/").rsplit("/", 1)[-1]
+    return GridResult(experiment, images.copy(), grid.get("verdicts"), grid.get("name", ""))
+
+
+if anywidget is not None:
+
+    class ExplorerWidget(anywidget.AnyWidget):
+        _esm = JS / "widget.js"
+        _modules = traitlets.Dict().tag(sync=True)
+        _markup = traitlets.Unicode().tag(sync=True)
+        _style = traitlets.Unicode().tag(sync=True)
+        picks = traitlets.List(traitlets.Int()).tag(sync=True)
+        target = traitlets.Int(None, allow_none=True).tag(sync=True)
+        selection = traitlets.List(traitlets.Int()).tag(sync=True)
+        experiment = traitlets.Unicode("interpolation").tag(sync=True)
+        height = traitlets.Int(680).tag(sync=True)
+
+        def __init__(self, spaces: list[Any], **kwargs: Any) -> None:
+            from .explorer import create_app
+            from .security import Policy
+
+            super().__init__(_modules=page_modules(), _markup=page_markup(), _style=page_style(), **kwargs)
+            self.spaces = spaces
+            self.app = InProcessApp(create_app(spaces, Policy()))
+            self.last: GridResult | None = None
+            self.on_msg(self._request)
+
+        def _request(self, _: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+            if not isinstance(content, dict) or content.get("type") != "request":
+                return
+            ident, url, method = content.get("id"), str(content.get("url", "")), str(content.get("method", "GET"))
+            body = content.get("body")
+            data = body.encode() if isinstance(body, str) else None
+
+            def done(status: int, content_type: str, answer: bytes) -> None:
+                if status == 200 and method == "POST" and GRID_ROUTES.match(url.split("?")[0]):
+                    self.last = grid_result(url.split("?")[0], json.loads(answer))
+                self.send({"type": "response", "id": ident, "status": status, "content_type": content_type}, [answer])
+
+            self.app.submit(method, url, data, done)
+
+        def result(self) -> GridResult:
+            """The last grid the explorer showed (interpolation, analogy, morph, samples,
+            attribute), as numpy with the judge's verdicts."""
+            if self.last is None:
+                raise LatentmapError("no grid yet: pick images on the map (or set .picks and .target) first")
+            return self.last
+
+        def save_png(self, path: str | os.PathLike[str], scale: int = 4) -> Path:
+            """The last grid as a PNG (each image ``scale`` times its size), written atomically."""
+            from PIL import Image
+
+            from ..images import save_png, tile
+
+            images = self.result().images
+            picture = tile(images.reshape(-1, *images.shape[2:]), ncols=images.shape[1])
+            big = Image.fromarray(picture).resize(
+                (picture.shape[1] * scale, picture.shape[0] * scale), Image.Resampling.NEAREST
+            )
+            save_png(big, path)
+            return Path(path)
+
+        def __repr__(self) -> str:
+            # What a front end without Jupyter widgets shows instead of the map.
+            names = ", ".join(str(s.info.get("name")) for s in self.spaces)
+            return (
+                f"latentmap explorer widget ({names}): this front end cannot show Jupyter widgets. Open the "
+                "notebook in JupyterLab, Jupyter Notebook 7, VS Code or Colab with anywidget installed "
+                "(pip install 'latentmap[notebook]'), or call latentmap.explore(...) for the explorer in a browser tab."
+            )
+
+
+def widget(
+    target: Any,
+    dataset: str | None = None,
+    method: str = "umap",
+    max_points: int | None = 20000,
+    compare: list[Any] | None = None,
+    judge: bool = True,
+    out_dir: str | os.PathLike[str] | None = None,
+    data_dir: str | None = None,
+    fonts_dir: str | None = None,
+    cache_dir: str | None = None,
+) -> Any:
+    """The explorer as a notebook widget for ``target`` (a run, a run directory, or an
+    embedding file; ``compare``: more embedding files of the same dataset, stacked in the
+    compare mode). A run is embedded here first (``method`` of ``max_points`` train images,
+    with progress lines). ``dataset``: the run's dataset, checked (a run is explored on the
+    data it was trained on)."""
+    if anywidget is None:
+        raise LatentmapError("latentmap.widget needs anywidget: pip install 'latentmap[notebook]'")
+    from .background import prepare_spaces
+
+    targets = [target, *(compare or [])]
+    if compare and not all(str(t).endswith(".npz") for t in targets):
+        raise LatentmapError("compare= takes embedding files (.npz) next to an embedding file: embed runs first")
+    spaces = prepare_spaces(
+        targets if compare else target, method, max_points, judge, out_dir, data_dir, fonts_dir, cache_dir, log=print
+    )
+    if any(space.info.get("mode") == "typeface" for space in spaces):
+        raise LatentmapError("typeface maps are explored with latentmap.explore(...) (a browser tab) for now")
+    spec = spaces[0].run.dataset_spec
+    if dataset is not None and dataset != spec:
+        raise LatentmapError(f"this run was trained on '{spec}', not '{dataset}': it is explored on its own data")
+    return ExplorerWidget(spaces)

@@ -1,0 +1,231 @@
+"""The explorer as a notebook widget: in-process requests (no server), and a real JupyterLab
+(offline, a token, a temporary folder) running examples/explore.ipynb in Chromium."""
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from latentmap.web.background import free_port
+from tests.web.conftest import screenshot
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "explore.ipynb"
+BACKGROUND = (0x0F, 0x13, 0x18)  # the map's empty colour
+
+
+@pytest.fixture(scope="module")
+def widget(space):
+    from latentmap.web.widget import ExplorerWidget
+
+    made = ExplorerWidget([space])
+    made.answers = []
+    made.send = lambda content, buffers=None: made.answers.append((content, buffers))
+    return made
+
+
+def ask(widget, url, body=None, method=None):
+    """One request as the front end sends it; the answer the kernel sends back."""
+    count = len(widget.answers)
+    content = {"type": "request", "id": count, "url": url, "method": method or ("POST" if body else "GET")}
+    widget._request(widget, {**content, "body": None if body is None else json.dumps(body)}, [])
+    deadline = time.monotonic() + 60
+    while len(widget.answers) == count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    answer, buffers = widget.answers[-1]
+    assert answer["id"] == count
+    return answer, bytes(buffers[0])
+
+
+def test_the_widget_answers_the_explorers_requests_in_process(widget, space):
+    answer, body = ask(widget, "/api/spaces/0/info")
+    assert answer["status"] == 200 and json.loads(body)["count"] == space.count
+    answer, body = ask(widget, f"/api/spaces/0/points?v={space.fingerprint}")
+    assert answer["content_type"] == "application/octet-stream" and len(body) > space.count * 8  # binary, not JSON
+    # the same checks as the server: a bad request is a 422 with its reason, nothing runs
+    answer, body = ask(widget, "/api/spaces/0/interpolate", {"sources": [], "target": 1})
+    assert answer["status"] == 422 and "sources" in body.decode()
+    rows = [int(r) for r in space.rows[:2]]
+    answer, _ = ask(widget, "/api/spaces/0/interpolate", {"sources": rows, "target": int(space.rows[2])})
+    assert answer["status"] == 200
+    result = widget.result()
+    assert result.experiment == "interpolate" and result.images.shape == (2, 11, 28, 28)
+    assert result.images.dtype == np.uint8 and result.images.any()
+
+
+def test_save_png_and_the_message_without_widget_support(widget, tmp_path):
+    from PIL import Image
+
+    path = widget.save_png(tmp_path / "grid.png", scale=2)
+    rows, cols = widget.result().images.shape[:2]
+    assert Image.open(path).size[1] >= rows * 28 * 2 and Image.open(path).size[0] >= cols * 28 * 2
+    text = widget._repr_mimebundle_()[0]["text/plain"]
+    assert "cannot show Jupyter widgets" in text and "latentmap.explore" in text
+
+
+def test_the_widget_ships_the_pages_own_modules():
+    from latentmap.web.widget import page_markup, page_modules
+
+    modules = page_modules()
+    assert {"explorer.js", "api.js", "mapview.js", "grids.js"} <= modules.keys()
+    assert "widget.js" not in modules and "explorer-page.js" not in modules  # the entries stay apart
+    page = (NOTEBOOK.parents[1] / "src/latentmap/web/static/js/explorer.js").read_text()
+    assert modules["explorer.js"] == page  # one source, not a copy
+    assert 'id="map"' in page_markup() and "<script" not in page_markup()
+
+
+# ------------------------------------------------------------------ JupyterLab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, datasets_dir, session_cache):
+    """A JupyterLab server on a free loopback port, offline, serving a copy of the example notebook."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / "explore.ipynb")
+    token = secrets.token_hex(16)
+    port = free_port("127.0.0.1")
+    home = root / ".jupyter-home"
+    news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))  # no news toast over the screenshots
+    env = {
+        **os.environ,
+        "LATENTMAP_DATA": str(datasets_dir),
+        "LATENTMAP_CACHE": str(session_cache),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly", "--allow-root",  # offline; CI runs as root
+    ]  # fmt: skip
+    log = open(root / "lab.log", "wb")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.close()
+                pytest.fail(f"JupyterLab did not start: {(root / 'lab.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    yield {"url": url, "token": token, "root": root}
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+def run_cell(page, index: int) -> str:
+    """Run cell ``index`` of the open notebook to the end; its output as text."""
+    return page.evaluate(
+        """async (index) => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            panel.content.activeCellIndex = index;
+            await window.jupyterapp.commands.execute("notebook:run-cell");
+            const cell = panel.content.widgets[index];
+            return cell.outputArea ? cell.outputArea.node.innerText : "";
+        }""",
+        index,
+    )
+
+
+def map_pixels(page) -> int:
+    """Pixels of the widget's map that are not empty background."""
+    return page.evaluate(
+        """(background) => {
+            const canvas = document.querySelector(".latentmap-widget").explorer.map.canvas;
+            const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+            let drawn = 0;
+            for (let p = 0; p < data.length; p += 4)
+              if (data[p] !== background[0] || data[p + 1] !== background[1] || data[p + 2] !== background[2]) drawn++;
+            return drawn;
+        }""",
+        list(BACKGROUND),
+    )
+
+
+def test_the_example_notebook_in_jupyterlab(lab, page):
+    page.set_default_timeout(120_000)
+    page.goto(f"{lab['url']}/lab/tree/explore.ipynb?token={lab['token']}")
+    page.wait_for_function(
+        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", polling=250
+    )
+    run_cell(page, 1)  # trains the small run (the first time)
+    started = time.monotonic()
+    run_cell(page, 2)  # the widget
+    page.wait_for_function(
+        "document.querySelector('.latentmap-widget')?.explorer?.state.points?.count > 0", polling=100
+    )
+    opened = time.monotonic() - started
+    page.evaluate("document.querySelector('.latentmap-widget').scrollIntoView()")
+    page.wait_for_function("document.querySelector('.latentmap-widget').explorer.map.renders > 0", polling=100)
+    assert map_pixels(page) > 2000  # the map drew its 5,000 points
+    screenshot(page, "widget-map")
+
+    # a click on a point picks its dataset row; Python sees the same row
+    clicked = page.evaluate(
+        """() => {
+            const explorer = document.querySelector(".latentmap-widget").explorer;
+            const rect = explorer.map.canvas.getBoundingClientRect();
+            for (let i = 0; i < explorer.state.points.count; i++) {
+                const [x, y] = explorer.screenOf(i);
+                if (x > rect.left + 40 && x < rect.right - 40 && y > rect.top + 40 && y < rect.bottom - 40) {
+                    const under = explorer.map.pick(x - rect.left, y - rect.top);
+                    return { x, y, row: explorer.state.points.rows[under] };
+                }
+            }
+        }"""
+    )
+    page.mouse.click(clicked["x"], clicked["y"])
+    page.wait_for_function(
+        "document.querySelector('.latentmap-widget').explorer.state.sources.length === 1", polling=100
+    )
+    # alt+drag: a box around the clicked point selects the images inside it
+    page.keyboard.down("Alt")
+    page.mouse.move(clicked["x"] - 30, clicked["y"] - 30)
+    page.mouse.down()
+    page.mouse.move(clicked["x"] + 30, clicked["y"] + 30, steps=5)
+    page.mouse.up()
+    page.keyboard.up("Alt")
+    selected = page.evaluate("document.querySelector('.latentmap-widget').explorer.state.selection")
+    assert clicked["row"] in selected
+    printed = run_cell(page, 4)
+    assert f"picks: [{clicked['row']}] target: None selected: {len(selected)}" in printed, printed
+
+    # picks set from Python: the map marks them and the grid appears
+    run_cell(page, 6)
+    page.wait_for_function(
+        "document.querySelector('.latentmap-widget').shadowRoot.querySelectorAll('#grid canvas.cell').length >= 22",
+        polling=100,
+    )
+    assert page.evaluate("document.querySelector('.latentmap-widget').explorer.state.sources") == [0, 1]
+    screenshot(page, "widget-grid")
+    page.locator(".latentmap-widget").screenshot(path=str(screenshot(page, "widget").with_name("widget.png")))
+    printed = run_cell(page, 7)
+    assert "interpolate (2, 11, 28, 28)" in printed, printed
+    assert (lab["root"] / "interpolation.png").is_file()
+
+    # the saved notebook holds no multi-MB widget state
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + 20
+    saved = lab["root"] / "explore.ipynb"
+    while json.loads(saved.read_text())["cells"][4]["outputs"] == [] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert saved.stat().st_size < NOTEBOOK.stat().st_size + 300_000
+    print(f"widget opened in {opened:.1f} s (cell run to points loaded)")
