@@ -4,7 +4,7 @@ README's answer, on digits and fashion.
 A dense AE and VAEs of the same layer sizes and code size, trained with the same budget:
 the VAE with the original loss (mean pixel MSE + reg_lambda x mean KL) at reg_lambda 0,
 0.01, 0.1 and 1, and with the Bernoulli ELBO (dynamic binarization, KL weight 1). Then
-`latentmap compare` on each dataset, and a plot of validity, smoothness and prior quality
+`latentmap compare` on each dataset, and a plot of validity, smoothness and sample quality
 against the KL weight.
 
     python bench/vae_vs_ae.py [--datasets digits fashion] [--epochs 20] [--out docs/vae-vs-ae]
@@ -49,8 +49,8 @@ def sweep_plot(results: dict[str, dict], path: Path) -> None:
     panels = [
         ("interpolation_validity", "interpolation validity"),
         ("smoothness", "smoothness (0 = even morph)"),
-        ("prior_validity", "prior-sample validity"),
-        ("prior_fid", "prior FID (judge features)"),
+        ("gaussian_validity", "fitted-Gaussian sample validity"),
+        ("gaussian_fid", "fitted-Gaussian FID (judge features)"),
         ("holes", "holes"),
     ]
     fig, axes = plt.subplots(len(results), len(panels), figsize=(3.2 * len(panels), 2.6 * len(results)), squeeze=False)

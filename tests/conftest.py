@@ -165,10 +165,12 @@ def data_env(monkeypatch: pytest.MonkeyPatch, datasets_dir: Path, small_fonts_di
 @pytest.fixture(autouse=True)
 def small_quality_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     """The latent-quality metrics on 1,000 real images and samples instead of 5,000 (and
-    samplers fitted to 5,000 codes instead of 20,000): the same code, a fifth of the work."""
-    from latentmap.quality import metrics
+    samplers fitted to 5,000 codes instead of 20,000, FID intervals from 100 replicates
+    instead of 500): the same code, a fifth of the work."""
+    from latentmap.quality import metrics, stats
     from latentmap.train import samplers
 
+    monkeypatch.setattr(stats, "N_BOOT_SETWISE", 100)  # FID intervals from 100 replicates, not 500
     monkeypatch.setattr(metrics, "REAL_SAMPLES", 1000)
     monkeypatch.setattr(metrics, "PRIOR_SAMPLES", 1000)
     monkeypatch.setattr(metrics, "TRAIN_CODES", 5000)

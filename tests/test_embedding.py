@@ -309,3 +309,24 @@ def test_an_embedding_is_never_replaced_silently(run_dir, embedded, data_opts):
         any("already holds this embedding" in line for line in lines)
         and (projector / "projector_config.pbtxt").exists()
     )
+
+
+def test_a_two_dim_space_is_its_own_map_and_decodes_exactly(tmp_path, data_opts):
+    from latentmap.web.background import prepare_spaces
+
+    plane = train(
+        TrainOptions(kind="dense", layers=[32], d_latent=2, epochs=1, max_train=2000, out=str(tmp_path / "d2"),
+                     no_plot=True, no_tensorboard=True, **data_opts),
+        progress=False,
+    )  # fmt: skip
+    (space,) = prepare_spaces(str(plane), method="tsne", max_points=300, judge=False, out_dir=tmp_path / "emb",
+                              data_dir=data_opts["data_dir"], cache_dir=data_opts["cache_dir"])  # fmt: skip
+    assert space.info["method"] == "codes" and "2-dim code plane" in space.inverse.method  # no t-SNE asked for
+    np.testing.assert_array_equal(space.xy, space.codes)  # the map is the codes
+    run = load_run(plane)
+    np.testing.assert_allclose(space.inverse(space.xy[:5]), space.codes[:5])
+    np.testing.assert_allclose(
+        run.decode(space.inverse([[0.3, -1.2]])), run.decode(np.array([[0.3, -1.2]], np.float32))
+    )
+    with pytest.raises(LatentmapError, match="maps 2-dim codes as they are"):
+        project(np.zeros((10, 8), np.float32), "codes", EmbedParams())

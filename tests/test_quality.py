@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from latentmap.cli import main
-from latentmap.quality.compare import compare_runs
+from latentmap.quality.compare import compare_runs, markdown
 from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
 from latentmap.quality.metrics import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
 from latentmap.train import train
@@ -17,7 +17,7 @@ from latentmap.train.run import load_run
 from tests.test_training import quick_options
 
 TRAINING = {"layers": [128], "d_latent": 16, "epochs": 4, "max_train": 20000}
-FRACTIONS = set(METRICS) - {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "gmm_fid"}
+FRACTIONS = {m for m in METRICS if not m.endswith(("_mse", "_fid")) and not m.startswith("smoothness")}
 
 
 @pytest.fixture(scope="module")
@@ -74,16 +74,19 @@ def test_every_metric_in_range_and_deterministic(runs, digits, judge):
     assert json.dumps(first.to_json()) == json.dumps(again.to_json())
     for entry in first.runs:
         metrics = entry["metrics"]
-        assert set(metrics) == set(METRICS)
-        for name in FRACTIONS:
+        # the prior N(0, I) only for the VAE; a fitted Gaussian and the mixture for both
+        prior = {name for name in METRICS if name.startswith("prior_")}
+        assert set(metrics) == (set(METRICS) if entry["kind"] == "vae" else set(METRICS) - prior)
+        for name in FRACTIONS & set(metrics):
             assert 0 <= metrics[name] <= 1, name
         assert 0 <= metrics["smoothness"] <= metrics["smoothness_p90"] <= 1 - 1 / 8
-        assert metrics["prior_fid"] >= 0 and metrics["reconstruction_mse"] < 0.1
+        assert metrics["gaussian_fid"] >= 0 and metrics["reconstruction_mse"] < 0.1
         assert entry["sizes"]["pairs"] == 60 and entry["seed"] == 3 and entry["d_latent"] == 16
-        for name in METRICS:  # every value inside its own 95% interval
+        for name in metrics:  # every value inside its own 95% interval
             low, high = entry["ci"][name]
             assert low - 1e-9 <= metrics[name] <= high + 1e-9, name
-    assert first.runs[0]["prior"] == "Gaussian fitted to train codes" and first.runs[1]["prior"] == "N(0, I)"
+    assert first.runs[0]["prior"] is None and first.runs[1]["prior"] == "N(0, I)"
+    assert "| prior_validity | n/a |" in markdown(first)
     other = compare_runs([runs["dense"]], digits, judge, pairs=60, seed=4, log=lambda *a: None)
     assert other.runs[0]["metrics"] != first.runs[0]["metrics"]
 

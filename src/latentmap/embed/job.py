@@ -14,6 +14,7 @@ from ..errors import LatentmapError
 from .file import Embedding, EmbeddingError, load_embedding
 from .methods import (
     METHODS,
+    PLANE,
     EmbedParams,
     check_methods,
     check_size,
@@ -92,6 +93,8 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     if job.max_points is not None and job.max_points < 5:
         raise LatentmapError("--max_points must be at least 5")
     run = load_run(job.run) if isinstance(job.run, (str, os.PathLike)) else job.run
+    if run.d_latent == 2 and PLANE not in methods:
+        methods = [PLANE, *methods]  # the code plane itself: the map to explore a 2-dim space on
     out_dir = ensure_writable_dir(job.out_dir)
     stems = {m: out_dir / f"{run.path.name}.embed-{m}" for m in methods}
     wanted = {
@@ -145,7 +148,7 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
             written += [Path(f"{stem}.npz"), Path(f"{stem}.map.png")]
             continue
         log(f"{method}: projecting {len(rows):,} codes …")
-        used = graph if method != "pca" else None
+        used = graph if method not in ("pca", PLANE) else None
         xy, seconds = project(codes, method, job.params, progress=job.progress, graph=used)
         scores = quality(codes, xy, labels, seed=job.params.seed)
         log(

@@ -13,6 +13,9 @@ from ..errors import LatentmapError
 from .neighbors import NeighborGraph
 
 METHODS = ("pca", "tsne", "umap")
+# A run with 2-dim codes needs no projection: its code plane is the map (and decoding any
+# point of it is exact). Embedding such a run always writes it, besides what was asked.
+PLANE = "codes"
 EARLY_ITERATIONS, ITERATIONS = 100, 200  # t-SNE: early exaggeration, then the rest
 NEIGHBOR_SEARCHES = ("auto", "exact", "hnsw", "library")
 # umap-learn's spectral initialisation (an eigensolver on the kNN graph) took over 10 minutes
@@ -38,9 +41,11 @@ class EmbedParams:
 
 
 def check_methods(methods: list[str]) -> list[str]:
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in (*METHODS, PLANE)]
     if unknown:
-        raise LatentmapError(f"unknown embedding method(s) {', '.join(unknown)}: use {', '.join(METHODS)}")
+        raise LatentmapError(
+            f"unknown embedding method(s) {', '.join(unknown)}: use {', '.join(METHODS)} (or {PLANE}: 2-dim codes)"
+        )
     return list(dict.fromkeys(methods))
 
 
@@ -157,7 +162,17 @@ def embed_umap(
         return np.asarray(reducer.fit_transform(codes))
 
 
-EMBEDDERS = {"pca": embed_pca, "tsne": embed_tsne, "umap": embed_umap}
+def embed_plane(
+    codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: NeighborGraph | None = None
+) -> np.ndarray:
+    if codes.shape[1] != 2:
+        raise LatentmapError(
+            f"--methods {PLANE} maps 2-dim codes as they are; these have {codes.shape[1]}: use {', '.join(METHODS)}"
+        )
+    return codes.copy()
+
+
+EMBEDDERS = {"pca": embed_pca, "tsne": embed_tsne, "umap": embed_umap, PLANE: embed_plane}
 
 
 def shared_graph(

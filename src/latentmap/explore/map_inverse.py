@@ -28,7 +28,10 @@ class MapInverse:
         self.xy = xy.astype(np.float64)
         self.codes = codes.astype(np.float64)
         self.affine: np.ndarray | None = None
-        if method == "pca":
+        if method == "codes":  # the map is the code plane of a 2-dim run
+            self.affine = np.vstack([np.eye(2), np.zeros((1, 2))])
+            self.method = "exact: the map is the 2-dim code plane itself"
+        elif method == "pca":
             design = np.column_stack([self.xy, np.ones(len(xy))])
             self.affine, *_ = np.linalg.lstsq(design, self.codes, rcond=None)
             self.method = "exact inverse of the PCA projection (mean + x, y along its two components)"

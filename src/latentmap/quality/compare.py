@@ -24,7 +24,15 @@ from .metrics import METRICS, Probe, make_probe, measure, measurement_settings
 from .stats import Items, paired_difference, verdict
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
-LOWER_IS_BETTER = {"reconstruction_mse", "smoothness", "smoothness_p90", "prior_fid", "gmm_fid", "holes"}
+LOWER_IS_BETTER = {
+    "reconstruction_mse",
+    "smoothness",
+    "smoothness_p90",
+    "gaussian_fid",
+    "prior_fid",
+    "gmm_fid",
+    "holes",
+}
 
 
 @dataclass
@@ -121,7 +129,7 @@ def measure_cached(
     metrics, details = measure(run, dataset, judge, probe, mode)
     details = shown_only(details, probe)
     arrays = {f"item.{name}": items.values for name, items in details["items"].items()}
-    arrays["reference"] = details["items"]["prior_fid"].reference
+    arrays["reference"] = details["items"]["gmm_fid"].reference
     meta = {
         "metrics": metrics,
         "details": {k: v for k, v in details.items() if k not in ("items", "strips", "strip_valid")},
@@ -166,9 +174,12 @@ def table(comparison: Comparison) -> str:
     for metric in METRICS:
         cells = []
         for k, run in enumerate(comparison.runs):
+            if metric not in run["metrics"]:  # prior_* of a run without a prior
+                cells.append("n/a")
+                continue
             low, high = run["ci"][metric]
             cell = f"{fmt(run['metrics'][metric])} [{fmt(low)}, {fmt(high)}]"
-            if k > 0:
+            if k > 0 and metric in comparison.runs[0]["metrics"]:
                 cell += " " + MARKS[comparison.against_first(k, metric)[3]]
             cells.append(cell)
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
@@ -188,8 +199,8 @@ def markdown(comparison: Comparison) -> str:
         "where the paired 95% interval of the difference excludes 0, otherwise tie.\n\n"
         + table(comparison)
         + "\n\n"
-        + "\n".join(f"- {r['name']}: prior samples from {r['prior']}" for r in comparison.runs)
-        + "\n"
+        + "Samples: gaussian_* from a Gaussian fitted to the train codes and gmm_* from a 10-component mixture, "
+        "for every run; prior_* from N(0, I), only for runs trained towards it (n/a otherwise).\n"
     )
 
 
@@ -211,7 +222,7 @@ def picture(comparison: Comparison) -> bytes:
     colours = plt.get_cmap("tab10")(np.arange(n_runs) % 10)
     for k, metric in enumerate(METRICS):
         ax = fig.add_subplot(grid[k // cols, k % cols])
-        values = [r["metrics"][metric] for r in comparison.runs]
+        values = [r["metrics"].get(metric, math.nan) for r in comparison.runs]
         ax.bar(range(n_runs), np.nan_to_num(values), color=colours)
         ax.set_title(metric, fontsize=8)
         ax.set_xticks([])

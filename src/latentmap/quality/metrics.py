@@ -15,8 +15,11 @@ metric names are a stable interface (``compare.json``); fractions are in [0, 1]:
 - ``interpolation_precision`` / ``_recall``: improved precision and recall (Kynkaanniemi
   et al. 2019, k = 3) of 5,000 interpolants (seeded pairs and t, whatever ``--pairs`` is)
   against 5,000 real test images, in judge features.
-- ``prior_validity``, ``prior_precision``, ``prior_recall``, ``prior_fid``: decodes of
-  z ~ N(0, I) for a VAE (or WAE), of a Gaussian fitted to the train codes otherwise.
+- ``gaussian_validity``, ``gaussian_precision``, ``gaussian_recall``, ``gaussian_fid``:
+  decodes of codes drawn from a Gaussian fitted to the train codes, for every run.
+- ``prior_validity``, ``prior_precision``, ``prior_recall``, ``prior_fid``: the same for
+  z ~ N(0, I), only for runs trained towards that prior (VAE, WAE): the two samplers in
+  columns of their own, so a difference is never one of samplers rather than of spaces.
 - ``gmm_validity``, ``gmm_precision``, ``gmm_recall``, ``gmm_fid``: the same for codes
   drawn from a 10-component Gaussian mixture fitted to the train codes, for every run.
 - ``holes``: share of interpolation points farther from their nearest train code than the
@@ -38,7 +41,7 @@ from .judge import Judge, group_of
 from .stats import Items, bootstrap_interval
 
 # Bump when a metric's code changes what it measures: cached measurements are keyed by it.
-MEASURE_VERSION = 2
+MEASURE_VERSION = 3
 K_NEAREST = 3
 REAL_SAMPLES = 5000
 PRIOR_SAMPLES = 5000
@@ -57,6 +60,10 @@ METRICS = (
     "smoothness_p90",
     "interpolation_precision",
     "interpolation_recall",
+    "gaussian_validity",
+    "gaussian_precision",
+    "gaussian_recall",
+    "gaussian_fid",
     "prior_validity",
     "prior_precision",
     "prior_recall",
@@ -188,11 +195,9 @@ def measurement_settings() -> dict[str, Any]:
     }
 
 
-def prior_sampler(run: Run) -> tuple[str, str]:
-    """The sampler behind the ``prior_*`` metrics and how the output names it."""
-    if run.has_prior:
-        return "prior", "N(0, I)"
-    return "gaussian", "Gaussian fitted to train codes"
+def measured_metrics(run: Run) -> tuple[str, ...]:
+    """METRICS for this run: the ``prior_*`` ones only where the run has a prior."""
+    return tuple(name for name in METRICS if run.has_prior or not name.startswith("prior_"))
 
 
 def sample_items(prefix: str, images: np.ndarray, judge: Judge, real_feats: np.ndarray) -> dict[str, Items]:
@@ -218,9 +223,10 @@ def measure(
     intervals (``ci``), sample sizes, seed, the prior used, and the decoded strips of the
     pairs for pictures."""
     items = measure_items(run, dataset, judge, probe, mode)
-    metrics = {name: float(items[name].compute()) for name in METRICS}
+    names = measured_metrics(run)
+    metrics = {name: float(items[name].compute()) for name in names}
     details = items.pop("_details")
-    details["ci"] = {name: list(bootstrap_interval(items[name], probe.seed)) for name in METRICS}
+    details["ci"] = {name: list(bootstrap_interval(items[name], probe.seed)) for name in names}
     details["items"] = items
     return metrics, details
 
@@ -275,10 +281,12 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
     far = (nearest_distances(inner_codes, train_codes) > threshold).reshape(len(a), INTERMEDIATE_STEPS)
     items["holes"] = Items("pairs", far.mean(axis=1))
 
-    # samples: the prior (or a fitted Gaussian), and a Gaussian mixture fitted to the train codes
-    name, prior = prior_sampler(run)
-    items |= sample_items("prior", run.sample(PRIOR_SAMPLES, name, probe.seed + 1, dataset), judge, real_feats)
+    # samples: a Gaussian and a Gaussian mixture fitted to the train codes, and the prior N(0, I)
+    # of the runs trained towards it
+    items |= sample_items("gaussian", run.sample(PRIOR_SAMPLES, "gaussian", probe.seed + 1, dataset), judge, real_feats)
     items |= sample_items("gmm", run.sample(PRIOR_SAMPLES, "gmm", probe.seed + 2, dataset), judge, real_feats)
+    if run.has_prior:
+        items |= sample_items("prior", run.sample(PRIOR_SAMPLES, "prior", probe.seed + 3, dataset), judge, real_feats)
 
     # analogies
     ia, ib, ic = probe.analogies.T
@@ -290,7 +298,7 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
     items["_details"] = {
         "seed": probe.seed,
         "mode": mode,
-        "prior": prior,
+        "prior": "N(0, I)" if run.has_prior else None,
         "sizes": {
             "test_images": len(test),
             "pairs": len(a),
@@ -299,7 +307,7 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
             "points_per_path": INTERMEDIATE_STEPS,
             "real_images": len(real_feats),
             "realism_samples": len(fake_feats),
-            "prior_samples": PRIOR_SAMPLES,
+            "prior_samples": PRIOR_SAMPLES,  # per sampler: gaussian, gmm, prior
             "train_codes": len(train_codes),
             "analogies": len(probe.analogies),
             "k_nearest": K_NEAREST,

@@ -19,10 +19,11 @@ def snapshot() -> dict[str, Any]:
     """The measurement settings of this process (sizes, the judge's training settings),
     handed to the workers so they measure exactly as it would."""
     from ..train import samplers
-    from . import judge, metrics
+    from . import judge, metrics, stats
 
     sizes = {name: getattr(metrics, name) for name in ("REAL_SAMPLES", "PRIOR_SAMPLES", "TRAIN_CODES")}
-    return {"sizes": sizes, "fit_codes": samplers.FIT_CODES, "judge": dict(judge.SETTINGS)}
+    replicates = {name: getattr(stats, name) for name in ("N_BOOT", "N_BOOT_SETWISE")}
+    return {"sizes": sizes, "replicates": replicates, "fit_codes": samplers.FIT_CODES, "judge": dict(judge.SETTINGS)}
 
 
 def start_worker(settings: dict[str, Any], threads: int) -> None:
@@ -30,12 +31,14 @@ def start_worker(settings: dict[str, Any], threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     from ..train import samplers
-    from . import metrics
+    from . import metrics, stats
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # numpy's BLAS too: two workers on two cores, not four threads
     for name, value in settings["sizes"].items():
         setattr(metrics, name, value)
+    for name, value in settings["replicates"].items():
+        setattr(stats, name, value)
     samplers.FIT_CODES = settings["fit_codes"]
     WORKER.update(settings)
 

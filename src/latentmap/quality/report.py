@@ -27,23 +27,27 @@ HEADLINE = (
     "interpolation_validity",
     "interpolation_validity_cross_class",
     "smoothness",
-    "prior_validity",
-    "prior_fid",
+    "gaussian_validity",
+    "gaussian_fid",
     "gmm_validity",
     "gmm_fid",
+    "prior_validity",
+    "prior_fid",
     "holes",
     "analogy_accuracy",
 )
 FDR = 0.05  # Benjamini-Hochberg level over a report's family
 # What each metric can be: intervals are clipped to it (a share below 0 means nothing).
-RANGES = {metric: (0.0, 1.0) for metric in HEADLINE} | {"prior_fid": (0.0, math.inf), "gmm_fid": (0.0, math.inf)}
+RANGES = {metric: (0.0, math.inf) if metric.endswith("_fid") else (0.0, 1.0) for metric in HEADLINE}
 RANGES["smoothness"] = (-1.0, 1.0)
 WORDS = {
     "interpolation_validity": "interpolation validity",
     "interpolation_validity_cross_class": "cross-class interpolation validity",
     "smoothness": "smoothness",
-    "prior_validity": "prior sample validity",
-    "prior_fid": "prior sample FID",
+    "gaussian_validity": "Gaussian sample validity",
+    "gaussian_fid": "Gaussian sample FID",
+    "prior_validity": "N(0, I) sample validity",
+    "prior_fid": "N(0, I) sample FID",
     "gmm_validity": "GMM sample validity",
     "gmm_fid": "GMM sample FID",
     "holes": "holes",
@@ -83,7 +87,14 @@ def items_of(comparison: Comparison, model: Model, metric: str, seeds: list[int]
     return [comparison.items[model.runs[model.seeds.index(s)]][metric] for s in chosen]
 
 
-def summary(comparison: Comparison, model: Model, metric: str) -> dict[str, Any]:
+def measured(comparison: Comparison, model: Model, metric: str) -> bool:
+    """Whether every run of the model has the metric (prior_* only where there is a prior)."""
+    return all(metric in comparison.runs[k]["metrics"] for k in model.runs)
+
+
+def summary(comparison: Comparison, model: Model, metric: str) -> dict[str, Any] | None:
+    if not measured(comparison, model, metric):
+        return None
     values = [comparison.runs[k]["metrics"][metric] for k in model.runs]
     estimate = seeds_estimate(items_of(comparison, model, metric), comparison.runs[0]["seed"])
     lowest, highest = RANGES.get(metric, (-math.inf, math.inf))
@@ -95,7 +106,7 @@ def versus(comparison: Comparison, model: Model, baseline: Model, metric: str) -
     """Model minus baseline over their matched seeds (verdict and q: see :func:`mark`); None
     without a shared seed."""
     seeds = [s for s in model.seeds if s in baseline.seeds]
-    if not seeds:
+    if not seeds or not (measured(comparison, model, metric) and measured(comparison, baseline, metric)):
         return None
     seed = comparison.runs[0]["seed"]
     found: Estimate = matched_difference(
@@ -179,6 +190,9 @@ def markdown(report: dict[str, Any]) -> str:
         out += [f"## {metric}\n", "| model | mean [95% interval] | seeds | vs plain AE |", "| --- | ---: | --- | --- |"]
         for row in report["models"]:
             s = row["metrics"][metric]
+            if s is None:
+                out.append(f"| {row['model']} | n/a (no prior N(0, I)) | | |")
+                continue
             versus_ae = (row.get("versus_baseline") or {}).get(metric)
             against = (
                 f"{marks[versus_ae['verdict']]} {signed(versus_ae['difference'])} "
@@ -224,6 +238,8 @@ def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]
         ax = fig.add_subplot(grid[k // cols, k % cols])
         for x, row in enumerate(rows):
             s = row["metrics"][metric]
+            if s is None:
+                continue
             ax.scatter(np.full(len(s["values"]), x), s["values"], s=14, color=colours[x], alpha=0.6)
             if not (math.isnan(s["low"]) or math.isnan(s["high"])):
                 ax.errorbar(

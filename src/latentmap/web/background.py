@@ -33,8 +33,10 @@ def prepare_spaces(
 ) -> list[Any]:
     """The explorer's spaces for ``target``: a run (``load_run``, ``wrap_model``), a run
     directory, or embedding file(s). A run is embedded first (``method``, ``max_points`` of
-    its train images) into ``out_dir`` (default: a temporary folder); ``log`` hears the steps."""
+    its train images; a 2-dim run: its code plane, no projection) into ``out_dir`` (default:
+    a temporary folder); ``log`` hears the steps."""
     from ..embed import EmbedJob, embed_run
+    from ..embed.methods import PLANE
     from ..explore.load import load_spaces
     from ..train.run import Run, load_run
 
@@ -43,6 +45,7 @@ def prepare_spaces(
     run = None
     if len(targets) == 1 and not str(targets[0]).endswith(".npz"):
         run = targets[0] if isinstance(targets[0], Run) else load_run(targets[0])
+        method = PLANE if run.d_latent == 2 else method  # a 2-dim space is its own map
         folder = str(out_dir or tempfile.mkdtemp(prefix="latentmap-explore-"))
         job = EmbedJob(run=run, methods=[method], max_points=max_points, out_dir=folder, map_size=1024)
         job.data_dir, job.fonts_dir, job.cache_dir = data_dir, fonts_dir, cache_dir
