@@ -16,7 +16,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
 # torchrun (tests/test_distributed.py) and the benchmarks.
 SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
-SKIP += ("latentmap sweep examples/answer.toml",)  # the full answer: 75 runs, ~2 h
+SKIP += ("latentmap sweep examples/answer.toml", "latentmap sweep examples/latent_size.toml")  # hours of runs
 # Flags appended per command (argparse keeps the last value): the same outputs, less work.
 QUICK = {
     "train": ["--epochs", "1", "--stages", "1", "--max_train", "1000", "--no_plot"],

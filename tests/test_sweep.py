@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentmap.cli import main
@@ -179,3 +180,35 @@ def test_ray_auto_without_a_cluster_is_one_line(tmp_path, datasets_dir, session_
     assert main(["sweep", str(grid), "--out", str(tmp_path / "out"), "--ray", "auto", *data]) == 2
     err = capsys.readouterr().err
     assert "--ray local" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_published_grids_expand_as_their_comments_say():
+    from latentmap.quality.grid import read_grid
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    answer = read_grid(examples / "answer.toml")
+    assert len(answer) == 75 and {int(spec.options["epochs"]) for spec in answer} == {20}  # conv nets too
+    sizes = read_grid(examples / "latent_size.toml")
+    assert len(sizes) == 60 and {spec.options["d_latent"] for spec in sizes} == {2, 8, 32, 64}
+    assert {spec.options["kind"] for spec in sizes} == {"dense", "vae", "rae", "wae"}
+
+
+def test_a_latent_size_grid_gets_each_metric_against_d():
+    from io import BytesIO
+
+    from PIL import Image
+
+    from latentmap.quality.axis import axis_picture, families_over
+    from latentmap.quality.report import HEADLINE
+
+    def row(kind: str, d: int, value: float) -> dict:
+        summary = {"mean": value, "low": value - 0.01, "high": value + 0.01, "values": [value]}
+        metrics = {m: (None if m.startswith("prior_") and kind == "dense" else summary) for m in HEADLINE}
+        return {"model": f"digits-{kind}-d_latent={d}", "kind": kind, "d_latent": d, "metrics": metrics}
+
+    rows = [row(kind, d, 0.5 + d / 100) for kind in ("dense", "vae") for d in (64, 2, 8)] + [row("rae", 16, 0.6)]
+    families = families_over(rows, "d_latent")
+    assert list(families) == ["digits-dense", "digits-vae"]  # rae has one size: no line
+    assert [r["d_latent"] for r in families["digits-vae"]] == [2, 8, 64]
+    picture = Image.open(BytesIO(axis_picture(rows, "d_latent")))
+    assert picture.size[0] > 1000 and np.asarray(picture.convert("L")).std() > 10

@@ -132,6 +132,7 @@ def build(comparison: Comparison, specs: list[RunSpec]) -> dict[str, Any]:
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model.name, "kind": model.kind, "seeds": model.seeds, "metrics": {}}
+        row["d_latent"] = model.specs[0].options.get("d_latent")
         for metric in HEADLINE:
             row["metrics"][metric] = summary(comparison, model, metric)
         if baseline is not None and model is not baseline:
@@ -275,6 +276,8 @@ def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]
 
 def write_report(comparison: Comparison, specs: list[RunSpec], out_dir: Path) -> list[Path]:
     """report.json, report.md and report.png in ``out_dir`` (each rendered before any is written)."""
+    from .axis import axis_picture, families_over
+
     report = build(comparison, specs)
     folder = ensure_writable_dir(out_dir)
     paths = [folder / "report.json", folder / "report.md", folder / "report.png"]
@@ -283,6 +286,9 @@ def write_report(comparison: Comparison, specs: list[RunSpec], out_dir: Path) ->
         markdown(report).encode(),
         picture(report, comparison, specs),
     ]
+    if len(families_over(report["models"], "d_latent")) > 0:  # a latent-size grid: each metric against d
+        paths.append(folder / "report-d_latent.png")
+        contents.append(axis_picture(report["models"], "d_latent"))
     for path, data in zip(paths, contents, strict=True):
         write_bytes(path, data)
     return paths
