@@ -52,6 +52,7 @@ bench:
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_fonts.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_widget.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

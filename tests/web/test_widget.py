@@ -2,20 +2,15 @@
 (offline, a token, a temporary folder) running examples/explore.ipynb in Chromium."""
 
 import json
-import os
-import secrets
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from latentmap.web.background import free_port
 from tests.web.conftest import screenshot
+from tests.web.lab import JupyterLab, run_cell, wait_for_points
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "examples" / "explore.ipynb"
 BACKGROUND = (0x0F, 0x13, 0x18)  # the map's empty colour
@@ -86,63 +81,12 @@ def test_the_widget_ships_the_pages_own_modules():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, datasets_dir, session_cache):
-    """A JupyterLab server on a free loopback port, offline, serving a copy of the example notebook."""
+    """JupyterLab serving a copy of the example notebook."""
     root = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, root / "explore.ipynb")
-    token = secrets.token_hex(16)
-    port = free_port("127.0.0.1")
-    home = root / ".jupyter-home"
-    news = home / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false"}))  # no news toast over the screenshots
-    env = {
-        **os.environ,
-        "LATENTMAP_DATA": str(datasets_dir),
-        "LATENTMAP_CACHE": str(session_cache),
-        "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": str(home / "ipython"),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.extension_manager=readonly", "--allow-root",  # offline; CI runs as root
-    ]  # fmt: skip
-    log = open(root / "lab.log", "wb")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                pytest.fail(f"JupyterLab did not start: {(root / 'lab.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-    yield {"url": url, "token": token, "root": root}
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
-
-
-def run_cell(page, index: int) -> str:
-    """Run cell ``index`` of the open notebook to the end; its output as text."""
-    return page.evaluate(
-        """async (index) => {
-            const panel = window.jupyterapp.shell.currentWidget;
-            panel.content.activeCellIndex = index;
-            await window.jupyterapp.commands.execute("notebook:run-cell");
-            const cell = panel.content.widgets[index];
-            return cell.outputArea ? cell.outputArea.node.innerText : "";
-        }""",
-        index,
-    )
+    env = {"LATENTMAP_DATA": str(datasets_dir), "LATENTMAP_CACHE": str(session_cache)}
+    with JupyterLab(root, env) as server:
+        yield server
 
 
 def map_pixels(page) -> int:
@@ -162,19 +106,12 @@ def map_pixels(page) -> int:
 
 def test_the_example_notebook_in_jupyterlab(lab, page):
     page.set_default_timeout(120_000)
-    page.goto(f"{lab['url']}/lab/tree/explore.ipynb?token={lab['token']}")
-    page.wait_for_function(
-        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", polling=250
-    )
+    lab.open(page, "explore.ipynb")
     run_cell(page, 1)  # trains the small run (the first time)
     started = time.monotonic()
     run_cell(page, 2)  # the widget
-    page.wait_for_function(
-        "document.querySelector('.latentmap-widget')?.explorer?.state.points?.count > 0", polling=100
-    )
+    wait_for_points(page)
     opened = time.monotonic() - started
-    page.evaluate("document.querySelector('.latentmap-widget').scrollIntoView()")
-    page.wait_for_function("document.querySelector('.latentmap-widget').explorer.map.renders > 0", polling=100)
     assert map_pixels(page) > 2000  # the map drew its 5,000 points
     screenshot(page, "widget-map")
 
@@ -219,12 +156,12 @@ def test_the_example_notebook_in_jupyterlab(lab, page):
     page.locator(".latentmap-widget").screenshot(path=str(screenshot(page, "widget").with_name("widget.png")))
     printed = run_cell(page, 7)
     assert "interpolate (2, 11, 28, 28)" in printed, printed
-    assert (lab["root"] / "interpolation.png").is_file()
+    assert (lab.root / "interpolation.png").is_file()
 
     # the saved notebook holds no multi-MB widget state
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
     deadline = time.monotonic() + 20
-    saved = lab["root"] / "explore.ipynb"
+    saved = lab.root / "explore.ipynb"
     while json.loads(saved.read_text())["cells"][4]["outputs"] == [] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert saved.stat().st_size < NOTEBOOK.stat().st_size + 300_000
