@@ -199,7 +199,7 @@ def test_a_latent_size_grid_gets_each_metric_against_d():
     from PIL import Image
 
     from latentmap.quality.axis import axis_picture, families_over
-    from latentmap.quality.report import HEADLINE
+    from latentmap.quality.report import HEADLINE, WORDS
 
     def row(kind: str, d: int, value: float) -> dict:
         summary = {"mean": value, "low": value - 0.01, "high": value + 0.01, "values": [value]}
@@ -210,5 +210,5 @@ def test_a_latent_size_grid_gets_each_metric_against_d():
     families = families_over(rows, "d_latent")
     assert list(families) == ["digits-dense", "digits-vae"]  # rae has one size: no line
     assert [r["d_latent"] for r in families["digits-vae"]] == [2, 8, 64]
-    picture = Image.open(BytesIO(axis_picture(rows, "d_latent")))
+    picture = Image.open(BytesIO(axis_picture(rows, "d_latent", {m: WORDS[m] for m in HEADLINE})))
     assert picture.size[0] > 1000 and np.asarray(picture.convert("L")).std() > 10

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from .compare import LOWER_IS_BETTER
-from .report import HEADLINE, WORDS
 
 
 def family_of(row: dict[str, Any], axis: str) -> str:
@@ -26,7 +25,8 @@ def families_over(rows: list[dict[str, Any]], axis: str) -> dict[str, list[dict[
     return {name: sorted(found, key=lambda r: r[axis]) for name, found in families.items() if len(found) > 1}
 
 
-def axis_picture(rows: list[dict[str, Any]], axis: str) -> bytes:
+def axis_picture(rows: list[dict[str, Any]], axis: str, words: dict[str, str]) -> bytes:
+    """A panel per metric of ``words`` (metric -> title), the report's ``rows`` along ``axis``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,10 +34,10 @@ def axis_picture(rows: list[dict[str, Any]], axis: str) -> bytes:
 
     families = families_over(rows, axis)
     cols = 4
-    panels = -(-len(HEADLINE) // cols)
+    panels = -(-len(words) // cols)
     fig, axes = plt.subplots(panels, cols, figsize=(4.2 * cols, 3.2 * panels), dpi=90, squeeze=False)
     colours = plt.get_cmap("tab10")(np.arange(len(families)) % 10)
-    for k, metric in enumerate(HEADLINE):
+    for k, (metric, title) in enumerate(words.items()):
         ax = axes[k // cols][k % cols]
         for colour, (name, found) in zip(colours, families.items(), strict=True):
             points = [(r[axis], r["metrics"][metric]) for r in found if r["metrics"].get(metric) is not None]
@@ -50,9 +50,9 @@ def axis_picture(rows: list[dict[str, Any]], axis: str) -> bytes:
             ax.fill_between(x, low, high, color=colour, alpha=0.15)
         ax.set_xscale("log", base=2)
         ax.set_xlabel(axis, fontsize=8)
-        ax.set_title(WORDS[metric] + (" (lower is better)" if metric in LOWER_IS_BETTER else ""), fontsize=9)
+        ax.set_title(title + (" (lower is better)" if metric in LOWER_IS_BETTER else ""), fontsize=9)
         ax.tick_params(labelsize=7)
-    for k in range(len(HEADLINE), panels * cols):
+    for k in range(len(words), panels * cols):
         axes[k // cols][k % cols].axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 5), fontsize=8)
