@@ -47,6 +47,8 @@ def test_the_widget_answers_the_explorers_requests_in_process(widget, space):
     # the same checks as the server: a bad request is a 422 with its reason, nothing runs
     answer, body = ask(widget, "/api/spaces/0/interpolate", {"sources": [], "target": 1})
     assert answer["status"] == 422 and "sources" in body.decode()
+    assert ask(widget, "/api/spaces/7/info")[0]["status"] == 404 and ask(widget, "/nowhere")[0]["status"] == 404
+    widget._request(widget, ["not", "a", "request"], [])  # ignored: nothing answered, nothing raised
     rows = [int(r) for r in space.rows[:2]]
     answer, _ = ask(widget, "/api/spaces/0/interpolate", {"sources": rows, "target": int(space.rows[2])})
     assert answer["status"] == 200

@@ -75,7 +75,11 @@ class InProcessApp:
     def submit(self, method: str, url: str, body: bytes | None, done: Any) -> None:
         async def call() -> None:
             headers = {"Content-Type": "application/json"} if body is not None else {}
-            response = await self.client.request(method, url, content=body, headers=headers)
+            try:
+                response = await self.client.request(method, url, content=body, headers=headers)
+            except Exception as exc:  # the page must hear back, or its request waits forever
+                done(500, "application/json", json.dumps({"detail": f"{type(exc).__name__}: {exc}"}).encode())
+                return
             done(response.status_code, response.headers.get("content-type", ""), response.content)
 
         asyncio.run_coroutine_threadsafe(call(), self.loop)
