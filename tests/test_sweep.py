@@ -85,7 +85,14 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     assert report["baseline"] == "digits-dense" and [m["seeds"] for m in report["models"]] == [[0, 1], [0, 1]]
     vae = report["models"][1]["versus_baseline"]["interpolation_validity"]
     assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie")
+    assert 0 <= vae["p"] <= vae["q"] <= 1 and report["family"] >= 9 and report["fdr"] == 0.05
     assert "## Verdict" in (out / "digits" / "report.md").read_text()
+    from latentmap.quality.verdict import verdict_bullets
+
+    bullets = verdict_bullets([report])  # the README's verdict, generated from what the sweep wrote
+    line = next(b for b in bullets if b.startswith("- **interpolation validity**"))
+    said = {"better": "better than the plain AE: vae", "worse": "worse: vae", "tie": "no significant difference: vae"}
+    assert said[vae["verdict"]] in line
     # The runs were measured in worker processes: with this process's sizes and judge.
     from latentmap import load_dataset
     from latentmap.quality.judge import judge_for
@@ -212,3 +219,31 @@ def test_a_latent_size_grid_gets_each_metric_against_d():
     assert [r["d_latent"] for r in families["digits-vae"]] == [2, 8, 64]
     picture = Image.open(BytesIO(axis_picture(rows, "d_latent", {m: WORDS[m] for m in HEADLINE})))
     assert picture.size[0] > 1000 and np.asarray(picture.convert("L")).std() > 10
+
+
+def test_the_verdict_in_words_says_what_the_reports_say():
+    from latentmap.errors import LatentmapError
+    from latentmap.quality.verdict import verdict_bullets
+
+    def report(dataset: str, calls: dict) -> dict:
+        rows = [{"model": f"{dataset}-dense", "versus_baseline": None}]
+        for model, (verdict, difference) in calls.items():
+            result = {"verdict": verdict, "difference": difference, "low": 0, "high": 0, "p": 0.001, "q": 0.004}
+            rows.append({"model": f"{dataset}-{model}", "versus_baseline": {"interpolation_validity": result}})
+        return {"dataset": dataset, "baseline": f"{dataset}-dense", "models": rows}
+
+    reports = [
+        report("digits", {"vae": ("better", 0.033), "rae": ("tie", 0.002)}),
+        report("fashion", {"vae": ("worse", -0.01), "rae": ("tie", 0.0)}),
+    ]
+    (bullet,) = verdict_bullets(reports)
+    assert bullet == (
+        "- **interpolation validity** — better than the plain AE: vae (digits +0.033, q 0.004). "
+        "worse: vae (fashion -0.010, q 0.004). no significant difference: rae (digits, fashion)."
+    )
+    reports[1]["models"][1]["versus_baseline"]["interpolation_validity"]["verdict"] = "better"
+    assert (
+        "better than the plain AE: vae (digits +0.033, q 0.004, fashion -0.010, q 0.004)" in verdict_bullets(reports)[0]
+    )
+    with pytest.raises(LatentmapError, match="no plain AE"):
+        verdict_bullets([{"dataset": "x", "baseline": None, "models": []}])
