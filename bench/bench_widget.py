@@ -40,7 +40,7 @@ def in_page(browser, path: Path) -> tuple[float, int]:
     """Seconds from navigation to the explorer page's first map drawn, and its points."""
     space = LatentSpace.load(path)
     with LiveServer(create_app([space])) as server:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True).new_page()
         started = time.monotonic()
         page.goto(server.url)
         page.wait_for_function("window.explorer?.map?.renders > 0", polling=20, timeout=120_000)
@@ -57,7 +57,7 @@ def in_lab(browser, root: Path, paths: list[Path]) -> list[tuple[float, int]]:
     before = (root / "bench.ipynb").stat().st_size
     results = []
     with JupyterLab(root) as lab:
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True).new_page()
         page.set_default_timeout(300_000)
         lab.open(page, "bench.ipynb")
         run_cell(page, 0)
@@ -90,12 +90,15 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page_seconds = [in_page(browser, p) for p in paths]
-            lab_results = in_lab(browser, tmp, paths)
+            # the first widget of a kernel also pays for importing torch, FastAPI and the app:
+            # the same map twice, cold then warm
+            lab_results = in_lab(browser, tmp, [paths[0], *paths])
             browser.close()
-    for path, (page_s, points), (lab_s, grown) in zip(paths, page_seconds, lab_results, strict=True):
+    rows = zip(["cold kernel", "warm", "warm"], [page_seconds[0], *page_seconds], lab_results, strict=False)
+    for (state, (page_s, points), (lab_s, grown)), path in zip(rows, [paths[0], *paths], strict=False):
         print(
-            f"{path.stem} ({points:,} points): widget {lab_s:.2f} s from running its cell to the map drawn "
-            f"(explorer page {page_s:.2f} s from navigation, ratio {lab_s / page_s:.1f}x); "
+            f"{path.stem} ({points:,} points, {state}): widget {lab_s:.2f} s from running its cell to the map "
+            f"drawn (explorer page {page_s:.2f} s from navigation, ratio {lab_s / page_s:.1f}x); "
             f"notebook grew by {grown / 1024:.0f} KB when saved"
         )
 

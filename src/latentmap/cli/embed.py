@@ -5,14 +5,18 @@ import sys
 from collections.abc import Sequence
 
 from ..embed.job import EmbedJob, embed_run
-from ..embed.methods import METHODS, NEIGHBOR_SEARCHES, EmbedParams
+from ..embed.methods import METHODS, NEIGHBOR_SEARCHES, PLANE, EmbedParams
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run", help="run directory or its model.safetensors (the original 'weights file')")
     parser.add_argument(
-        "--methods", nargs="+", default=list(METHODS), metavar="METHOD", help=f"any of {', '.join(METHODS)}"
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        metavar="METHOD",
+        help=f"any of {', '.join(METHODS)}; a 2-dim run also gets {PLANE} (its code plane as the map)",
     )
     parser.add_argument("--split", choices=["train", "test", "all"], default="train", help="images to embed")
     parser.add_argument("--max_points", "--max-points", type=int, default=None, help="seeded subsample size")

@@ -107,6 +107,10 @@ def grid_result(url: str, answer: dict[str, Any]) -> GridResult:
 if anywidget is not None:
 
     class ExplorerWidget(anywidget.AnyWidget):
+        """The explorer over ``spaces`` in an output cell. ``picks`` / ``target``: the rows
+        picked on the map (an analogy's C images and A); ``selection``: the rows in the last
+        alt+drag box; ``result()``: the grid on screen; ``save_png(path)``."""
+
         _esm = JS / "widget.js"
         _modules = traitlets.Dict().tag(sync=True)
         _markup = traitlets.Unicode().tag(sync=True)
