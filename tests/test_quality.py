@@ -238,7 +238,7 @@ def test_the_seed_and_pair_interval_covers_at_its_nominal_rate(shared, seed_sd, 
         half = np.mean([(high - low) / 2 for _, low, high in per_seed]) / np.sqrt(3)
         spread = np.std([d for d, _, _ in per_seed], ddof=1) / np.sqrt(3) * 4.303
         old_hits += abs(found.value - 0.1) <= np.hypot(half, spread)
-    assert 0.93 <= hits / trials <= 0.97
+    assert 0.93 <= hits / trials <= 0.97, hits / trials
     if shared > 0.3:
         assert old_hits / trials < 0.9  # what the corrected interval fixes
 
