@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from latentmap.cli import main
+from latentmap.errors import LatentmapError
 from latentmap.quality.compare import compare_runs, markdown
 from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
 from latentmap.quality.metrics import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
@@ -361,3 +362,30 @@ def test_intervals_over_typefaces_resample_whole_families():
     assert difference == pytest.approx(0.5) and low == pytest.approx(0.5) and high == pytest.approx(0.5)
     with pytest.raises(ValueError, match="unpaired"):
         paired_difference(shifted, Items("typefaces", values), 0)
+
+
+def test_a_pixel_mlp_is_a_second_judge_of_another_kind(digits, tmp_path):
+    import hashlib
+
+    from latentmap.quality import judge as judges
+    from latentmap.quality.judge_nets import PixelJudgeNet
+
+    quick = {"epochs": 2, "max_train": 10000}
+    mlp = judges.judge_for(digits, tmp_path, progress=False, arch="mlp", **quick)
+    assert isinstance(mlp.net, PixelJudgeNet) and mlp.info["settings"]["arch"] == "mlp"
+    probs, features = mlp.predict(digits.split("test").images[:300])
+    assert features.shape == (300, 128) and (probs.argmax(axis=1) == digits.split("test").labels[:300]).mean() > 0.9
+    again = judges.judge_for(digits, tmp_path, train_if_missing=False, arch="mlp", **quick)  # read from the cache
+    assert isinstance(again.net, PixelJudgeNet) and again.fingerprint == mlp.fingerprint
+    # the CNN keeps the name it had before judges had an arch; the MLP gets its own
+    cnn = judges.judge_settings(**quick)
+    named = {k: v for k, v in cnn.items() if k != "arch"}
+    old = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8]
+    assert judges.judge_key(digits, cnn).endswith(old)
+    assert judges.judge_key(digits, cnn) != judges.judge_key(digits, judges.judge_settings(arch="mlp", **quick))
+    # tau at other quantiles of the confidence on real images: stricter or more lenient
+    assert mlp.at(0.01).tau <= mlp.tau <= mlp.at(0.2).tau and mlp.at(0.05).tau == mlp.tau
+    with pytest.raises(JudgeError, match="keeps the quantiles"):
+        mlp.at(0.3)
+    with pytest.raises(LatentmapError, match="unknown judge arch"):
+        judges.judge_settings(arch="resnet")
