@@ -83,7 +83,7 @@ def identical_typefaces(images: np.ndarray, labels: np.ndarray, typeface_ids: np
     rows = {int(t): order[s : s + c] for t, s, c in zip(present, starts, counts[present], strict=True)}
     same: list[list[int]] = []
     _, inverse, sizes = np.unique(
-        np.stack([key[present], counts[present]]), axis=1, return_inverse=True, return_counts=True
+        np.stack([key[present], counts[present].astype(np.uint64)]), axis=1, return_inverse=True, return_counts=True
     )
     for bucket in np.flatnonzero(sizes > 1):
         members = [int(t) for t in present[inverse.ravel() == bucket]]
