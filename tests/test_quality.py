@@ -271,6 +271,18 @@ def test_cached_measurements_are_keyed_by_sample_sizes_and_code_version(runs, di
     assert len({first, second, measurement_path(run, judge, probe, "linear")}) == 3
 
 
+def test_a_runs_replicates_are_computed_once_per_seed_and_count(monkeypatch):
+    from latentmap.quality import stats
+
+    rng = np.random.default_rng(5)
+    fid = stats.Items("samples", rng.random((300, 8)), "fid", reference=rng.random((300, 8)))
+    first = fid.resampled(0)
+    assert fid.resampled(0) is first and len(first) == stats.N_BOOT_SETWISE  # a report asks many times
+    assert not np.array_equal(fid.resampled(1), first)
+    monkeypatch.setattr(stats, "N_BOOT_SETWISE", stats.N_BOOT_SETWISE + 10)
+    assert len(fid.resampled(0)) == len(first) + 10  # another count is other replicates
+
+
 def test_reported_bounds_never_round_to_zero():
     from latentmap.quality.report import signed
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_path
+from ..embed.methods import PLANE
 from ..errors import RequestError
 
 K = 8
@@ -28,7 +29,7 @@ class MapInverse:
         self.xy = xy.astype(np.float64)
         self.codes = codes.astype(np.float64)
         self.affine: np.ndarray | None = None
-        if method == "codes":  # the map is the code plane of a 2-dim run
+        if method == PLANE:  # the map is the code plane of a 2-dim run
             self.affine = np.vstack([np.eye(2), np.zeros((1, 2))])
             self.method = "exact: the map is the 2-dim code plane itself"
         elif method == "pca":

@@ -36,6 +36,7 @@ import numpy as np
 from ..data import Dataset
 from ..errors import LatentmapError
 from ..train.run import Run
+from . import stats
 from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .judge import Judge, group_of
 from .stats import Items, bootstrap_interval
@@ -182,10 +183,12 @@ def class_valid(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndar
 
 
 def measurement_settings() -> dict[str, Any]:
-    """Everything besides the run, judge and probe that changes a measurement."""
+    """Everything besides the run, judge and probe that changes a measurement (the kept
+    intervals too: they come from N_BOOT / N_BOOT_SETWISE replicates)."""
     from ..train import samplers
 
     return {
+        "replicates": [stats.N_BOOT, stats.N_BOOT_SETWISE],
         "version": MEASURE_VERSION,
         "real_samples": REAL_SAMPLES,
         "prior_samples": PRIOR_SAMPLES,

@@ -12,7 +12,7 @@ stand out from the pair-to-pair noise.
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,6 +32,9 @@ class Items:
     stat: str = "mean"  # mean | p90 | fid
     reference: np.ndarray | None = None  # fid: the real images' features
     groups: np.ndarray | None = None  # (n,) group of each unit (a typeface's family): resampled whole
+    # resampled(seed) per seed and replicate count: a report asks for the same replicates of one
+    # run for its own interval and for every difference against it (FID refits on each)
+    replicated: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -57,11 +60,17 @@ class Items:
     def resampled(self, seed: int) -> np.ndarray:
         """The statistic on each bootstrap replicate: units resampled, or whole groups of
         units (correlated units, such as the styles of one family, move together)."""
+        key = (seed, boot_count(self))
+        if key not in self.replicated:
+            self.replicated[key] = self._resample(seed, key[1])
+        return self.replicated[key]
+
+    def _resample(self, seed: int, count: int) -> np.ndarray:
         if self.groups is None:
-            return np.asarray(self.compute(replicates(self.unit, len(self), seed, boot_count(self))))
+            return np.asarray(self.compute(replicates(self.unit, len(self), seed, count)))
         if self.stat != "mean":
             raise ValueError("a grouped bootstrap is defined here for means only")
-        weights = group_weights(self.unit, self.groups, seed, boot_count(self))
+        weights = group_weights(self.unit, self.groups, seed, count)
         return np.asarray((weights @ self.values) / weights.sum(axis=1))
 
 
@@ -126,14 +135,19 @@ def bootstrap_interval(items: Items, seed: int = 0, level: float = LEVEL) -> tup
     return percentile_interval(items.resampled(seed), level)
 
 
-def paired_difference(a: Items, b: Items, seed: int = 0, level: float = LEVEL) -> tuple[float, float, float]:
-    """Metric of ``a`` minus that of ``b`` and the interval of the difference, both computed
-    on the same resampled units (the runs saw the same pairs)."""
+def check_paired(a: Items, b: Items) -> None:
+    """Refuse items that were not measured on the same units (and the same groups of them)."""
     same_groups = (a.groups is None and b.groups is None) or (
         a.groups is not None and b.groups is not None and np.array_equal(a.groups, b.groups)
     )
     if a.unit != b.unit or len(a) != len(b) or not same_groups:
         raise ValueError(f"unpaired items: {a.unit} x {len(a)} against {b.unit} x {len(b)}")
+
+
+def paired_difference(a: Items, b: Items, seed: int = 0, level: float = LEVEL) -> tuple[float, float, float]:
+    """Metric of ``a`` minus that of ``b`` and the interval of the difference, both computed
+    on the same resampled units (the runs saw the same pairs)."""
+    check_paired(a, b)
     difference = float(a.compute()) - float(b.compute())
     if len(a) < 2:
         return difference, math.nan, math.nan
@@ -190,7 +204,7 @@ def matched_difference(seeds_a: list[Items], seeds_b: list[Items], seed: int = 0
     """Mean difference of two models over matched training seeds: per replicate the shared
     units are resampled once, the paired differences averaged over seeds (:func:`seeds_and_pairs`)."""
     for a, b in zip(seeds_a, seeds_b, strict=True):
-        paired_difference(a, b, seed, level)  # refuses unpaired items
+        check_paired(a, b)
     per_seed = np.array([float(a.compute()) - float(b.compute()) for a, b in zip(seeds_a, seeds_b, strict=True)])
     replicated = np.stack([a.resampled(seed) - b.resampled(seed) for a, b in zip(seeds_a, seeds_b, strict=True)])
     return seeds_and_pairs(per_seed, replicated, level)
