@@ -12,7 +12,8 @@ from latentmap.cli import main
 from latentmap.errors import LatentmapError
 from latentmap.quality.compare import compare_runs, markdown
 from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
-from latentmap.quality.metrics import METRICS, Probe, class_valid, make_probe, measure, smoothness_scores
+from latentmap.quality.metrics import METRICS, Probe, make_probe, measure, smoothness_scores
+from latentmap.quality.validity import TAU_METRICS, class_confidence
 from latentmap.train import train
 from latentmap.train.run import load_run
 from tests.test_training import quick_options
@@ -56,7 +57,7 @@ def test_real_images_are_valid_about_95_percent_by_construction(judge, digits):
     test = digits.split("test")
     probs, _ = judge.predict(test.images)
     assert judge.valid(probs).mean() == pytest.approx(0.95, abs=0.002)
-    assert 0.9 < class_valid(judge, probs, test.labels[:, None]).mean() <= 0.95
+    assert 0.9 < (class_confidence(judge, probs, test.labels[:, None]) >= judge.tau).mean() <= 0.95
 
 
 def test_smoothness_is_zero_for_a_linear_pixel_morph():
@@ -269,6 +270,30 @@ def test_cached_measurements_are_keyed_by_sample_sizes_and_code_version(runs, di
     second = measurement_path(run, judge, probe, "linear")
     monkeypatch.setattr(metrics, "MEASURE_VERSION", metrics.MEASURE_VERSION + 1)
     assert len({first, second, measurement_path(run, judge, probe, "linear")}) == 3
+
+
+def test_one_measurement_serves_every_tau_and_equals_measuring_at_it(runs, digits, judge, tmp_path):
+    from latentmap.quality.compare import measure_cached
+
+    run = load_run(shutil.copytree(runs["vae"].path, tmp_path / "vae", ignore=shutil.ignore_patterns("quality")))
+    probe = make_probe(digits, 40)
+    by_tau = [measure_cached(run, digits, judge.at(q), probe) for q in (0.01, 0.05, 0.2)]
+    assert len(list((run.path / "quality").glob("*.npz"))) == 1  # one file for the three thresholds
+    kept, computed = by_tau[1][1]["items"]["gmm_fid"], by_tau[0][1]["items"]["gmm_fid"]
+    assert list(kept.replicated) == [(probe.seed, 100)]  # read with FID's replicates: a report refits nothing
+    np.testing.assert_array_equal(kept.replicated[(probe.seed, 100)], computed.resampled(probe.seed))
+    strict, usual, lenient = (metrics for metrics, _ in reversed(by_tau))
+    for name in METRICS:
+        if name in TAU_METRICS:  # a higher tau can only turn valid decodes invalid
+            assert strict[name] <= usual[name] <= lenient[name], name
+        else:
+            assert strict[name] == usual[name] == lenient[name], name
+    assert lenient["interpolation_validity"] > strict["interpolation_validity"]
+    direct, details = measure(run, digits, judge.at(0.2), probe)
+    assert direct == pytest.approx(strict, abs=1e-12) and details["tau"] == by_tau[2][1]["tau"]
+    for name, interval in details["ci"].items():  # the kept intervals are the ones computed afresh
+        assert interval == pytest.approx(by_tau[2][1]["ci"][name]), name
+    assert (details["strip_valid"][:3] == by_tau[2][1]["strip_valid"][:3]).all()
 
 
 def test_a_runs_replicates_are_computed_once_per_seed_and_count(monkeypatch):

@@ -34,8 +34,9 @@ def quick_judge(monkeypatch):
 
 
 def options(grid: Path, out: Path, datasets_dir, session_cache, **extra) -> SweepOptions:
+    """Sweep options for a test: its own judge alone unless it asks for the panel."""
     data = {"data_dir": str(datasets_dir), "cache_dir": str(session_cache)}
-    return SweepOptions(grid=str(grid), out=str(out), pairs=20, progress=False, **data, **extra)
+    return SweepOptions(grid=str(grid), out=str(out), pairs=20, progress=False, **{"judges": ("cnn",), **data, **extra})
 
 
 def test_a_grid_expands_into_named_validated_runs(tmp_path):
@@ -77,7 +78,8 @@ def test_a_grid_expands_into_named_validated_runs(tmp_path):
 def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_dir, session_cache, quick_judge):
     grid = grid_file(tmp_path, '[grid]\nkind = ["dense", "vae"]\nseed = [0, 1]\n')
     out = tmp_path / "out"
-    outcomes = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2), log=lambda *a: None)
+    panel = ("cnn", "mlp")
+    outcomes = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2, judges=panel), log=lambda *a: None)
     assert sorted(o.status for o in outcomes) == ["trained"] * 4
     for name in ("compare.json", "compare.md", "compare.png", "report.json", "report.md", "report.png"):
         assert (out / "digits" / name).is_file(), name
@@ -86,6 +88,10 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     vae = report["models"][1]["versus_baseline"]["interpolation_validity"]
     assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie")
     assert 0 <= vae["p"] <= vae["q"] <= 1 and report["family"] >= 9 and report["fdr"] == 0.05
+    assert list(report["panel"]) == ["cnn@1%", "cnn@5%", "cnn@20%", "mlp@1%", "mlp@5%", "mlp@20%"]
+    assert set(vae["judges"]) == set(report["panel"]) and vae["judges"]["cnn@5%"] in ("better", "worse", "tie")
+    agreed = len(set(vae["judges"].values())) == 1
+    assert vae["verdict"] == (vae["judges"]["cnn@5%"] if agreed else "split")
     assert "## Verdict" in (out / "digits" / "report.md").read_text()
     from latentmap.quality.verdict import verdict_bullets
 
@@ -109,10 +115,10 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     assert [r["status"] for r in summary["runs"]] == ["trained"] * 4
     weights = sorted((out / "runs").glob("*/model.safetensors"))
     stamps = [p.stat().st_mtime_ns for p in weights]
-    again = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2), log=lambda *a: None)
+    again = run_sweep(options(grid, out, datasets_dir, session_cache, jobs=2, judges=panel), log=lambda *a: None)
     assert [o.status for o in again] == ["complete"] * 4
     assert [p.stat().st_mtime_ns for p in weights] == stamps  # nothing retrained
-    assert len(list((out / "runs").glob("*/quality/*.npz"))) == 4  # and nothing measured twice
+    assert len(list((out / "runs").glob("*/quality/*.npz"))) == 4 * 2  # by each network once, nothing twice
 
 
 def test_a_broken_run_is_reported_and_the_others_complete(tmp_path, datasets_dir, session_cache, quick_judge, capsys):
@@ -241,9 +247,78 @@ def test_the_verdict_in_words_says_what_the_reports_say():
         "- **interpolation validity** — better than the plain AE: vae (digits +0.033, q 0.004). "
         "worse: vae (fashion -0.010, q 0.004). no significant difference: rae (digits, fashion)."
     )
+    reports[1]["models"][2]["versus_baseline"]["interpolation_validity"] |= {
+        "verdict": "split",
+        "judges": {"cnn@5%": "tie", "mlp@5%": "better"},
+    }
+    assert "the judges disagree: rae (fashion: cnn = · mlp ▲)" in verdict_bullets(reports)[0]
     reports[1]["models"][1]["versus_baseline"]["interpolation_validity"]["verdict"] = "better"
     assert (
         "better than the plain AE: vae (digits +0.033, q 0.004, fashion -0.010, q 0.004)" in verdict_bullets(reports)[0]
     )
     with pytest.raises(LatentmapError, match="no plain AE"):
         verdict_bullets([{"dataset": "x", "baseline": None, "models": []}])
+
+
+def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
+    from latentmap.quality.compare import Comparison
+    from latentmap.quality.grid import RunSpec
+    from latentmap.quality.report import build, markdown
+    from latentmap.quality.stats import Items
+
+    rng = np.random.default_rng(0)
+    pairs = 400
+    metrics = ("interpolation_validity", "gmm_validity", "smoothness")
+    specs = [
+        RunSpec(f"digits-{k}-s{s}", {"kind": k, "seed": s, "dataset": "digits"})
+        for k in ("dense", "vae")
+        for s in (0, 1, 2)
+    ]
+
+    def judged(shares: dict[str, float]) -> list[dict[str, Items]]:
+        """Per run: per-pair values drawn around the model's share on each metric."""
+        per_run = []
+        for spec in specs:
+            share = shares[spec.options["kind"]]
+            per_run.append({m: Items("pairs", (rng.random(pairs) < share) * 1.0) for m in metrics})
+        return per_run
+
+    cnn = judged({"dense": 0.5, "vae": 0.7})
+    mlp = judged({"dense": 0.7, "vae": 0.5})  # this judge sees it the other way round ...
+    for own, other in zip(cnn, mlp, strict=True):
+        other["gmm_validity"] = own["gmm_validity"]  # ... except on the samples
+    runs = [
+        {"metrics": {m: float(items[m].compute()) for m in metrics}, "seed": 0, "sizes": {"pairs": pairs}}
+        for items in cnn
+    ]
+    comparison = Comparison("digits", {"accuracy": 0.99, "tau": 0.98}, runs=runs, items=cnn)
+    judges = {name: {"arch": name[:3], "quantile": 0.05, "tau": 0.9, "accuracy": 0.99} for name in ("cnn@5%", "mlp@5%")}
+    report = build(comparison, specs, {"cnn@5%": cnn, "mlp@5%": mlp}, judges)
+    vae = report["models"][1]["versus_baseline"]
+    assert vae["interpolation_validity"]["judges"] == {"cnn@5%": "better", "mlp@5%": "worse"}
+    assert vae["interpolation_validity"]["verdict"] == "split" and vae["interpolation_validity"]["difference"] > 0.1
+    assert vae["gmm_validity"]["verdict"] == "better" and set(vae["gmm_validity"]["judges"].values()) == {"better"}
+    # smoothness is no judge's reading: its one verdict stands whatever a judge's items say
+    assert "judges" not in vae["smoothness"] and vae["smoothness"]["verdict"] != "split"
+    text = markdown(report)
+    assert "panel of 2 judges" in text and "≠" in text and "| cnn ▲ · mlp ▼ |" in text
+    assert "the judges disagree on interpolation validity" in report["verdict"][0]
+    alone = build(comparison, specs)  # without a panel: the first judge's marks
+    assert alone["models"][1]["versus_baseline"]["interpolation_validity"]["verdict"] == "better"
+
+
+def test_each_model_is_judged_against_the_plain_ae_of_its_latent_size():
+    from latentmap.quality.grid import RunSpec
+    from latentmap.quality.report import baselines_of, models_of
+
+    def spec(kind: str, d: int) -> RunSpec:
+        return RunSpec(f"digits-{kind}-d_latent={d}-s0", {"kind": kind, "d_latent": d, "seed": 0, "dataset": "digits"})
+
+    models = models_of([spec(kind, d) for d in (2, 8) for kind in ("vae", "dense")] + [spec("rae", 16)])
+    chosen = {name: baseline.name for name, baseline in baselines_of(models).items()}
+    assert chosen == {
+        "digits-vae-d_latent=2": "digits-dense-d_latent=2",
+        "digits-vae-d_latent=8": "digits-dense-d_latent=8",
+        "digits-rae-d_latent=16": "digits-dense-d_latent=2",  # no AE of its size: the first one
+    }
+    assert baselines_of(models_of([spec("vae", 2)])) == {}

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> dict[str, Any]:
     """The `compare` metrics of this one run (judge trained on first use)."""
+    from ..quality.compare import UNSAVED
     from ..quality.judge import judge_for
     from ..quality.metrics import make_probe, measure
     from .judge import cache_dir_of
@@ -22,7 +23,7 @@ def latent_quality(run: "Run", dataset: "Dataset", args: argparse.Namespace) -> 
     judge = judge_for(dataset, cache_dir_of(args), announce=print)
     print(f"latent quality ({args.pairs} test pairs, judge accuracy {judge.info['accuracy']:.4f}):")
     metrics, details = measure(run, dataset, judge, make_probe(dataset, args.pairs, seed=0))
-    for unsaved in ("strips", "strip_valid", "items"):
+    for unsaved in UNSAVED:
         details.pop(unsaved)
     return {"metrics": metrics, **details, "judge": {k: judge.info[k] for k in ("accuracy", "tau", "data_hash")}}
 

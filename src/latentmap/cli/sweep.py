@@ -21,6 +21,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
             pairs=args.pairs,
             seed=args.seed,
             report=not args.no_report,
+            judges=tuple(dict.fromkeys(args.judges)),
             data_dir=args.data_dir,
             fonts_dir=args.fonts_dir,
             cache_dir=args.cache_dir,
@@ -58,5 +59,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--pairs", type=int, default=1000, help="seeded test pairs for the comparison")
     sweep.add_argument("--seed", type=int, default=0, help="seed of the test pairs and samples")
     sweep.add_argument("--no_report", "--no-report", action="store_true", help="train only: no comparison or report")
+    sweep.add_argument(
+        "--judges",
+        nargs="+",
+        choices=("cnn", "mlp"),
+        default=["cnn", "mlp"],
+        help="the report's panel of judge networks, each at tau on its 1st, 5th and 20th percentile: a difference "
+        "is marked only where all agree (the first gives the numbers)",
+    )
     add_data_options(sweep)
     sweep.set_defaults(handler=cmd_sweep)

@@ -140,14 +140,14 @@ class ValidityMaps:
             with self.lock:
                 self.error = (key, f"{type(exc).__name__}: {exc}".splitlines()[0])
             return
-        with self.lock:
-            self.result = result
-        try:
+        try:  # written before it is shown, so a "ready" map is always also on disk
             with atomic_path(self.path) as tmp:
                 meta = {k: v for k, v in result.items() if k != "validity"}
                 np.savez(tmp, validity=np.asarray(result["validity"], np.float32), meta=np.array(json.dumps(meta)))
         except OSError:
             pass  # a read-only folder: the map stays in memory
+        with self.lock:
+            self.result = result
 
     def read(self, key: str) -> dict[str, Any] | None:
         try:

@@ -20,8 +20,8 @@ from ..data import Dataset
 from ..errors import LatentmapError
 from ..train.run import Run
 from .judge import Judge
-from .metrics import METRICS, Probe, make_probe, measure, measurement_settings
-from .stats import Items, paired_difference, verdict
+from .metrics import METRICS, Probe, judged, make_probe, measure, measure_evidence, measurement_settings
+from .stats import Items, boot_count, bootstrap_interval, paired_difference, verdict
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
 LOWER_IS_BETTER = {
@@ -99,63 +99,86 @@ def shown_pairs(probe: Probe) -> np.ndarray:
 def shown_only(details: dict[str, Any], probe: Probe) -> dict[str, Any]:
     """``details`` with the strips of the shown pairs alone (all pairs' strips are large)."""
     shown = shown_pairs(probe)
-    details["strips"], details["strip_valid"] = details["strips"][shown], details["strip_valid"][shown]
+    for name in ("strips", "strip_confidence", "strip_valid"):
+        if name in details:
+            details[name] = details[name][shown]
     return details
+
+
+UNSAVED = ("items", "strips", "strip_confidence", "strip_valid")  # arrays: pictures and intervals, not JSON
 
 
 def add_run(comparison: Comparison, run: Run, metrics: dict[str, Any], details: dict[str, Any]) -> None:
     """One measured run (its details holding the shown pairs' strips) into the comparison."""
-    comparison.strips.append((details.pop("strips"), details.pop("strip_valid")))
-    comparison.items.append(details.pop("items"))
+    comparison.strips.append((details["strips"], details["strip_valid"]))
+    comparison.items.append(details["items"])
     entry = {"run": str(run.path), "name": run.path.name, "kind": run.kind, "d_latent": run.d_latent}
-    comparison.runs.append({**entry, "metrics": metrics, **details})
+    saved = {k: v for k, v in details.items() if k not in UNSAVED}
+    comparison.runs.append({**entry, "metrics": metrics, **saved})
 
 
 def measurement_path(run: Run, judge: Judge, probe: Probe, mode: str) -> Path:
-    key = [run.weights_sha256, judge.fingerprint, len(probe.pairs), probe.seed, mode, METRICS, measurement_settings()]
+    """Keyed by the judge's weights, not its tau: one measurement serves every tau."""
+    key = [run.weights_sha256, judge.weights_fingerprint, len(probe.pairs), probe.seed, mode, METRICS]
+    key.append(measurement_settings())
     return run.path / "quality" / f"{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.npz"
 
 
 def measure_cached(
     run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`measure`, kept in ``<run>/quality/<key>.npz`` (key: the weights, the judge, the
-    pairs, seed and mode, the sample sizes and the metrics' code version), so that a sweep run
-    again measures nothing it measured before, and a change of constants measures afresh."""
+    """:func:`measure`, kept in ``<run>/quality/<key>.npz`` (key: the weights, the judge's
+    network, the pairs, seed and mode, the sample sizes and the metrics' code version), so
+    that a sweep run again measures nothing it measured before, a change of constants
+    measures afresh, and the same judge at another tau reads the same file (it keeps the
+    judge's confidence in each decode, not its verdicts). The bootstrap replicates of the
+    tau-free metrics are kept too, so a report over many runs never refits FID."""
     path = measurement_path(run, judge, probe, mode)
     cached = read_measurement(path)
     if cached is not None:
-        return cached
-    metrics, details = measure(run, dataset, judge, probe, mode)
+        items, evidence, details, intervals = cached
+        return judged(items, evidence, details, judge.tau, intervals)
+    items, evidence, details = measure_evidence(run, dataset, judge, probe, mode)
     details = shown_only(details, probe)
-    arrays = {f"item.{name}": items.values for name, items in details["items"].items()}
-    arrays["reference"] = details["items"]["gmm_fid"].reference
+    intervals = {name: list(bootstrap_interval(one, probe.seed)) for name, one in items.items()}  # FID's: slow
+    arrays = {f"item.{name}": one.values for name, one in items.items()}
+    arrays |= {f"evidence.{name}": values for name, values in evidence.items()}
+    # the replicates behind those intervals: a report asks for them again (FID's take seconds each)
+    arrays |= {f"replicates.{name}": one.resampled(probe.seed) for name, one in items.items() if len(one) > 1}
+    arrays |= {"reference": items["gmm_fid"].reference, "strips": details["strips"]}
+    arrays["strip_confidence"] = details["strip_confidence"]
     meta = {
-        "metrics": metrics,
-        "details": {k: v for k, v in details.items() if k not in ("items", "strips", "strip_valid")},
-        "items": {name: [items.unit, items.stat] for name, items in details["items"].items()},
+        "details": {k: v for k, v in details.items() if k not in UNSAVED},
+        "items": {name: [one.unit, one.stat] for name, one in items.items()},
+        "intervals": intervals,
     }
     try:
         with atomic_path(path) as tmp:
-            np.savez(tmp, strips=details["strips"], strip_valid=details["strip_valid"], meta=json.dumps(meta), **arrays)
+            np.savez(tmp, **arrays, meta=json.dumps(meta))
     except (OSError, LatentmapError):
         pass  # a read-only run directory: measured, not kept
-    return metrics, details
+    return judged(items, evidence, details, judge.tau, intervals)
 
 
-def read_measurement(path: Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+def read_measurement(
+    path: Path,
+) -> tuple[dict[str, Items], dict[str, np.ndarray], dict[str, Any], dict[str, list[float]]] | None:
+    """(items, evidence, details, intervals) as :func:`measure_cached` kept them, or None."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
-        return None
-    items = {}
-    for name, (unit, stat) in meta["items"].items():
-        reference = arrays["reference"] if stat == "fid" else None
-        items[name] = Items(unit, arrays[f"item.{name}"], stat, reference)
-    details = {**meta["details"], "items": items, "strips": arrays["strips"], "strip_valid": arrays["strip_valid"]}
-    return meta["metrics"], details
+        items = {}
+        for name, (unit, stat) in meta["items"].items():
+            reference = arrays["reference"] if stat == "fid" else None
+            items[name] = one = Items(unit, arrays[f"item.{name}"], stat, reference)
+            if f"replicates.{name}" in arrays:
+                one.replicated[(meta["details"]["seed"], boot_count(one))] = arrays[f"replicates.{name}"]
+        evidence = {name.removeprefix("evidence."): v for name, v in arrays.items() if name.startswith("evidence.")}
+        details = {**meta["details"], "strips": arrays["strips"], "strip_confidence": arrays["strip_confidence"]}
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+        return None  # unreadable or of another layout: measured again
+    return items, evidence, details, meta["intervals"]
 
 
 def fmt(value: float) -> str:

@@ -130,7 +130,12 @@ class Judge:
     @functools.cached_property
     def fingerprint(self) -> str:
         """Identifies this judge: its weights and tau (a retrained judge differs in both)."""
-        digest = hashlib.sha256(repr(self.tau).encode())
+        return hashlib.sha256(f"{self.tau!r}-{self.weights_fingerprint}".encode()).hexdigest()[:16]
+
+    @functools.cached_property
+    def weights_fingerprint(self) -> str:
+        """Identifies the network alone: what it says of an image at any tau."""
+        digest = hashlib.sha256()
         for name, tensor in sorted(self.net.state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -321,7 +326,8 @@ def judge_for(
             return read_judge(weights, info, data_hash(dataset))
         if announce is not None:
             announce(
-                f"no judge for {dataset.spec} yet: training one first (about a minute on 2 cores; cached for next time)"
+                f"no {'' if chosen['arch'] == 'cnn' else chosen['arch'] + ' '}judge for {dataset.spec} yet: training "
+                "one first (about a minute on 2 cores; cached for next time)"
             )
         judge = train_judge(dataset, progress=progress, **chosen)
         save_judge(judge, weights, info)

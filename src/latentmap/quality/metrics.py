@@ -38,11 +38,12 @@ from ..errors import LatentmapError
 from ..train.run import Run
 from . import stats
 from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
-from .judge import Judge, group_of
+from .judge import Judge
 from .stats import Items, bootstrap_interval
+from .validity import class_confidence, strip_valid, validity_items
 
 # Bump when a metric's code changes what it measures: cached measurements are keyed by it.
-MEASURE_VERSION = 3
+MEASURE_VERSION = 5
 K_NEAREST = 3
 REAL_SAMPLES = 5000
 PRIOR_SAMPLES = 5000
@@ -173,15 +174,6 @@ def smoothness_scores(paths: np.ndarray) -> np.ndarray:
     return np.where(length > 0, steps.max(axis=1) / np.maximum(length, 1e-12) - 1 / n_steps, 0.0)
 
 
-def class_valid(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Valid (top probability >= tau) and of one of the ``allowed`` classes (n, m), counting a
-    confusable group (TMNIST's l I | 1) as one class."""
-    groups = [[judge.info["label_names"].index(c) for c in g] for g in judge.info.get("confusable_groups", [])]
-    ids = group_of(groups, probs.shape[1])
-    predicted = ids[probs.argmax(axis=1)]
-    return judge.valid(probs) & (predicted[:, None] == ids[allowed]).any(axis=1)
-
-
 def measurement_settings() -> dict[str, Any]:
     """Everything besides the run, judge and probe that changes a measurement (the kept
     intervals too: they come from N_BOOT / N_BOOT_SETWISE replicates)."""
@@ -198,17 +190,15 @@ def measurement_settings() -> dict[str, Any]:
     }
 
 
-def measured_metrics(run: Run) -> tuple[str, ...]:
-    """METRICS for this run: the ``prior_*`` ones only where the run has a prior."""
-    return tuple(name for name in METRICS if run.has_prior or not name.startswith("prior_"))
-
-
-def sample_items(prefix: str, images: np.ndarray, judge: Judge, real_feats: np.ndarray) -> dict[str, Items]:
-    """Validity, precision, recall and FID of generated images."""
+def sample_items(
+    prefix: str, images: np.ndarray, judge: Judge, real_feats: np.ndarray, evidence: dict[str, np.ndarray]
+) -> dict[str, Items]:
+    """Precision, recall and FID of generated images (and the judge's confidence in each into
+    ``evidence``: their validity at any tau)."""
     probs, feats = judge.predict(images)
+    evidence[f"{prefix}_samples"] = probs.max(axis=1)
     fake = feats[: len(real_feats)]
     return {
-        f"{prefix}_validity": Items(f"{prefix}_samples", judge.valid(probs).astype(float)),
         f"{prefix}_precision": Items(f"{prefix}_realism_samples", covered(fake, real_feats).astype(float)),
         f"{prefix}_recall": Items("real_images", covered(real_feats, fake).astype(float)),
         f"{prefix}_fid": Items(f"{prefix}_samples", feats, "fid", reference=real_feats),
@@ -221,20 +211,37 @@ def sample_items(prefix: str, images: np.ndarray, judge: Judge, real_feats: np.n
 def measure(
     run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """All metrics of one run (``METRICS``), plus details: the per-unit values behind each
-    metric (``items``, for intervals and paired differences), their 95% bootstrap
-    intervals (``ci``), sample sizes, seed, the prior used, and the decoded strips of the
-    pairs for pictures."""
-    items = measure_items(run, dataset, judge, probe, mode)
-    names = measured_metrics(run)
+    """All metrics of one run (``METRICS``) at the judge's tau, plus details: the per-unit
+    values behind each metric (``items``, for intervals and paired differences), their 95%
+    bootstrap intervals (``ci``), sample sizes, seed, the prior used, and the decoded strips
+    of the pairs for pictures."""
+    return judged(*measure_evidence(run, dataset, judge, probe, mode), judge.tau)
+
+
+def judged(
+    items: dict[str, Items],
+    evidence: dict[str, np.ndarray],
+    details: dict[str, Any],
+    tau: float,
+    intervals: dict[str, list[float]] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metrics and details of :func:`measure` at ``tau`` from a measurement's tau-free
+    ``items`` and judge ``evidence``; ``intervals`` already known (of tau-free metrics) are kept."""
+    items = {**items, **validity_items(evidence, tau, details["sizes"]["same_class_pairs"])}
+    names = [name for name in METRICS if name in items]  # prior_* only where the run has a prior
+    known = intervals or {}
+    seed = details["seed"]
+    ci = {name: list(known[name]) if name in known else list(bootstrap_interval(items[name], seed)) for name in names}
     metrics = {name: float(items[name].compute()) for name in names}
-    details = items.pop("_details")
-    details["ci"] = {name: list(bootstrap_interval(items[name], probe.seed)) for name in names}
-    details["items"] = items
-    return metrics, details
+    shown = strip_valid(details["strip_confidence"], tau)
+    return metrics, {**details, "tau": tau, "ci": ci, "items": items, "strip_valid": shown}
 
 
-def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str) -> dict[str, Any]:
+def measure_evidence(
+    run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str
+) -> tuple[dict[str, Items], dict[str, np.ndarray], dict[str, Any]]:
+    """One run through the probe: the units of every metric a threshold does not change, the
+    judge's confidence in every decode whose validity counts (:mod:`.validity`), and details."""
     test = probe.test
     codes = run.encode(test.images)
     recon = run.decode(codes)
@@ -252,21 +259,11 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
     decoded = run.decode(path.reshape(-1, run.d_latent)).reshape(len(a), len(t), 28, 28)
     probs, _ = judge.predict(decoded.reshape(-1, 28, 28))
     endpoints = np.stack([test.labels[a], test.labels[b]], axis=1)
-    valid = class_valid(judge, probs, np.repeat(endpoints, len(t), axis=0)).reshape(len(a), len(t))
-    inner = valid[:, :INTERMEDIATE_STEPS].astype(float)
-    same, cross = slice(0, probe.n_same), slice(probe.n_same, None)
+    confidence = class_confidence(judge, probs, np.repeat(endpoints, len(t), axis=0)).reshape(len(a), len(t))
+    evidence = {"pairs": confidence}
     strips = np.concatenate([recon[a][:, None], decoded[:, :INTERMEDIATE_STEPS], recon[b][:, None]], axis=1)
     smooth = smoothness_scores(strips)
-    items |= {
-        "interpolation_validity": Items("pairs", inner.mean(axis=1)),
-        "interpolation_validity_same_class": Items("same_class_pairs", inner[same].mean(axis=1)),
-        "interpolation_validity_cross_class": Items("cross_class_pairs", inner[cross].mean(axis=1)),
-        "interpolation_worst": Items("pairs", inner.min(axis=1)),
-        "extrapolation_validity_10": Items("pairs", valid[:, INTERMEDIATE_STEPS].astype(float)),
-        "extrapolation_validity_50": Items("pairs", valid[:, INTERMEDIATE_STEPS + 1].astype(float)),
-        "smoothness": Items("pairs", smooth),
-        "smoothness_p90": Items("pairs", smooth, "p90"),
-    }
+    items |= {"smoothness": Items("pairs", smooth), "smoothness_p90": Items("pairs", smooth, "p90")}
 
     # realism of interpolants: a fixed-size set of seeded (pair, t) points
     ra, rb = probe.realism_pairs[:, 0], probe.realism_pairs[:, 1]
@@ -286,19 +283,17 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
 
     # samples: a Gaussian and a Gaussian mixture fitted to the train codes, and the prior N(0, I)
     # of the runs trained towards it
-    items |= sample_items("gaussian", run.sample(PRIOR_SAMPLES, "gaussian", probe.seed + 1, dataset), judge, real_feats)
-    items |= sample_items("gmm", run.sample(PRIOR_SAMPLES, "gmm", probe.seed + 2, dataset), judge, real_feats)
-    if run.has_prior:
-        items |= sample_items("prior", run.sample(PRIOR_SAMPLES, "prior", probe.seed + 3, dataset), judge, real_feats)
+    for offset, sampler in enumerate(("gaussian", "gmm", "prior"), start=1):
+        if sampler != "prior" or run.has_prior:
+            images = run.sample(PRIOR_SAMPLES, sampler, probe.seed + offset, dataset)
+            items |= sample_items(sampler, images, judge, real_feats, evidence)
 
     # analogies
     ia, ib, ic = probe.analogies.T
     analogy_probs, _ = judge.predict(run.decode(codes[ic] + codes[ib] - codes[ia]))
-    items["analogy_accuracy"] = Items(
-        "analogies", class_valid(judge, analogy_probs, test.labels[ic][:, None]).astype(float)
-    )
+    evidence["analogies"] = class_confidence(judge, analogy_probs, test.labels[ic][:, None])
 
-    items["_details"] = {
+    details = {
         "seed": probe.seed,
         "mode": mode,
         "prior": "N(0, I)" if run.has_prior else None,
@@ -317,6 +312,6 @@ def measure_items(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: 
         },
         "holes_threshold": threshold,
         "strips": strips,
-        "strip_valid": np.concatenate([np.ones((len(a), 1), bool), inner > 0, np.ones((len(a), 1), bool)], axis=1),
+        "strip_confidence": confidence[:, :INTERMEDIATE_STEPS],
     }
-    return items
+    return items, evidence, details

@@ -44,8 +44,8 @@ def start_worker(settings: dict[str, Any], threads: int) -> None:
 
 
 @cache
-def context(spec: str, data: DataArgs, pairs: int, seed: int) -> tuple[Any, Any, Any]:
-    """Dataset, judge and probe, once per worker."""
+def context(spec: str, data: DataArgs, pairs: int, seed: int, arch: str) -> tuple[Any, Any, Any]:
+    """Dataset, judge (a network of the panel) and probe, once per worker."""
     from ..data import load_dataset
     from ..data.sources import DataPaths
     from .judge import judge_for
@@ -53,29 +53,39 @@ def context(spec: str, data: DataArgs, pairs: int, seed: int) -> tuple[Any, Any,
 
     dataset = load_dataset(spec, data_dir=data[0], fonts_dir=data[1], cache_dir=data[2])
     cache_dir = DataPaths.resolve(*data).cache
-    judge = judge_for(dataset, cache_dir, train_if_missing=False, progress=False, **WORKER["judge"])
+    judge = judge_for(dataset, cache_dir, train_if_missing=False, progress=False, **{**WORKER["judge"], "arch": arch})
     return dataset, judge, make_probe(dataset, pairs, seed)
 
 
-def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int) -> None:
+def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int, archs: tuple[str, ...]) -> None:
     from ..train.run import load_run
     from .compare import measure_cached
 
-    dataset, judge, probe = context(spec, data, pairs, seed)
-    measure_cached(load_run(directory), dataset, judge, probe)
+    run = load_run(directory)
+    for arch in archs:
+        dataset, judge, probe = context(spec, data, pairs, seed, arch)
+        measure_cached(run, dataset, judge, probe)
 
 
 def measure_all(
-    directories: list[Path], spec: str, data: DataArgs, pairs: int, seed: int, jobs: int, log: Any = print
+    directories: list[Path],
+    spec: str,
+    data: DataArgs,
+    pairs: int,
+    seed: int,
+    jobs: int,
+    archs: tuple[str, ...] = ("cnn",),
+    log: Any = print,
 ) -> None:
-    """Fill the measurement caches of ``directories`` with ``jobs`` processes (nothing to do
-    for one job or one run: the caller measures); a line per run as it is done."""
+    """Fill the measurement caches of ``directories``, by each judge network of ``archs``,
+    with ``jobs`` processes (nothing to do for one job or one run: the caller measures); a
+    line per run as it is done."""
     if jobs < 2 or len(directories) < 2:
         return
     threads = max(1, (os.cpu_count() or 1) // jobs)
     spawn = multiprocessing.get_context("spawn")  # no forked torch or BLAS thread pools
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=start_worker, initargs=(snapshot(), threads)) as pool:
-        futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed): d for d in directories}
+        futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed, archs): d for d in directories}
         started = time.perf_counter()
         for done, future in enumerate(as_completed(futures), start=1):
             # a run the worker could not measure is measured (and reported) by the caller

@@ -3,12 +3,16 @@
 A *model* is a set of runs that differ only in their seed. Per metric and model: the
 per-seed values, their mean and a 95% interval holding both the seed-to-seed and the
 (shared) pair-to-pair noise, clipped to the metric's range. Against the plain AE (the first
-``dense`` model): the mean difference over matched seeds with the same kind of interval
+``dense`` model; in a grid over ``d_latent``, the first of the same latent size, so the
+question is asked at each size): the mean difference over matched seeds with the same kind of interval
 and its p-value (:func:`.stats.matched_difference`). A model is called better or worse only
 where the difference survives Benjamini-Hochberg at 5% over the report's family (every
-model x headline metric against the plain AE): its q-value is printed beside it.
+model x headline metric against the plain AE): its q-value is printed beside it. With a panel
+of judges (:mod:`.panel`) each judge marks its own family the same way, and a mark stands
+only where every judge makes it: where they differ the verdict is ``split``.
 """
 
+import dataclasses
 import io
 import json
 import math
@@ -21,6 +25,7 @@ import numpy as np
 from ..atomic import ensure_writable_dir, write_bytes
 from .compare import LOWER_IS_BETTER, Comparison, draw_strips, finite, fmt
 from .grid import RunSpec
+from .judge import LABEL_FREE_METRICS
 from .stats import Estimate, Items, false_discoveries, matched_difference, seeds_estimate, verdict
 
 HEADLINE = (
@@ -126,49 +131,106 @@ def mark(rows: list[dict[str, Any]]) -> int:
     return len(family)
 
 
-def build(comparison: Comparison, specs: list[RunSpec]) -> dict[str, Any]:
+def baselines_of(models: list[Model]) -> dict[str, Model]:
+    """Each model's plain AE: the first dense model of its latent size if there is one (a
+    latent-size grid compares within each size), else the first dense model; {} without one."""
+    dense = [m for m in models if m.kind == "dense"]
+    by_size: dict[Any, Model] = {}
+    for model in dense:
+        by_size.setdefault(model.specs[0].options.get("d_latent"), model)
+    chosen = {m.name: by_size.get(m.specs[0].options.get("d_latent"), dense[0]) for m in models} if dense else {}
+    return {name: baseline for name, baseline in chosen.items() if baseline.name != name}
+
+
+def judge_by_panel(
+    rows: list[dict[str, Any]], comparison: Comparison, models: list[Model], panel: dict[str, list[dict[str, Items]]]
+) -> None:
+    """Every difference against a plain AE (``row["baseline"]``) as each judge of the panel calls it
+    (``judges``: label -> verdict, each judge's q over its own family, which holds the
+    judge-free metrics too); a verdict stands only where all of them make it, else it
+    becomes ``split``. A metric no judge reads (smoothness, holes) keeps its one verdict."""
+    named = {model.name: model for model in models}
+    compared = [row for row in rows if "versus_baseline" in row]
+    for name, items in panel.items():
+        variant = dataclasses.replace(comparison, items=items)
+        seen = []
+        for row in compared:
+            model, baseline = named[row["model"]], named[row["baseline"]]
+            found = {}
+            for metric, primary in row["versus_baseline"].items():
+                if metric in LABEL_FREE_METRICS:  # no judge reads it: its p is the same for every judge
+                    found[metric] = primary and {"p": primary["p"], "low": primary["low"], "high": primary["high"]}
+                else:
+                    found[metric] = versus(variant, model, baseline, metric)
+            seen.append({"versus_baseline": found})
+        mark(seen)
+        for row, judged in zip(compared, seen, strict=True):
+            for metric, result in row["versus_baseline"].items():
+                if result is not None and metric not in LABEL_FREE_METRICS:
+                    result.setdefault("judges", {})[name] = judged["versus_baseline"][metric]["verdict"]
+    for row in compared:
+        for result in row["versus_baseline"].values():
+            if result is not None and set(result.get("judges", {}).values()) - {result["verdict"]}:
+                result["verdict"] = "split"
+
+
+def build(
+    comparison: Comparison,
+    specs: list[RunSpec],
+    panel: dict[str, list[dict[str, Items]]] | None = None,
+    judges: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The report's content; ``panel`` (per judge label, per run: items) and ``judges``
+    (what each judge is) from :mod:`.panel` make every mark one that all judges agree on."""
     models = models_of(specs)
-    baseline = models[0] if models and models[0].kind == "dense" else None
+    baselines = baselines_of(models)
+    baseline = models[0] if baselines else None
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model.name, "kind": model.kind, "seeds": model.seeds, "metrics": {}}
         row["d_latent"] = model.specs[0].options.get("d_latent")
         for metric in HEADLINE:
             row["metrics"][metric] = summary(comparison, model, metric)
-        if baseline is not None and model is not baseline:
-            row["versus_baseline"] = {m: versus(comparison, model, baseline, m) for m in HEADLINE}
+        if model.name in baselines:
+            row["baseline"] = baselines[model.name].name
+            row["versus_baseline"] = {m: versus(comparison, model, baselines[model.name], m) for m in HEADLINE}
         rows.append(row)
     family = mark(rows)
+    if panel and baselines:
+        judge_by_panel(rows, comparison, models, panel)
     return {
         "dataset": comparison.dataset,
         "judge": comparison.judge,
+        "panel": judges if panel else None,
         "baseline": baseline.name if baseline else None,
         "pairs": comparison.runs[0]["sizes"]["pairs"],
         "family": family,
         "fdr": FDR,
         "models": rows,
-        "verdict": verdict_lines(rows, baseline.name if baseline else None),
+        "verdict": verdict_lines(rows),
     }
 
 
-def verdict_lines(rows: list[dict[str, Any]], baseline: str | None) -> list[str]:
-    if baseline is None:
+def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
+    if not any("versus_baseline" in row for row in rows):
         return ["No plain AE (kind dense) in this sweep: models are not judged against one."]
     lines = []
     for row in rows:
         if "versus_baseline" not in row:
             continue
-        calls: dict[str, list[str]] = {"better": [], "worse": [], "tie": []}
+        calls: dict[str, list[str]] = {"better": [], "worse": [], "tie": [], "split": []}
         for metric, result in row["versus_baseline"].items():
             if result is not None:
                 interval = f"[{signed(result['low'])}, {signed(result['high'])}]"
                 text = f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {result['q']:.3g})"
-                calls[result["verdict"]].append(text if result["verdict"] != "tie" else WORDS[metric])
+                calls[result["verdict"]].append(text if result["verdict"] in ("better", "worse") else WORDS[metric])
         parts = [f"better on {', '.join(calls['better'])}" if calls["better"] else ""]
         parts.append(f"worse on {', '.join(calls['worse'])}" if calls["worse"] else "")
         parts.append(f"no significant difference on {', '.join(calls['tie'])}" if calls["tie"] else "")
+        parts.append(f"the judges disagree on {', '.join(calls['split'])}" if calls["split"] else "")
         seeds = len(row["seeds"])
-        lines.append(f"{row['model']} against {baseline} ({seeds} seed(s)): " + "; ".join(p for p in parts if p) + ".")
+        said = "; ".join(p for p in parts if p)
+        lines.append(f"{row['model']} against {row['baseline']} ({seeds} seed(s)): {said}.")
     return lines
 
 
@@ -182,13 +244,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"report's family ({report['family']} comparisons: every model x metric against the plain AE); ▲/▼ only "
         f"where q < {report['fdr']}, = otherwise. "
         f"Lower is better for {', '.join(sorted(m for m in HEADLINE if m in LOWER_IS_BETTER))}.\n",
+        *panel_words(report),
         "## Verdict\n",
         *[f"- {line}" for line in report["verdict"]],
         "",
     ]
-    marks = {"better": "▲", "worse": "▼", "tie": "="}
+    panel = bool(report.get("panel"))
     for metric in HEADLINE:
-        out += [f"## {metric}\n", "| model | mean [95% interval] | seeds | vs plain AE |", "| --- | ---: | --- | --- |"]
+        head = "| model | mean [95% interval] | seeds | vs plain AE |" + (" judges |" if panel else "")
+        out += [f"## {metric}\n", head, "| --- | ---: | --- | --- |" + (" --- |" if panel else "")]
         for row in report["models"]:
             s = row["metrics"][metric]
             if s is None:
@@ -196,17 +260,44 @@ def markdown(report: dict[str, Any]) -> str:
                 continue
             versus_ae = (row.get("versus_baseline") or {}).get(metric)
             against = (
-                f"{marks[versus_ae['verdict']]} {signed(versus_ae['difference'])} "
+                f"{MARKS[versus_ae['verdict']]} {signed(versus_ae['difference'])} "
                 f"[{signed(versus_ae['low'])}, {signed(versus_ae['high'])}] q {versus_ae['q']:.3g}"
                 if versus_ae
-                else ("baseline" if row["model"] == report["baseline"] else "")
+                else ("baseline" if "versus_baseline" not in row and report["baseline"] else "")
             )
             per_seed = ", ".join(fmt(v) for v in s["values"])
-            out.append(
-                f"| {row['model']} | {fmt(s['mean'])} [{fmt(s['low'])}, {fmt(s['high'])}] | {per_seed} | {against} |"
-            )
+            line = f"| {row['model']} | {fmt(s['mean'])} [{fmt(s['low'])}, {fmt(s['high'])}] | {per_seed} | {against} |"
+            out.append(line + (f" {judges_cell(versus_ae)} |" if panel else ""))
         out.append("")
     return "\n".join(out)
+
+
+MARKS = {"better": "▲", "worse": "▼", "tie": "=", "split": "≠"}
+
+
+def panel_words(report: dict[str, Any]) -> list[str]:
+    """report.md's account of the panel of judges, if the report has one."""
+    panel = report.get("panel")
+    if not panel:
+        return []
+    judges = ", ".join(f"{name} (tau {one['tau']:.3f})" for name, one in panel.items())
+    return [
+        f"Every mark is checked by a panel of {len(panel)} judges: {judges} (arch@percentile of its confidence on "
+        "real test images). Each judge marks its own family by the same rule; ▲/▼ stand only where every judge "
+        "makes the same call, ≠ where they differ (the judges column: the calls at each percentile, per network). "
+        "The numbers are the first judge's at its 5th percentile.\n"
+    ]
+
+
+def judges_cell(result: dict[str, Any] | None) -> str:
+    """``cnn ▲▲= · mlp ▲▲▲``: each network's calls at each of its thresholds."""
+    if not result or "judges" not in result:
+        return ""
+    by_arch: dict[str, str] = {}
+    for name, call in result["judges"].items():
+        arch = name.split("@")[0]
+        by_arch[arch] = by_arch.get(arch, "") + MARKS[call]
+    return " · ".join(f"{arch} {calls}" for arch, calls in by_arch.items())
 
 
 def signed(value: float) -> str:
@@ -274,11 +365,18 @@ def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]
     return out.getvalue()
 
 
-def write_report(comparison: Comparison, specs: list[RunSpec], out_dir: Path) -> list[Path]:
-    """report.json, report.md and report.png in ``out_dir`` (each rendered before any is written)."""
+def write_report(
+    comparison: Comparison,
+    specs: list[RunSpec],
+    out_dir: Path,
+    panel: dict[str, list[dict[str, Items]]] | None = None,
+    judges: dict[str, dict[str, Any]] | None = None,
+) -> list[Path]:
+    """report.json, report.md and report.png in ``out_dir`` (each rendered before any is
+    written); ``panel`` and ``judges`` as :func:`build` takes them."""
     from .axis import axis_picture, families_over
 
-    report = build(comparison, specs)
+    report = build(comparison, specs, panel, judges)
     folder = ensure_writable_dir(out_dir)
     paths = [folder / "report.json", folder / "report.md", folder / "report.png"]
     contents = [

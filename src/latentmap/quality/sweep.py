@@ -220,6 +220,7 @@ class SweepOptions:
     pairs: int = 1000
     seed: int = 0
     report: bool = True  # compare and report each dataset once the runs are trained
+    judges: tuple[str, ...] = ("cnn", "mlp")  # the report's panel of judge networks, its own judge first
     progress: bool = True
     data_dir: str | None = None
     fonts_dir: str | None = None
@@ -300,6 +301,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     from .compare import Comparison, add_run, judge_summary, measure_cached, write_outputs
     from .judge import judge_for
     from .metrics import make_probe
+    from .panel import describe, panel_items
     from .pool import measure_all
     from .report import models_of, write_report
 
@@ -308,21 +310,29 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
         ordered[0].dataset, data_dir=options.data_dir, fonts_dir=options.fonts_dir, cache_dir=options.cache_dir
     )
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
-    judge = judge_for(dataset, cache, progress=options.progress, announce=log)
+    judges = {
+        arch: judge_for(dataset, cache, progress=options.progress, announce=log, arch=arch) for arch in options.judges
+    }
+    judge = judges[options.judges[0]]
     probe = make_probe(dataset, options.pairs, options.seed)
     directories = [spec.path_in(out) for spec in ordered]
     data = (options.data_dir, options.fonts_dir, options.cache_dir)
     jobs = options.jobs or default_jobs(specs)
     at_once = min(jobs, len(ordered))
-    log(f"{dataset.spec}: measuring {len(ordered)} runs ({options.pairs} test pairs each, {at_once} at a time)")
-    measure_all(directories, dataset.spec, data, options.pairs, options.seed, jobs, log)
+    log(
+        f"{dataset.spec}: measuring {len(ordered)} runs ({options.pairs} test pairs each, by {len(judges)} judge "
+        f"network(s), {at_once} at a time)"
+    )
+    measure_all(directories, dataset.spec, data, options.pairs, options.seed, jobs, options.judges, log)
     comparison = Comparison(dataset.spec, judge_summary(judge))
+    runs = []
     for k, spec in enumerate(ordered, start=1):
-        run = load_run(spec.path_in(out))
+        runs.append(load_run(spec.path_in(out)))
         started = time.perf_counter()
-        add_run(comparison, run, *measure_cached(run, dataset, judge, probe))
+        add_run(comparison, runs[-1], *measure_cached(runs[-1], dataset, judge, probe))
         if jobs < 2 or len(ordered) < 2:  # measured here, not in workers: say so run by run
             log(f"[{k}/{len(ordered)}] {spec.directory}: measured in {time.perf_counter() - started:.0f} s")
+    panel = panel_items(runs, dataset, judges, probe, log)
     folder = out / Path(dataset.spec).stem
-    written = write_outputs(comparison, folder) + write_report(comparison, ordered, folder)
+    written = write_outputs(comparison, folder) + write_report(comparison, ordered, folder, panel, describe(judges))
     log(f"{dataset.spec}: {len(ordered)} runs compared; wrote {', '.join(p.name for p in written)} in {folder}")

@@ -1,7 +1,7 @@
 """The verdict in words, generated from sweep reports (``report.json`` per dataset), so that no
 sentence about the answer can drift from its numbers: per headline metric, which models the
 reports call better or worse than the plain AE on which datasets (with the difference and
-its q-value), and which they call no different.
+its q-value), which they call no different, and where the report's judges disagree.
 
     python -m latentmap.quality.verdict docs/answer/*/report.json
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LatentmapError
-from .report import HEADLINE, WORDS, signed
+from .report import HEADLINE, WORDS, judges_cell, signed
 
 
 def model_label(row: dict[str, Any], dataset: str) -> str:
@@ -23,7 +23,7 @@ def model_label(row: dict[str, Any], dataset: str) -> str:
 
 def calls(reports: list[dict[str, Any]], metric: str) -> dict[str, dict[str, list[str]]]:
     """verdict -> model -> the datasets (with difference and q) where a report made that call."""
-    found: dict[str, dict[str, list[str]]] = {"better": {}, "worse": {}, "tie": {}}
+    found: dict[str, dict[str, list[str]]] = {"better": {}, "worse": {}, "tie": {}, "split": {}}
     for report in reports:
         dataset = str(report["dataset"])
         for row in report["models"]:
@@ -31,10 +31,20 @@ def calls(reports: list[dict[str, Any]], metric: str) -> dict[str, dict[str, lis
             if result is None:
                 continue
             where = dataset
-            if result["verdict"] != "tie":
+            if result["verdict"] in ("better", "worse"):
                 where += f" {signed(result['difference'])}, q {result['q']:.2g}"
+            elif result["verdict"] == "split":
+                where += f": {judges_cell(result)}"
             found[result["verdict"]].setdefault(model_label(row, dataset), []).append(where)
     return found
+
+
+SAID = {
+    "better": "better than the plain AE",
+    "worse": "worse",
+    "tie": "no significant difference",
+    "split": "the judges disagree",
+}
 
 
 def verdict_bullets(reports: list[dict[str, Any]]) -> list[str]:
@@ -48,13 +58,10 @@ def verdict_bullets(reports: list[dict[str, Any]]) -> list[str]:
         if not any(found.values()):
             continue
         parts = []
-        for verdict, words in (("better", "better than the plain AE"), ("worse", "worse")):
+        for verdict, words in SAID.items():
             if found[verdict]:
                 listed = "; ".join(f"{model} ({', '.join(where)})" for model, where in found[verdict].items())
                 parts.append(f"{words}: {listed}")
-        if found["tie"]:
-            listed = "; ".join(f"{model} ({', '.join(where)})" for model, where in found["tie"].items())
-            parts.append(f"no significant difference: {listed}")
         bullets.append(f"- **{WORDS[metric]}** — " + ". ".join(parts) + ".")
     return bullets
 

@@ -1,0 +1,58 @@
+"""A panel of judges for a sweep's report: a verdict that hangs on one judge is not a verdict.
+
+Every run is scored by each judge network of the panel (the CNN every part uses and a pixel
+MLP that sees images another way) at tau on the 1st, 5th and 20th percentile of that
+judge's confidence on real test images: six judges. A measurement keeps the judge's
+confidence in each decode, not its verdicts (:mod:`.validity`), so the three thresholds of
+one network cost one measurement. The report marks a difference only where all six agree.
+"""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..data import Dataset
+from ..train.run import Run
+from .compare import measure_cached
+from .judge import Judge
+from .metrics import Probe
+from .stats import Items
+from .validity import TAU_METRICS
+
+QUANTILES = (0.01, 0.05, 0.2)
+ARCHS = ("cnn", "mlp")  # the first is the report's own judge (at its 5th percentile)
+
+
+def label(arch: str, quantile: float) -> str:
+    return f"{arch}@{quantile:.0%}"
+
+
+def describe(judges: dict[str, Judge]) -> dict[str, dict[str, Any]]:
+    """What report.json says of each judge of the panel."""
+    return {
+        label(arch, q): {"arch": arch, "quantile": q, "tau": judge.at(q).tau, "accuracy": judge.info["accuracy"]}
+        for arch, judge in judges.items()
+        for q in QUANTILES
+    }
+
+
+def panel_items(
+    runs: list[Run], dataset: Dataset, judges: dict[str, Judge], probe: Probe, log: Callable[[str], Any] = print
+) -> dict[str, list[dict[str, Items]]]:
+    """Per judge of the panel, per run: the units behind every metric as that judge sees them.
+    The thresholds of one network share its tau-free units (FID's replicates are drawn once)."""
+    panel: dict[str, list[dict[str, Items]]] = {}
+    for arch, judge in judges.items():
+        shared: list[dict[str, Items]] = []
+        for quantile in QUANTILES:
+            per_run = []
+            for k, run in enumerate(runs):
+                started = time.perf_counter()
+                items = measure_cached(run, dataset, judge.at(quantile), probe)[1]["items"]
+                if time.perf_counter() - started > 1:  # measured now, not read: say so
+                    log(f"[{k + 1}/{len(runs)}] {run.path.name}: judged by the {arch} judge too")
+                if len(shared) <= k:
+                    shared.append({name: one for name, one in items.items() if name not in TAU_METRICS})
+                per_run.append({**items, **shared[k]})
+            panel[label(arch, quantile)] = per_run
+    return panel
