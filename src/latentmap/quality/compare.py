@@ -141,7 +141,7 @@ def measure_cached(
     items, evidence, details = measure_evidence(run, dataset, judge, probe, mode)
     details = shown_only(details, probe)
     intervals = {name: list(bootstrap_interval(one, probe.seed)) for name, one in items.items()}  # FID's: slow
-    arrays = {f"item.{name}": one.values for name, one in items.items()}
+    arrays: dict[str, Any] = {f"item.{name}": one.values for name, one in items.items()}
     arrays |= {f"evidence.{name}": values for name, values in evidence.items()}
     # the replicates behind those intervals: a report asks for them again (FID's take seconds each)
     arrays |= {f"replicates.{name}": one.resampled(probe.seed) for name, one in items.items() if len(one) > 1}
