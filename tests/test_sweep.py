@@ -260,6 +260,34 @@ def test_the_verdict_in_words_says_what_the_reports_say():
         verdict_bullets([{"dataset": "x", "baseline": None, "models": []}])
 
 
+def test_the_verdict_is_written_between_the_readme_markers(tmp_path, capsys):
+    from latentmap.quality.verdict import main, verdict_bullets, written_bullets
+
+    result = {"verdict": "worse", "difference": -0.02, "low": -0.03, "high": -0.01, "p": 0.001, "q": 0.003}
+    rows = [{"model": "digits-dense", "versus_baseline": None}]
+    rows.append({"model": "digits-vae", "versus_baseline": {"holes": result}})
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"dataset": "digits", "baseline": "digits-dense", "models": rows}))
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\n<!-- verdict: begin -->\n- an old sentence\n<!-- verdict: end -->\n\nAfter.\n")
+    assert main(["--write", str(readme), str(report)]) == 0
+    text = readme.read_text()
+    assert (
+        written_bullets(text)
+        == verdict_bullets([json.loads(report.read_text())])
+        == ["- **holes** — worse: vae (digits -0.020, q 0.003)."]
+    )
+    assert text.startswith("# Title\n\n<!-- verdict: begin -->\n- **holes**") and text.endswith("end -->\n\nAfter.\n")
+    assert main(["--write", str(readme), str(report)]) == 0 and readme.read_text() == text  # the same again
+    plain = tmp_path / "plain.md"
+    plain.write_text("no markers\n")
+    capsys.readouterr()
+    assert main(["--write", str(plain), str(report)]) == 2 and plain.read_text() == "no markers\n"
+    assert "needs one '<!-- verdict: begin -->' line" in capsys.readouterr().err
+    report.write_text("{not json")
+    assert main([str(report)]) == 2 and "error:" in capsys.readouterr().err
+
+
 def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
     from latentmap.quality.compare import Comparison
     from latentmap.quality.grid import RunSpec

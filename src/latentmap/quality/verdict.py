@@ -4,13 +4,20 @@ reports call better or worse than the plain AE on which datasets (with the diffe
 its q-value), which they call no different, and where the report's judges disagree.
 
     python -m latentmap.quality.verdict docs/answer/*/report.json
+    python -m latentmap.quality.verdict --write README.md docs/answer/*/report.json
+
+``--write`` puts the bullets between the file's ``<!-- verdict: begin -->`` and
+``<!-- verdict: end -->`` lines (and nowhere else), so a test can hold the README to the
+committed reports (:func:`written_bullets`).
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text
 from ..errors import LatentmapError
 from .report import HEADLINE, WORDS, judges_cell, signed
 
@@ -66,10 +73,46 @@ def verdict_bullets(reports: list[dict[str, Any]]) -> list[str]:
     return bullets
 
 
-def main(paths: list[str]) -> int:
+BEGIN, END = "<!-- verdict: begin -->", "<!-- verdict: end -->"
+
+
+def marked_block(text: str, source: str) -> tuple[int, int]:
+    """Line indices of the begin and end markers in ``text`` (one pair, in order)."""
+    lines = text.splitlines()
+    begins = [k for k, line in enumerate(lines) if line.strip() == BEGIN]
+    ends = [k for k, line in enumerate(lines) if line.strip() == END]
+    if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
+        raise LatentmapError(f"{source} needs one '{BEGIN}' line and, after it, one '{END}' line")
+    return begins[0], ends[0]
+
+
+def written_bullets(text: str, source: str = "the file") -> list[str]:
+    """The bullets between the verdict markers of ``text``."""
+    begin, end = marked_block(text, source)
+    return [line for line in text.splitlines()[begin + 1 : end] if line.strip()]
+
+
+def with_bullets(text: str, bullets: list[str], source: str = "the file") -> str:
+    """``text`` with the lines between its verdict markers replaced by ``bullets``."""
+    begin, end = marked_block(text, source)
+    lines = text.splitlines()
+    return "\n".join([*lines[: begin + 1], *bullets, *lines[end:]]) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m latentmap.quality.verdict", description=__doc__.split("\n")[0])
+    parser.add_argument("reports", nargs="+", help="report.json of each dataset (a sweep writes <out>/<dataset>/)")
+    parser.add_argument("--write", metavar="FILE", help="put the bullets between FILE's verdict markers")
+    args = parser.parse_args(argv)
     try:
-        reports = [json.loads(Path(path).read_text()) for path in paths]
-        print("\n".join(verdict_bullets(reports)))
+        reports = [json.loads(Path(path).read_text()) for path in args.reports]
+        bullets = verdict_bullets(reports)
+        if args.write:
+            target = Path(args.write)
+            write_text(target, with_bullets(target.read_text(), bullets, str(target)))
+            print(f"wrote {len(bullets)} verdict bullets into {target}")
+        else:
+            print("\n".join(bullets))
     except (OSError, ValueError, KeyError, LatentmapError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
