@@ -5,6 +5,7 @@ One module per command family (``data``, ``train``, ``typeface``, ``evaluate``, 
 Errors the user can fix (:class:`LatentmapError`) print one line and exit with status 2.
 """
 
+import io
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,8 @@ def build_parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if isinstance(sys.stdout, io.TextIOWrapper):  # redirected to a log: each line as it is printed
+        sys.stdout.reconfigure(line_buffering=True)
     args = build_parser().parse_args(argv)
     return run(args.handler, args)
 
