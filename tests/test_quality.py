@@ -282,6 +282,7 @@ def test_one_measurement_serves_every_tau_and_equals_measuring_at_it(runs, digit
     kept, computed = by_tau[1][1]["items"]["gmm_fid"], by_tau[0][1]["items"]["gmm_fid"]
     assert list(kept.replicated) == [(probe.seed, 100)]  # read with FID's replicates: a report refits nothing
     np.testing.assert_array_equal(kept.replicated[(probe.seed, 100)], computed.resampled(probe.seed))
+    assert kept.value is not None and kept.value == computed.compute()  # and with its value: no FID refit
     strict, usual, lenient = (metrics for metrics, _ in reversed(by_tau))
     for name in METRICS:
         if name in TAU_METRICS:  # a higher tau can only turn valid decodes invalid

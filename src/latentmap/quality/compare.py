@@ -132,7 +132,7 @@ def measure_cached(
     that a sweep run again measures nothing it measured before, a change of constants
     measures afresh, and the same judge at another tau reads the same file (it keeps the
     judge's confidence in each decode, not its verdicts). The bootstrap replicates of the
-    tau-free metrics are kept too, so a report over many runs never refits FID."""
+    tau-free metrics are kept too, and their values, so a report over many runs never refits FID."""
     path = measurement_path(run, judge, probe, mode)
     cached = read_measurement(path)
     if cached is not None:
@@ -151,6 +151,7 @@ def measure_cached(
         "details": {k: v for k, v in details.items() if k not in UNSAVED},
         "items": {name: [one.unit, one.stat] for name, one in items.items()},
         "intervals": intervals,
+        "values": {name: float(one.compute()) for name, one in items.items()},
     }
     try:
         with atomic_path(path) as tmp:
@@ -171,7 +172,9 @@ def read_measurement(
         items = {}
         for name, (unit, stat) in meta["items"].items():
             reference = arrays["reference"] if stat == "fid" else None
-            items[name] = one = Items(unit, arrays[f"item.{name}"], stat, reference)
+            items[name] = one = Items(
+                unit, arrays[f"item.{name}"], stat, reference, value=meta.get("values", {}).get(name)
+            )
             if f"replicates.{name}" in arrays:
                 one.replicated[(meta["details"]["seed"], boot_count(one))] = arrays[f"replicates.{name}"]
         evidence = {name.removeprefix("evidence."): v for name, v in arrays.items() if name.startswith("evidence.")}

@@ -7,13 +7,12 @@ confidence in each decode, not its verdicts (:mod:`.validity`), so the three thr
 one network cost one measurement. The report marks a difference only where all six agree.
 """
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from ..data import Dataset
 from ..train.run import Run
-from .compare import measure_cached
+from .compare import measure_cached, measurement_path
 from .judge import Judge
 from .metrics import Probe
 from .stats import Items
@@ -47,10 +46,9 @@ def panel_items(
         for quantile in QUANTILES:
             per_run = []
             for k, run in enumerate(runs):
-                started = time.perf_counter()
+                if not measurement_path(run, judge, probe, "linear").is_file():  # measured now: say so
+                    log(f"[{k + 1}/{len(runs)}] {run.path.name}: judging by the {arch} judge too")
                 items = measure_cached(run, dataset, judge.at(quantile), probe)[1]["items"]
-                if time.perf_counter() - started > 1:  # measured now, not read: say so
-                    log(f"[{k + 1}/{len(runs)}] {run.path.name}: judged by the {arch} judge too")
                 if len(shared) <= k:
                     shared.append({name: one for name, one in items.items() if name not in TAU_METRICS})
                 per_run.append({**items, **shared[k]})

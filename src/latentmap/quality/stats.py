@@ -35,6 +35,7 @@ class Items:
     # resampled(seed) per seed and replicate count: a report asks for the same replicates of one
     # run for its own interval and for every difference against it (FID refits on each)
     replicated: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    value: float | None = field(default=None, repr=False, compare=False)  # compute() on all units, once
 
     def __len__(self) -> int:
         return len(self.values)
@@ -42,8 +43,9 @@ class Items:
     def compute(self, rows: np.ndarray | None = None) -> np.ndarray | float:
         """The statistic on all units, or on each row of ``rows`` (replicates x n) of indices."""
         if rows is None:
-            rows = np.arange(len(self.values))[None]
-            return float(np.asarray(self.compute(rows))[0])
+            if self.value is None:
+                self.value = float(np.asarray(self.compute(np.arange(len(self.values))[None]))[0])
+            return self.value
         if self.stat == "mean":
             return self.values[rows].mean(axis=1)
         if self.stat == "p90":
