@@ -427,3 +427,15 @@ def test_a_pixel_mlp_is_a_second_judge_of_another_kind(digits, tmp_path):
         mlp.at(0.3)
     with pytest.raises(LatentmapError, match="unknown judge arch"):
         judges.judge_settings(arch="resnet")
+
+
+def test_every_published_compare_json_has_its_intervals_and_sizes():
+    """The README says every compare.json carries `ci` and `sizes`: the committed ones too."""
+    from pathlib import Path
+
+    published = sorted((Path(__file__).resolve().parents[1] / "docs").rglob("compare.json"))
+    assert published, "no compare.json under docs/"
+    for path in published:
+        for run in json.loads(path.read_text())["runs"]:
+            assert run["sizes"]["pairs"] > 0 and set(run["ci"]) == set(run["metrics"]), (path, run["name"])
+            assert all(low is None or low <= high for low, high in run["ci"].values()), (path, run["name"])
