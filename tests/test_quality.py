@@ -13,7 +13,7 @@ from latentmap.errors import LatentmapError
 from latentmap.quality.compare import compare_runs, markdown
 from latentmap.quality.judge import JudgeError, data_hash, judge_for, judge_paths, read_judge, save_judge
 from latentmap.quality.metrics import METRICS, Probe, make_probe, measure, smoothness_scores
-from latentmap.quality.validity import TAU_METRICS, class_confidence
+from latentmap.quality.validity import class_confidence
 from latentmap.train import train
 from latentmap.train.run import load_run
 from tests.test_training import quick_options
@@ -270,6 +270,21 @@ def test_cached_measurements_are_keyed_by_sample_sizes_and_code_version(runs, di
     second = measurement_path(run, judge, probe, "linear")
     monkeypatch.setattr(metrics, "MEASURE_VERSION", metrics.MEASURE_VERSION + 1)
     assert len({first, second, measurement_path(run, judge, probe, "linear")}) == 3
+
+
+# The metrics a threshold changes (every other one is the same at every tau).
+TAU_METRICS = (
+    "interpolation_validity",
+    "interpolation_validity_same_class",
+    "interpolation_validity_cross_class",
+    "interpolation_worst",
+    "extrapolation_validity_10",
+    "extrapolation_validity_50",
+    "gaussian_validity",
+    "gmm_validity",
+    "prior_validity",
+    "analogy_accuracy",
+)
 
 
 def test_one_measurement_serves_every_tau_and_equals_measuring_at_it(runs, digits, judge, tmp_path):

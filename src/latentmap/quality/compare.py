@@ -124,20 +124,30 @@ def measurement_path(run: Run, judge: Judge, probe: Probe, mode: str) -> Path:
     return run.path / "quality" / f"{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.npz"
 
 
+Measurement = tuple[dict[str, Items], dict[str, np.ndarray], dict[str, Any], dict[str, list[float]]]
+
+
 def measure_cached(
     run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear"
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """:func:`measure`, kept in ``<run>/quality/<key>.npz`` (key: the weights, the judge's
-    network, the pairs, seed and mode, the sample sizes and the metrics' code version), so
-    that a sweep run again measures nothing it measured before, a change of constants
-    measures afresh, and the same judge at another tau reads the same file (it keeps the
-    judge's confidence in each decode, not its verdicts). The bootstrap replicates of the
-    tau-free metrics are kept too, and their values, so a report over many runs never refits FID."""
+    """:func:`measure`, from the run's kept measurement (:func:`kept_measurement`) at the judge's tau."""
+    items, evidence, details, intervals = kept_measurement(run, dataset, judge, probe, mode)
+    return judged(items, evidence, details, judge.tau, intervals)
+
+
+def kept_measurement(run: Run, dataset: Dataset, judge: Judge, probe: Probe, mode: str = "linear") -> Measurement:
+    """The run measured by the judge's network at no particular tau: (tau-free items, the
+    judge's evidence, details, intervals of the tau-free metrics), kept in
+    ``<run>/quality/<key>.npz`` (key: the weights, the judge's network, the pairs, seed and
+    mode, the sample sizes and the metrics' code version), so that a sweep run again
+    measures nothing it measured before, a change of constants measures afresh, and the same
+    judge at another tau reads the same file (it keeps the judge's confidence in each
+    decode, not its verdicts). The bootstrap replicates of the tau-free metrics are kept
+    too, and their values, so a report over many runs never refits FID."""
     path = measurement_path(run, judge, probe, mode)
     cached = read_measurement(path)
     if cached is not None:
-        items, evidence, details, intervals = cached
-        return judged(items, evidence, details, judge.tau, intervals)
+        return cached
     items, evidence, details = measure_evidence(run, dataset, judge, probe, mode)
     details = shown_only(details, probe)
     intervals = {name: list(bootstrap_interval(one, probe.seed)) for name, one in items.items()}  # FID's: slow
@@ -158,13 +168,11 @@ def measure_cached(
             np.savez(tmp, **arrays, meta=json.dumps(meta))
     except (OSError, LatentmapError):
         pass  # a read-only run directory: measured, not kept
-    return judged(items, evidence, details, judge.tau, intervals)
+    return items, evidence, details, intervals
 
 
-def read_measurement(
-    path: Path,
-) -> tuple[dict[str, Items], dict[str, np.ndarray], dict[str, Any], dict[str, list[float]]] | None:
-    """(items, evidence, details, intervals) as :func:`measure_cached` kept them, or None."""
+def read_measurement(path: Path) -> Measurement | None:
+    """What :func:`kept_measurement` kept in ``path``, or None."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(str(npz["meta"]))

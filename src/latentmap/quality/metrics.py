@@ -227,7 +227,7 @@ def judged(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The metrics and details of :func:`measure` at ``tau`` from a measurement's tau-free
     ``items`` and judge ``evidence``; ``intervals`` already known (of tau-free metrics) are kept."""
-    items = {**items, **validity_items(evidence, tau, details["sizes"]["same_class_pairs"])}
+    items = items_at(items, evidence, details, tau)
     names = [name for name in METRICS if name in items]  # prior_* only where the run has a prior
     known = intervals or {}
     seed = details["seed"]
@@ -235,6 +235,13 @@ def judged(
     metrics = {name: float(items[name].compute()) for name in names}
     shown = strip_valid(details["strip_confidence"], tau)
     return metrics, {**details, "tau": tau, "ci": ci, "items": items, "strip_valid": shown}
+
+
+def items_at(
+    items: dict[str, Items], evidence: dict[str, np.ndarray], details: dict[str, Any], tau: float
+) -> dict[str, Items]:
+    """Every metric's units at ``tau``: the tau-free ``items`` and the validity ones from the evidence."""
+    return {**items, **validity_items(evidence, tau, details["sizes"]["same_class_pairs"])}
 
 
 def measure_evidence(

@@ -12,14 +12,12 @@ from typing import Any
 
 from ..data import Dataset
 from ..train.run import Run
-from .compare import measure_cached, measurement_path
+from .compare import kept_measurement, measurement_path
 from .judge import Judge
-from .metrics import Probe
+from .metrics import Probe, items_at
 from .stats import Items
-from .validity import TAU_METRICS
 
 QUANTILES = (0.01, 0.05, 0.2)
-ARCHS = ("cnn", "mlp")  # the first is the report's own judge (at its 5th percentile)
 
 
 def label(arch: str, quantile: float) -> str:
@@ -39,18 +37,18 @@ def panel_items(
     runs: list[Run], dataset: Dataset, judges: dict[str, Judge], probe: Probe, log: Callable[[str], Any] = print
 ) -> dict[str, list[dict[str, Items]]]:
     """Per judge of the panel, per run: the units behind every metric as that judge sees them.
-    The thresholds of one network share its tau-free units (FID's replicates are drawn once)."""
+    Each network's measurement of a run is read once; its thresholds share its tau-free units
+    (FID's replicates come with them)."""
     panel: dict[str, list[dict[str, Items]]] = {}
     for arch, judge in judges.items():
-        shared: list[dict[str, Items]] = []
+        kept = []
+        for k, run in enumerate(runs):
+            if not measurement_path(run, judge, probe, "linear").is_file():  # measured now: say so
+                log(f"[{k + 1}/{len(runs)}] {run.path.name}: judging by the {arch} judge too")
+            kept.append(kept_measurement(run, dataset, judge, probe))
         for quantile in QUANTILES:
-            per_run = []
-            for k, run in enumerate(runs):
-                if not measurement_path(run, judge, probe, "linear").is_file():  # measured now: say so
-                    log(f"[{k + 1}/{len(runs)}] {run.path.name}: judging by the {arch} judge too")
-                items = measure_cached(run, dataset, judge.at(quantile), probe)[1]["items"]
-                if len(shared) <= k:
-                    shared.append({name: one for name, one in items.items() if name not in TAU_METRICS})
-                per_run.append({**items, **shared[k]})
-            panel[label(arch, quantile)] = per_run
+            tau = judge.at(quantile).tau
+            panel[label(arch, quantile)] = [
+                items_at(items, evidence, details, tau) for items, evidence, details, _ in kept
+            ]
     return panel

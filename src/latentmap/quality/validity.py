@@ -15,17 +15,6 @@ from .stats import Items
 
 WRONG_CLASS = -1.0  # below every tau: a decode of the wrong class is never valid
 SAMPLERS = ("gaussian", "gmm", "prior")
-# The metrics a threshold changes (every other metric is the same at every tau).
-TAU_METRICS = (
-    "interpolation_validity",
-    "interpolation_validity_same_class",
-    "interpolation_validity_cross_class",
-    "interpolation_worst",
-    "extrapolation_validity_10",
-    "extrapolation_validity_50",
-    *(f"{sampler}_validity" for sampler in SAMPLERS),
-    "analogy_accuracy",
-)
 
 
 def class_confidence(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:
@@ -38,7 +27,7 @@ def class_confidence(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np
 
 
 def validity_items(evidence: dict[str, np.ndarray], tau: float, n_same: int) -> dict[str, Items]:
-    """The TAU_METRICS at ``tau`` from the evidence: ``pairs`` (n, 9: the 7 inner points of
+    """The metrics a threshold changes, at ``tau``, from the evidence: ``pairs`` (n, 9: the 7 inner points of
     each path, then 10% and 50% beyond), ``<sampler>_samples`` and ``analogies``."""
     valid = evidence["pairs"] >= tau
     inner = valid[:, :INTERMEDIATE_STEPS].astype(float)
