@@ -216,7 +216,10 @@ def test_the_published_grids_expand_as_their_comments_say():
     answer = read_grid(examples / "answer.toml")
     assert len(answer) == 75 and {int(spec.options["epochs"]) for spec in answer} == {20}  # conv nets too
     sizes = read_grid(examples / "latent_size.toml")
-    assert len(sizes) == 60 and {spec.options["d_latent"] for spec in sizes} == {2, 8, 32, 64}
+    assert len(sizes) == 75 and {spec.options["d_latent"] for spec in sizes} == {2, 8, 16, 32, 64}
+    # d = 16 is trained with the answer's settings: the same run identity (hash), another name
+    at_16 = {s.key for s in sizes if s.options["d_latent"] == 16}
+    assert at_16 and at_16 <= {s.key for s in answer if s.dataset == "digits"}
     assert {spec.options["kind"] for spec in sizes} == {"dense", "vae", "rae", "wae"}
 
 
