@@ -86,19 +86,21 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     report = json.loads((out / "digits" / "report.json").read_text())
     assert report["baseline"] == "digits-dense" and [m["seeds"] for m in report["models"]] == [[0, 1], [0, 1]]
     vae = report["models"][1]["versus_baseline"]["interpolation_validity"]
-    assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie")
+    assert vae["low"] <= vae["difference"] <= vae["high"] and vae["verdict"] in ("better", "worse", "tie", "split")
     assert 0 <= vae["p"] <= vae["q"] <= 1 and report["family"] >= 9 and report["fdr"] == 0.05
     assert list(report["panel"]) == ["cnn@1%", "cnn@5%", "cnn@20%", "mlp@1%", "mlp@5%", "mlp@20%"]
     assert set(vae["judges"]) == set(report["panel"]) and vae["judges"]["cnn@5%"] in ("better", "worse", "tie")
     agreed = len(set(vae["judges"].values())) == 1
     assert vae["verdict"] == (vae["judges"]["cnn@5%"] if agreed else "split")
     assert "## Verdict" in (out / "digits" / "report.md").read_text()
-    from latentmap.quality.verdict import verdict_bullets
+    from latentmap.quality.verdict import SAID, block
 
-    bullets = verdict_bullets([report])  # the README's verdict, generated from what the sweep wrote
-    line = next(b for b in bullets if b.startswith("- **interpolation validity**"))
-    said = {"better": "better than the plain AE: vae", "worse": "worse: vae", "tie": "no significant difference: vae"}
-    assert said[vae["verdict"]] in line
+    lines = block([report])  # the README's answer, generated from what the sweep wrote
+    line = next(b for b in lines if b.startswith("- **interpolation validity**"))
+    assert f"{SAID[vae['verdict']].capitalize()}: VAE, original loss" in line
+    row = next(b for b in lines if b.startswith("| VAE, original loss |"))
+    mean = report["models"][1]["metrics"]["interpolation_validity"]["mean"]
+    assert row.split(" | ")[1].startswith(f"{mean:.3f} [")
     # The runs were measured in worker processes: with this process's sizes and judge.
     from latentmap import load_dataset
     from latentmap.quality.judge import judge_for
@@ -240,7 +242,9 @@ def test_a_latent_size_grid_gets_each_metric_against_d():
     families = families_over(rows, "d_latent")
     assert list(families) == ["digits-dense", "digits-vae"]  # rae has one size: no line
     assert [r["d_latent"] for r in families["digits-vae"]] == [2, 8, 64]
-    picture = Image.open(BytesIO(axis_picture(rows, "d_latent", {m: WORDS[m] for m in HEADLINE})))
+    picture = Image.open(
+        BytesIO(axis_picture({"dataset": "digits", "models": rows}, "d_latent", {m: WORDS[m] for m in HEADLINE}))
+    )
     assert picture.size[0] > 1000 and np.asarray(picture.convert("L")).std() > 10
 
 
@@ -261,48 +265,126 @@ def test_the_verdict_in_words_says_what_the_reports_say():
     ]
     (bullet,) = verdict_bullets(reports)
     assert bullet == (
-        "- **interpolation validity** — better than the plain AE: vae (digits +0.033, q 0.004). "
-        "worse: vae (fashion -0.010, q 0.004). no significant difference: rae (digits, fashion)."
+        "- **interpolation validity** — Better than the plain AE: VAE, original loss (digits +0.033, q 0.004). "
+        "Worse: VAE, original loss (fashion -0.010, q 0.004). No significant difference: RAE (digits, fashion)."
     )
+    # one dataset: the calls need not name it
+    assert verdict_bullets(reports[:1]) == [
+        "- **interpolation validity** — Better than the plain AE: VAE, original loss (+0.033, q 0.004). "
+        "No significant difference: RAE."
+    ]
     reports[1]["models"][2]["versus_baseline"]["interpolation_validity"] |= {
         "verdict": "split",
         "judges": {"cnn@5%": "tie", "mlp@5%": "better"},
     }
-    assert "the judges disagree: rae (fashion: cnn = · mlp ▲)" in verdict_bullets(reports)[0]
+    assert "The judges disagree: RAE (fashion: cnn = · mlp ▲)" in verdict_bullets(reports)[0]
     reports[1]["models"][1]["versus_baseline"]["interpolation_validity"]["verdict"] = "better"
     assert (
-        "better than the plain AE: vae (digits +0.033, q 0.004, fashion -0.010, q 0.004)" in verdict_bullets(reports)[0]
+        "Better than the plain AE: VAE, original loss (digits +0.033, q 0.004, fashion -0.010, q 0.004)"
+        in verdict_bullets(reports)[0]
     )
     with pytest.raises(LatentmapError, match="no plain AE"):
         verdict_bullets([{"dataset": "x", "baseline": None, "models": []}])
 
 
-def test_the_verdict_is_written_between_the_readme_markers(tmp_path, capsys):
-    from latentmap.quality.verdict import main, verdict_bullets, written_bullets
+def synthetic_report(dataset: str, models: dict[str, dict], sizes: dict[str, int] | None = None) -> dict:
+    """A report.json as the sweep writes it: model -> {metric: (mean, verdict against the AE)}."""
+    panel = {
+        f"{arch}@{q}%": {"arch": arch, "quantile": q / 100, "tau": 0.9, "accuracy": 0.99}
+        for arch in ("cnn", "mlp")
+        for q in (1, 5, 20)
+    }
+    rows = []
+    for model, metrics in models.items():
+        row = {
+            "model": f"{dataset}-{model}",
+            "seeds": [0, 1, 2],
+            "d_latent": (sizes or {}).get(model, 16),
+            "metrics": {},
+        }
+        for metric, (mean, verdict) in metrics.items():
+            row["metrics"][metric] = {"mean": mean, "low": mean - 0.01, "high": mean + 0.01, "values": [mean] * 3}
+            if verdict:
+                call = {"verdict": verdict, "difference": 0.02, "low": 0.01, "high": 0.03, "p": 0.001, "q": 0.003}
+                row.setdefault("versus_baseline", {})[metric] = call
+        rows.append(row)
+    return {
+        "dataset": dataset,
+        "baseline": rows[0]["model"],
+        "panel": panel,
+        "judge": {"accuracy": 0.99},
+        "models": rows,
+    }
 
-    result = {"verdict": "worse", "difference": -0.02, "low": -0.03, "high": -0.01, "p": 0.001, "q": 0.003}
-    rows = [{"model": "digits-dense", "versus_baseline": None}]
-    rows.append({"model": "digits-vae", "versus_baseline": {"holes": result}})
-    report = tmp_path / "report.json"
-    report.write_text(json.dumps({"dataset": "digits", "baseline": "digits-dense", "models": rows}))
-    readme = tmp_path / "README.md"
-    readme.write_text("# Title\n\n<!-- verdict: begin -->\n- an old sentence\n<!-- verdict: end -->\n\nAfter.\n")
-    assert main(["--write", str(readme), str(report)]) == 0
-    text = readme.read_text()
-    assert (
-        written_bullets(text)
-        == verdict_bullets([json.loads(report.read_text())])
-        == ["- **holes** — worse: vae (digits -0.020, q 0.003)."]
+
+def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path, capsys):
+    from latentmap.quality.verdict import TABLE, block, main, written_block
+
+    report = synthetic_report(
+        "digits",
+        {
+            "dense": {m: (0.5, None) for m in TABLE},
+            "vae-likelihood=bernoulli": {**{m: (0.6, "tie") for m in TABLE}, "holes": (0.001, "worse")},
+        },
     )
-    assert text.startswith("# Title\n\n<!-- verdict: begin -->\n- **holes**") and text.endswith("end -->\n\nAfter.\n")
-    assert main(["--write", str(readme), str(report)]) == 0 and readme.read_text() == text  # the same again
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\n\n<!-- answer: begin -->\n- an old sentence\n<!-- answer: end -->\n\nAfter.\n")
+    assert main(["--write", str(readme), str(path)]) == 0
+    text = readme.read_text()
+    lines = written_block(text)
+    assert lines == block([json.loads(path.read_text())])
+    assert "| VAE, ELBO | 0.600 [0.590, 0.610] |" in "\n".join(lines) and "| 0.001 [-0.009, 0.011] ▼ |" in "\n".join(
+        lines
+    )
+    assert "- **holes** — Worse: VAE, ELBO (+0.020, q 0.003)." in lines
+    assert "a CNN (test accuracy 99.00% on digits) and a pixel MLP" in "\n".join(lines)
+    assert "the 1st, 5th and 20th percentile" in "\n".join(lines)
+    assert text.startswith("# Title\n\n<!-- answer: begin -->\n| digits |") and text.endswith("end -->\n\nAfter.\n")
+    assert main(["--write", str(readme), str(path)]) == 0 and readme.read_text() == text  # the same again
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     capsys.readouterr()
-    assert main(["--write", str(plain), str(report)]) == 2 and plain.read_text() == "no markers\n"
-    assert "needs one '<!-- verdict: begin -->' line" in capsys.readouterr().err
-    report.write_text("{not json")
-    assert main([str(report)]) == 2 and "error:" in capsys.readouterr().err
+    assert main(["--write", str(plain), str(path)]) == 2 and plain.read_text() == "no markers\n"
+    assert "needs one '<!-- answer: begin -->' line" in capsys.readouterr().err
+    assert main(["--write", str(readme), "--block", "sizes", str(path)]) == 2  # another block's markers
+    assert "'<!-- sizes: begin -->'" in capsys.readouterr().err and readme.read_text() == text
+    path.write_text("{not json")
+    assert main([str(path)]) == 2 and "error:" in capsys.readouterr().err
+
+
+def test_a_latent_size_report_gets_a_column_per_size():
+    from latentmap.quality.verdict import block
+
+    models = {}
+    for d in (2, 8):
+        models[f"dense-d_latent={d}"] = {"interpolation_validity": (0.3 * d / 2, None)}
+        models[f"vae-d_latent={d}"] = {"interpolation_validity": (0.25 * d / 2, "worse" if d == 8 else "split")}
+    sizes = {name: int(name.rsplit("=", 1)[1]) for name in models}
+    lines = block([synthetic_report("digits", models, sizes)])
+    table = lines[: lines.index("")]
+    assert table == [
+        "| digits: interp. validity | d = 2 | d = 8 |",
+        "| --- | ---: | ---: |",
+        "| AE | 0.300 [0.290, 0.310] | 1.200 [1.190, 1.210] |",
+        "| VAE, original loss | 0.250 [0.240, 0.260] ≠ | 1.000 [0.990, 1.010] ▼ |",
+    ]
+    assert "better/worse than the plain AE of the same size" in "\n".join(lines)
+    assert "Worse: VAE, original loss at d = 8 (+0.020, q 0.003)" in "\n".join(lines)
+
+
+def test_models_are_named_for_what_they_are():
+    from latentmap.quality.names import readable
+
+    assert readable("digits-vae", "digits") == "VAE, original loss"
+    assert readable("digits-vae-likelihood=bernoulli", "digits") == "VAE, ELBO"
+    assert readable("vae-likelihood=bernoulli-reg_lambda=4") == "β-VAE (β 4)"
+    assert readable("vae-reg_lambda=0.1") == "VAE, original loss (λ 0.1)"
+    assert readable("fashion-dense-arch=conv", "fashion") == "conv AE"
+    assert readable("digits-rae-d_latent=8", "digits") == "RAE at d = 8"
+    assert readable("dense-learn_rate=1e-3-layers=512x128") == "AE, learn_rate 1e-3, layers 512x128"
+    assert readable("mystery") == "mystery"
 
 
 def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():

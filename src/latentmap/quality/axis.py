@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .compare import LOWER_IS_BETTER
+from .names import readable
 
 
 def family_of(row: dict[str, Any], axis: str) -> str:
@@ -25,14 +26,14 @@ def families_over(rows: list[dict[str, Any]], axis: str) -> dict[str, list[dict[
     return {name: sorted(found, key=lambda r: r[axis]) for name, found in families.items() if len(found) > 1}
 
 
-def axis_picture(rows: list[dict[str, Any]], axis: str, words: dict[str, str]) -> bytes:
-    """A panel per metric of ``words`` (metric -> title), the report's ``rows`` along ``axis``."""
+def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> bytes:
+    """A panel per metric of ``words`` (metric -> title), the report's models along ``axis``."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    families = families_over(rows, axis)
+    families = families_over(report["models"], axis)
     cols = 4
     panels = -(-len(words) // cols)
     fig, axes = plt.subplots(panels, cols, figsize=(4.2 * cols, 3.2 * panels), dpi=90, squeeze=False)
@@ -44,7 +45,14 @@ def axis_picture(rows: list[dict[str, Any]], axis: str, words: dict[str, str]) -
             if not points:
                 continue
             x = [value for value, _ in points]
-            ax.plot(x, [s["mean"] for _, s in points], "o-", color=colour, label=name, markersize=4)
+            ax.plot(
+                x,
+                [s["mean"] for _, s in points],
+                "o-",
+                color=colour,
+                label=readable(name, report["dataset"]),
+                markersize=4,
+            )
             low = [s["low"] if s["low"] is not None and not math.isnan(s["low"]) else s["mean"] for _, s in points]
             high = [s["high"] if s["high"] is not None and not math.isnan(s["high"]) else s["mean"] for _, s in points]
             ax.fill_between(x, low, high, color=colour, alpha=0.15)

@@ -386,7 +386,7 @@ def write_report(
     ]
     if len(families_over(report["models"], "d_latent")) > 0:  # a latent-size grid: each metric against d
         paths.append(folder / "report-d_latent.png")
-        contents.append(axis_picture(report["models"], "d_latent", {m: WORDS[m] for m in HEADLINE}))
+        contents.append(axis_picture(report, "d_latent", {m: WORDS[m] for m in HEADLINE}))
     for path, data in zip(paths, contents, strict=True):
         write_bytes(path, data)
     return paths

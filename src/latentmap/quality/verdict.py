@@ -1,14 +1,17 @@
-"""The verdict in words, generated from sweep reports (``report.json`` per dataset), so that no
-sentence about the answer can drift from its numbers: per headline metric, which models the
-reports call better or worse than the plain AE on which datasets (with the difference and
-its q-value), which they call no different, and where the report's judges disagree.
+"""The README's answer, generated from sweep reports (``report.json`` per dataset), so that no
+number or sentence about it can drift from what the reports say: a table per report (each
+model's headline metrics with their intervals and marks; in a grid over the latent size, a
+table per metric with a column per size), the panel of judges, and the verdict in words (per
+headline metric, which models the reports call better or worse than the plain AE where, with
+the difference and its q-value, which no different, and where the judges disagree).
 
     python -m latentmap.quality.verdict docs/answer/*/report.json
     python -m latentmap.quality.verdict --write README.md docs/answer/*/report.json
+    python -m latentmap.quality.verdict --write README.md --block latent-size docs/latent-size/report.json
 
-``--write`` puts the bullets between the file's ``<!-- verdict: begin -->`` and
-``<!-- verdict: end -->`` lines (and nowhere else), so a test can hold the README to the
-committed reports (:func:`written_bullets`).
+``--write`` puts the block between the file's ``<!-- answer: begin -->`` and
+``<!-- answer: end -->`` lines (``--block NAME``: ``<!-- NAME: begin -->``), and nowhere else,
+so a test can hold the README to the committed reports (:func:`written_block`).
 """
 
 import argparse
@@ -19,30 +22,53 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import LatentmapError
-from .report import HEADLINE, WORDS, judges_cell, signed
+from .axis import families_over
+from .compare import LOWER_IS_BETTER
+from .names import readable
+from .report import HEADLINE, MARKS, WORDS, judges_cell, signed
 
-
-def model_label(row: dict[str, Any], dataset: str) -> str:
-    """The model's name without its dataset prefix (``digits-vae-reg_lambda=4`` -> ``vae-reg_lambda=4``)."""
-    name = str(row["model"])
-    return name[len(dataset) + 1 :] if name.startswith(f"{dataset}-") else name
+# The README's columns: the full reports hold every headline metric.
+TABLE = (
+    "interpolation_validity",
+    "smoothness",
+    "gaussian_validity",
+    "prior_validity",
+    "gmm_validity",
+    "gmm_fid",
+    "holes",
+    "analogy_accuracy",
+)
+SHORT = {
+    "interpolation_validity": "interp. validity",
+    "gaussian_validity": "Gaussian validity",
+    "prior_validity": "N(0, I) validity",
+    "gmm_validity": "GMM validity",
+    "gmm_fid": "GMM FID",
+}
+# A latent-size report's tables: the question's two validities and the samples' quality.
+ALONG_SIZE = ("interpolation_validity", "gmm_validity", "gmm_fid", "smoothness")
 
 
 def calls(reports: list[dict[str, Any]], metric: str) -> dict[str, dict[str, list[str]]]:
-    """verdict -> model -> the datasets (with difference and q) where a report made that call."""
+    """verdict -> model -> where a report made that call (the dataset, when there are several,
+    with the difference and q)."""
     found: dict[str, dict[str, list[str]]] = {"better": {}, "worse": {}, "tie": {}, "split": {}}
+    several = len({str(r["dataset"]) for r in reports}) > 1
     for report in reports:
         dataset = str(report["dataset"])
         for row in report["models"]:
             result = (row.get("versus_baseline") or {}).get(metric)
             if result is None:
                 continue
-            where = dataset
+            detail = ""
             if result["verdict"] in ("better", "worse"):
-                where += f" {signed(result['difference'])}, q {result['q']:.2g}"
+                detail = f"{signed(result['difference'])}, q {result['q']:.2g}"
             elif result["verdict"] == "split":
-                where += f": {judges_cell(result)}"
-            found[result["verdict"]].setdefault(model_label(row, dataset), []).append(where)
+                detail = judges_cell(result)
+            said = detail
+            if several:
+                said = f"{dataset}: {detail}" if result["verdict"] == "split" else f"{dataset} {detail}".strip()
+            found[result["verdict"]].setdefault(readable(str(row["model"]), dataset), []).append(said)
     return found
 
 
@@ -67,52 +93,143 @@ def verdict_bullets(reports: list[dict[str, Any]]) -> list[str]:
         parts = []
         for verdict, words in SAID.items():
             if found[verdict]:
-                listed = "; ".join(f"{model} ({', '.join(where)})" for model, where in found[verdict].items())
+                listed = "; ".join(
+                    f"{model} ({', '.join(where)})" if any(where) else model for model, where in found[verdict].items()
+                )
                 parts.append(f"{words}: {listed}")
-        bullets.append(f"- **{WORDS[metric]}** — " + ". ".join(parts) + ".")
+        bullets.append(f"- **{WORDS[metric]}** — " + ". ".join(p[0].upper() + p[1:] for p in parts) + ".")
     return bullets
 
 
-BEGIN, END = "<!-- verdict: begin -->", "<!-- verdict: end -->"
+def column(metric: str) -> str:
+    return SHORT.get(metric, WORDS[metric]) + (" ↓" if metric in LOWER_IS_BETTER else "")
 
 
-def marked_block(text: str, source: str) -> tuple[int, int]:
-    """Line indices of the begin and end markers in ``text`` (one pair, in order)."""
+def cell(summary: dict[str, Any] | None, versus: dict[str, Any] | None, metric: str) -> str:
+    """``0.703 [0.683, 0.723] ▼``: the mean over seeds, its interval, the verdict's mark."""
+    if summary is None:
+        return "n/a"
+    shown = "{:.0f}" if metric.endswith("_fid") else "{:.3f}"
+    text = f"{shown.format(summary['mean'])} [{shown.format(summary['low'])}, {shown.format(summary['high'])}]"
+    mark = MARKS.get(versus["verdict"], "") if versus else ""
+    return f"{text} {mark}" if mark in ("▲", "▼", "≠") else text
+
+
+def summary_table(report: dict[str, Any]) -> list[str]:
+    """A row per model, a column per metric of :data:`TABLE`."""
+    dataset = str(report["dataset"])
+    lines = [f"| {dataset} | " + " | ".join(column(m) for m in TABLE) + " |", "| --- |" + " ---: |" * len(TABLE)]
+    for row in report["models"]:
+        versus = row.get("versus_baseline") or {}
+        cells = [cell(row["metrics"].get(m), versus.get(m), m) for m in TABLE]
+        lines.append(f"| {readable(str(row['model']), dataset)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def size_tables(report: dict[str, Any], axis: str = "d_latent") -> list[str]:
+    """A table per metric of :data:`ALONG_SIZE`: a row per family, a column per latent size."""
+    dataset = str(report["dataset"])
+    families = families_over(report["models"], axis)
+    sizes = sorted({row[axis] for rows in families.values() for row in rows})
+    lines: list[str] = []
+    for metric in ALONG_SIZE:
+        lines += [f"| {dataset}: {column(metric)} | " + " | ".join(f"d = {d}" for d in sizes) + " |"]
+        lines += ["| --- |" + " ---: |" * len(sizes)]
+        for family, rows in families.items():
+            at = {row[axis]: row for row in rows}
+            cells = [
+                cell(at[d]["metrics"].get(metric), (at[d].get("versus_baseline") or {}).get(metric), metric)
+                if d in at
+                else ""
+                for d in sizes
+            ]
+            lines.append(f"| {readable(family, dataset)} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines[:-1]
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def reading(reports: list[dict[str, Any]]) -> str:
+    """How to read the tables: the cells, the marks, and who judged."""
+    seeds = max(len(row.get("seeds") or [0]) for report in reports for row in report["models"])
+    sized = any(families_over(report["models"], "d_latent") for report in reports)
+    judged = "the plain AE" + (" of the same size" if sized else "")
+    accuracy: dict[str, list[str]] = {}
+    quantiles: set[float] = set()
+    for report in reports:
+        for one in (report.get("panel") or {"": {"arch": "cnn", **report["judge"]}}).values():
+            quantiles.update([one["quantile"]] if "quantile" in one else [])
+            found = accuracy.setdefault(one["arch"], [])
+            said = f"{one['accuracy']:.2%} on {report['dataset']}"
+            found += [said] if said not in found else []
+    nets = {"cnn": "a CNN", "mlp": "a pixel MLP"}
+    who = " and ".join(f"{nets.get(arch, arch)} (test accuracy {', '.join(said)})" for arch, said in accuracy.items())
+    ranks = [ordinal(round(q * 100)) for q in sorted(quantiles)]
+    at = ", ".join(ranks[:-1]) + f" and {ranks[-1]}" if len(ranks) > 1 else "".join(ranks)
+    panel = f", each at tau on the {at} percentile of its confidence on real test images" if quantiles else ""
+    return (
+        f"Each cell: the mean over {seeds} seeds [its 95% interval: seed-to-seed and shared-pair noise]. "
+        f"▲/▼: better/worse than {judged}, where the difference survives Benjamini-Hochberg at 5% over the "
+        f"report's family for every judge: {who}{panel}; ≠: the judges disagree; no mark: no significant "
+        "difference. The numbers are the CNN's at its 5th percentile; ↓: lower is better."
+    )
+
+
+def block(reports: list[dict[str, Any]]) -> list[str]:
+    """The README's lines for these reports: the tables, how to read them, the verdict in words."""
+    bullets = verdict_bullets(reports)  # first: it says what is missing from a report
+    lines: list[str] = []
+    for report in reports:
+        lines += [*(size_tables(report) if families_over(report["models"], "d_latent") else summary_table(report)), ""]
+    return [*lines, reading(reports), "", "**The verdict, generated from these reports:**", "", *bullets]
+
+
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
+
+
+def marked_block(text: str, source: str, name: str) -> tuple[int, int]:
+    """Line indices of the begin and end markers of block ``name`` in ``text`` (one pair, in order)."""
+    begin, end = markers(name)
     lines = text.splitlines()
-    begins = [k for k, line in enumerate(lines) if line.strip() == BEGIN]
-    ends = [k for k, line in enumerate(lines) if line.strip() == END]
+    begins = [k for k, line in enumerate(lines) if line.strip() == begin]
+    ends = [k for k, line in enumerate(lines) if line.strip() == end]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
-        raise LatentmapError(f"{source} needs one '{BEGIN}' line and, after it, one '{END}' line")
+        raise LatentmapError(f"{source} needs one '{begin}' line and, after it, one '{end}' line")
     return begins[0], ends[0]
 
 
-def written_bullets(text: str, source: str = "the file") -> list[str]:
-    """The bullets between the verdict markers of ``text``."""
-    begin, end = marked_block(text, source)
-    return [line for line in text.splitlines()[begin + 1 : end] if line.strip()]
+def written_block(text: str, name: str = "answer", source: str = "the file") -> list[str]:
+    """The lines between the markers of block ``name`` in ``text``."""
+    begin, end = marked_block(text, source, name)
+    return text.splitlines()[begin + 1 : end]
 
 
-def with_bullets(text: str, bullets: list[str], source: str = "the file") -> str:
-    """``text`` with the lines between its verdict markers replaced by ``bullets``."""
-    begin, end = marked_block(text, source)
-    lines = text.splitlines()
-    return "\n".join([*lines[: begin + 1], *bullets, *lines[end:]]) + "\n"
+def with_block(text: str, lines: list[str], name: str = "answer", source: str = "the file") -> str:
+    """``text`` with the lines between the markers of block ``name`` replaced by ``lines``."""
+    begin, end = marked_block(text, source, name)
+    old = text.splitlines()
+    return "\n".join([*old[: begin + 1], *lines, *old[end:]]) + "\n"
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m latentmap.quality.verdict", description=__doc__.split("\n")[0])
     parser.add_argument("reports", nargs="+", help="report.json of each dataset (a sweep writes <out>/<dataset>/)")
-    parser.add_argument("--write", metavar="FILE", help="put the bullets between FILE's verdict markers")
+    parser.add_argument("--write", metavar="FILE", help="put the block between FILE's markers of --block")
+    parser.add_argument("--block", default="answer", help="the markers' name: <!-- NAME: begin --> (default: answer)")
     args = parser.parse_args(argv)
     try:
         reports = [json.loads(Path(path).read_text()) for path in args.reports]
-        bullets = verdict_bullets(reports)
+        lines = block(reports)
         if args.write:
             target = Path(args.write)
-            write_text(target, with_bullets(target.read_text(), bullets, str(target)))
-            print(f"wrote {len(bullets)} verdict bullets into {target}")
+            write_text(target, with_block(target.read_text(), lines, args.block, str(target)))
+            print(f"wrote {len(reports)} report(s) into {target}'s {args.block} block")
         else:
-            print("\n".join(bullets))
+            print("\n".join(lines))
     except (OSError, ValueError, KeyError, LatentmapError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
