@@ -7,10 +7,16 @@ the whole dataset as a tensor on the device and batches by indexing a permutatio
 Targets on CPU: >= 1.3x the textbook loop's samples/s on the original small models, and
 >= 85% of the machine's matmul GFLOP/s on 784-1000-500-250-30 (compute bound).
 
+Late in training: an RAE 784-256-2 trained 8 epochs with subnormal floats kept (Adam's
+moments for the always-zero border pixels decay into them), then one epoch from that same
+state with them kept and with them flushed to zero (`latentmap.cores.use_cores`, what every
+training and measuring process does). Target: flushed >= 3x.
+
     python bench/bench_training.py [--device cpu|cuda] [--epochs 1]
 """
 
 import argparse
+import copy
 import os
 import tempfile
 import time
@@ -91,6 +97,40 @@ def our_epoch(config: ModelConfig, data: TrainData, device: torch.device, run_di
     return time.perf_counter() - start
 
 
+def subnormals(trainer: Trainer) -> int:
+    tiny = torch.finfo(torch.float32).tiny
+    tensors = [*trainer.model.parameters()]
+    tensors += [t for state in trainer.optimizer.state.values() for t in state.values() if t.numel() > 1]
+    return sum(int(((t != 0) & (t.abs() < tiny)).sum()) for t in tensors)
+
+
+def late_epochs(data: TrainData, device: torch.device, run_dir: Path, warm: int = 8) -> tuple[float, float, int]:
+    """Seconds of one epoch after ``warm`` epochs, subnormals kept and flushed, from one state."""
+    config = ModelConfig(kind="rae", n_features=784, d_latent=2, layers=[256])
+    training = {"epochs": warm + 1, "stages": 1, "batch_size": BATCH, "learn_rate": 1e-3, "seed": 0}
+    setup = {
+        "model": config.to_json(),
+        "training": {**training, "dynamic_binarization": False},
+        "beta": {"kind": "constant"},
+    }
+    trainer = Trainer(run_dir, setup, data, Preprocessor(), device, progress=False, figures=False)
+    torch.set_flush_denormal(False)
+    for _ in range(warm):
+        trainer.train_epoch()
+        trainer.epoch += 1
+    state = copy.deepcopy((trainer.model.state_dict(), trainer.optimizer.state_dict()))
+    found = subnormals(trainer)
+    seconds = []
+    for flush in (False, True):
+        torch.set_flush_denormal(flush)
+        trainer.model.load_state_dict(state[0])
+        trainer.optimizer.load_state_dict(state[1])
+        start = time.perf_counter()
+        trainer.train_epoch()
+        seconds.append(time.perf_counter() - start)
+    return seconds[0], seconds[1], found
+
+
 def matmul_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
@@ -129,6 +169,12 @@ def main() -> None:
             gflops = ours * training_flops_per_sample(build_model(config)) / 1e9
             ratio, share = ours / textbook, gflops / peak
             print(f"{name:<34} {textbook:>11,.0f} {ours:>9,.0f} {ratio:>5.2f}x {gflops:>8.1f} {share:>8.0%}")
+        if device.type == "cpu":
+            kept, flushed, found = late_epochs(data, device, Path(tmp))
+            print(
+                f"rae 784-256-2 after 8 epochs ({found:,} subnormal values): an epoch {kept:.1f} s with them kept, "
+                f"{flushed:.1f} s flushed to zero: {kept / flushed:.1f}x"
+            )
 
 
 if __name__ == "__main__":

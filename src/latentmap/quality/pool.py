@@ -27,13 +27,13 @@ def snapshot() -> dict[str, Any]:
 
 
 def start_worker(settings: dict[str, Any], threads: int) -> None:
-    import torch
     from threadpoolctl import threadpool_limits
 
+    from ..cores import use_cores
     from ..train import samplers
     from . import metrics, stats
 
-    torch.set_num_threads(threads)
+    use_cores(threads)
     threadpool_limits(threads)  # numpy's BLAS too: two workers on two cores, not four threads
     for name, value in settings["sizes"].items():
         setattr(metrics, name, value)

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from ..cores import use_cores
 from ..data import load_dataset
 from ..errors import LatentmapError
 from . import distributed
@@ -74,7 +73,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     distributed.barrier(world)  # the other ranks start once the run directory exists
     # LATENTMAP_THREADS: set by `latentmap sweep`, which shares the cores between its runs.
     threads = int(os.environ.get("LATENTMAP_THREADS") or 0) or (os.cpu_count() or 1) // world.local_size
-    torch.set_num_threads(max(1, threads))
+    use_cores(threads)
     trainer = Trainer(
         out,
         config,
