@@ -355,6 +355,22 @@ def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path,
     assert main([str(path)]) == 2 and "error:" in capsys.readouterr().err
 
 
+# README block -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
+PUBLISHED = {"latent-size": "docs/latent-size"}
+
+
+def test_the_readme_says_what_the_committed_reports_say():
+    from latentmap.quality.verdict import block, written_block
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    for name, folder in PUBLISHED.items():
+        reports = [json.loads(p.read_text()) for p in sorted((root / folder).glob("*/report.json"))]
+        assert reports, f"no {folder}/*/report.json committed"
+        rerun = f"python -m latentmap.quality.verdict --write README.md --block {name} {folder}/*/report.json"
+        assert written_block(readme, name) == block(reports), f"the README's {name} block is stale: {rerun}"
+
+
 def test_a_latent_size_report_gets_a_column_per_size():
     from latentmap.quality.verdict import block
 
