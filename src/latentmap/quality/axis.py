@@ -34,6 +34,7 @@ def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> by
     from matplotlib import pyplot as plt
 
     families = families_over(report["models"], axis)
+    values = sorted({row[axis] for rows in families.values() for row in rows})
     cols = 4
     panels = -(-len(words) // cols)
     fig, axes = plt.subplots(panels, cols, figsize=(4.2 * cols, 3.2 * panels), dpi=90, squeeze=False)
@@ -57,6 +58,8 @@ def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> by
             high = [s["high"] if s["high"] is not None and not math.isnan(s["high"]) else s["mean"] for _, s in points]
             ax.fill_between(x, low, high, color=colour, alpha=0.15)
         ax.set_xscale("log", base=2)
+        ax.set_xticks(values, [f"{v:g}" for v in values])  # the sizes measured, not powers of 2
+        ax.minorticks_off()
         ax.set_xlabel(axis, fontsize=8)
         ax.set_title(title + (" (lower is better)" if metric in LOWER_IS_BETTER else ""), fontsize=9)
         ax.tick_params(labelsize=7)
