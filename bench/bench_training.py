@@ -9,8 +9,8 @@ Targets on CPU: >= 1.3x the textbook loop's samples/s on the original small mode
 
 Late in training: an RAE 784-256-2 trained 8 epochs with subnormal floats kept (Adam's
 moments for the always-zero border pixels decay into them), then one epoch from that same
-state with them kept and with them flushed to zero (`latentmap.cores.use_cores`, what every
-training and measuring process does). Target: flushed >= 3x.
+state with them kept and with them flushed to zero (`latentmap.cores.flushed_subnormals`, what every
+training and measuring worker does, in its own thread). Target: flushed >= 3x.
 
     python bench/bench_training.py [--device cpu|cuda] [--epochs 1]
 """

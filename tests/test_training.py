@@ -88,6 +88,26 @@ def test_save_load_round_trip(trained, name, data_opts):
         assert run.preprocessor.n_features == 50
 
 
+def test_subnormals_are_flushed_only_while_training(tmp_path, data_opts):
+    # Flushing is CPU state of the thread: on while a run trains (an RAE epoch 9x faster late
+    # in training, bench/bench_training.py), never left behind for the caller's code.
+    from latentmap.cores import flushed_subnormals, flushing
+
+    assert not flushing()
+    seen: list[bool] = []
+    train(
+        quick_options(tmp_path / "run", "dense", data_opts, epochs=1),
+        progress=False,
+        on_epoch_end=lambda _: seen.append(flushing()),
+    )
+    assert seen == [True] and not flushing()
+    with flushed_subnormals():
+        with flushed_subnormals():
+            assert flushing()
+        assert flushing()  # an inner block restores what it found
+    assert not flushing()
+
+
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, data_opts):
     whole = train(quick_options(tmp_path / "whole", "vae", data_opts, stages=2, epochs=2), progress=False)
 

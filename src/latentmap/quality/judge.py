@@ -33,7 +33,6 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from ..atomic import write_bytes, write_text
-from ..cores import use_cores
 from ..data import Dataset
 from ..errors import LatentmapError
 from ..version import __version__
@@ -210,7 +209,7 @@ def train_judge(
     if max_train is not None and max_train < len(rows):
         rows = np.sort(rng.choice(rows, size=max_train, replace=False))
     torch.manual_seed(seed)
-    use_cores(os.cpu_count() or 1)
+    torch.set_num_threads(os.cpu_count() or 1)
     n_classes = len(dataset.label_names)
     net = NETS[arch](n_classes)
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)

@@ -27,13 +27,13 @@ def snapshot() -> dict[str, Any]:
 
 
 def start_worker(settings: dict[str, Any], threads: int) -> None:
+    import torch
     from threadpoolctl import threadpool_limits
 
-    from ..cores import use_cores
     from ..train import samplers
     from . import metrics, stats
 
-    use_cores(threads)
+    torch.set_num_threads(threads)
     threadpool_limits(threads)  # numpy's BLAS too: two workers on two cores, not four threads
     for name, value in settings["sizes"].items():
         setattr(metrics, name, value)
@@ -58,13 +58,15 @@ def context(spec: str, data: DataArgs, pairs: int, seed: int, arch: str) -> tupl
 
 
 def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int, archs: tuple[str, ...]) -> None:
+    from ..cores import flushed_subnormals
     from ..train.run import load_run
     from .compare import measure_cached
 
     run = load_run(directory)
     for arch in archs:
         dataset, judge, probe = context(spec, data, pairs, seed, arch)
-        measure_cached(run, dataset, judge, probe)
+        with flushed_subnormals():
+            measure_cached(run, dataset, judge, probe)
 
 
 def measure_all(

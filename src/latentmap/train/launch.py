@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cores import use_cores
+import torch
+
+from ..cores import flushed_subnormals
 from ..data import load_dataset
 from ..errors import LatentmapError
 from . import distributed
@@ -73,7 +75,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     distributed.barrier(world)  # the other ranks start once the run directory exists
     # LATENTMAP_THREADS: set by `latentmap sweep`, which shares the cores between its runs.
     threads = int(os.environ.get("LATENTMAP_THREADS") or 0) or (os.cpu_count() or 1) // world.local_size
-    use_cores(threads)
+    torch.set_num_threads(max(1, threads))
     trainer = Trainer(
         out,
         config,
@@ -88,7 +90,8 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         tensorboard=not options.no_tensorboard,
     )
     try:
-        fit(trainer, out, options, config, extended, preprocessor)
+        with flushed_subnormals():
+            fit(trainer, out, options, config, extended, preprocessor)
     finally:
         distributed.stop(world)
     if not options.no_plot and world.is_main:
