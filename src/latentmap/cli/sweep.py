@@ -47,7 +47,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     sweep.add_argument("grid", help="grid file: [common] flags, [grid] lists that multiply, optional [[runs]]")
     sweep.add_argument("--out", default="sweep", help="folder for runs/, logs/, sweep.json and the reports")
-    sweep.add_argument("--jobs", type=int, default=None, help="runs at once on this machine (default: cores / 2)")
+    sweep.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="runs at once on this machine (default: cores / 2), each with cores / jobs threads or $LATENTMAP_THREADS",
+    )
     sweep.add_argument(
         "--ray",
         default=None,
