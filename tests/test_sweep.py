@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from latentmap.cli import main
+from latentmap.cores import threads_per_process
 from latentmap.errors import LatentmapError
 from latentmap.quality.grid import expand, read_grid
-from latentmap.quality.sweep import SweepOptions, run_sweep, state_of, threads_per_run, train_command
+from latentmap.quality.sweep import SweepOptions, run_sweep, state_of, train_command
 
 SMALL = "epochs = 1\nmax_train = 400\nlayers = [16]\nd_latent = 4\nbatch_size = 100\n"
 
@@ -193,13 +194,13 @@ def test_runs_share_the_cores_unless_the_user_set_their_threads(monkeypatch):
     # epoch 8 times slower. LATENTMAP_THREADS, when set, is each run's count.
     monkeypatch.delenv("LATENTMAP_THREADS", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert [threads_per_run(jobs) for jobs in (1, 2, 4, 16)] == [8, 4, 2, 1]
+    assert [threads_per_process(jobs) for jobs in (1, 2, 4, 16)] == [8, 4, 2, 1]
     monkeypatch.setenv("LATENTMAP_THREADS", "1")
-    assert threads_per_run(1) == 1
+    assert threads_per_process(1) == 1
     for bad in ("0", "two", "-1"):
         monkeypatch.setenv("LATENTMAP_THREADS", bad)
         with pytest.raises(LatentmapError, match="LATENTMAP_THREADS must be a positive whole number"):
-            threads_per_run(1)
+            threads_per_process(1)
 
 
 def test_ray_auto_without_a_cluster_is_one_line(tmp_path, datasets_dir, session_cache, capsys, monkeypatch):

@@ -1,9 +1,26 @@
-"""How training and measuring compute on the CPU: subnormal floats flushed to zero."""
+"""How training and measuring compute on the CPU: each process's share of the cores, and
+subnormal floats flushed to zero."""
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
+
+from .errors import LatentmapError
+
+
+def threads_per_process(processes: int) -> int:
+    """Torch threads for each of ``processes`` working at once: their share of the cores, or
+    LATENTMAP_THREADS where it is set (by a sweep for its runs, or by the user: two sweeps side
+    by side, or a machine shared with other work; more threads than cores leave OpenMP's
+    workers spinning on each other, and an epoch takes 8 times longer)."""
+    given = os.environ.get("LATENTMAP_THREADS", "").strip()
+    if not given:
+        return max(1, (os.cpu_count() or 1) // processes)
+    if not given.isdigit() or int(given) < 1:
+        raise LatentmapError(f"LATENTMAP_THREADS must be a positive whole number, got {given!r}")
+    return int(given)
 
 
 def flushing() -> bool:

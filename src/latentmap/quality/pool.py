@@ -4,7 +4,6 @@ runs' measurement caches; the caller then reads them in order (and measures itse
 its own error, whatever a worker could not)."""
 
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import cache
@@ -84,7 +83,9 @@ def measure_all(
     line per run as it is done."""
     if jobs < 2 or len(directories) < 2:
         return
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    from ..cores import threads_per_process
+
+    threads = threads_per_process(jobs)
     spawn = multiprocessing.get_context("spawn")  # no forked torch or BLAS thread pools
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=start_worker, initargs=(snapshot(), threads)) as pool:
         futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed, archs): d for d in directories}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..cores import threads_per_process
 from ..errors import LatentmapError
 from ..train import run as runs
 from .grid import RunSpec
@@ -236,18 +237,6 @@ def default_jobs(specs: list[RunSpec]) -> int:
     return max(1, min(len(specs), (os.cpu_count() or 1) // 2))
 
 
-def threads_per_run(jobs: int) -> int:
-    """Each run's torch threads: its share of the cores, or LATENTMAP_THREADS where the user
-    set it (two sweeps side by side, or a machine shared with other work: more threads than
-    cores leave OpenMP's workers spinning on each other, and an epoch takes 20 times longer)."""
-    given = os.environ.get("LATENTMAP_THREADS", "").strip()
-    if not given:
-        return max(1, (os.cpu_count() or 1) // jobs)
-    if not given.isdigit() or int(given) < 1:
-        raise LatentmapError(f"LATENTMAP_THREADS must be a positive whole number, got {given!r}")
-    return int(given)
-
-
 def run_sweep(options: SweepOptions, log: Callable[[str], None] = print) -> list[Outcome]:
     """Train what the grid still needs, then compare and report each dataset."""
     from tqdm import tqdm
@@ -289,7 +278,7 @@ def run_sweep(options: SweepOptions, log: Callable[[str], None] = print) -> list
         )
 
     with bar:
-        threads = threads_per_run(jobs)
+        threads = threads_per_process(jobs)
         if tasks and options.ray:
             run_ray(tasks, options.ray, threads, options.gpus_per_run, report)
         elif tasks:

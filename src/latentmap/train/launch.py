@@ -2,14 +2,13 @@
 directory (validation, data, run directory, torchrun world, resume, the loop, figures).
 """
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..cores import flushed_subnormals
+from ..cores import flushed_subnormals, threads_per_process
 from ..data import load_dataset
 from ..errors import LatentmapError
 from . import distributed
@@ -73,9 +72,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
     distributed.barrier(world)  # the other ranks start once the run directory exists
-    # LATENTMAP_THREADS: set by `latentmap sweep`, which shares the cores between its runs.
-    threads = int(os.environ.get("LATENTMAP_THREADS") or 0) or (os.cpu_count() or 1) // world.local_size
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(threads_per_process(world.local_size))  # a sweep shares the cores between its runs
     trainer = Trainer(
         out,
         config,
