@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from latentmap import load_dataset
+from latentmap.cores import flushed_subnormals
 from latentmap.models import ModelConfig, build_model
 from latentmap.train import TrainData, Trainer
 from latentmap.train.preprocess import Preprocessor
@@ -120,15 +121,18 @@ def late_epochs(data: TrainData, device: torch.device, run_dir: Path, warm: int 
         trainer.epoch += 1
     state = copy.deepcopy((trainer.model.state_dict(), trainer.optimizer.state_dict()))
     found = subnormals(trainer)
-    seconds = []
-    for flush in (False, True):
-        torch.set_flush_denormal(flush)
+
+    def one_epoch() -> float:
         trainer.model.load_state_dict(state[0])
         trainer.optimizer.load_state_dict(state[1])
         start = time.perf_counter()
         trainer.train_epoch()
-        seconds.append(time.perf_counter() - start)
-    return seconds[0], seconds[1], found
+        return time.perf_counter() - start
+
+    kept = one_epoch()
+    with flushed_subnormals():  # as training does
+        flushed = one_epoch()
+    return kept, flushed, found
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeat: int = 10) -> float:

@@ -26,6 +26,11 @@ def families_over(rows: list[dict[str, Any]], axis: str) -> dict[str, list[dict[
     return {name: sorted(found, key=lambda r: r[axis]) for name, found in families.items() if len(found) > 1}
 
 
+def values_along(families: dict[str, list[dict[str, Any]]], axis: str) -> list[Any]:
+    """Every value of ``axis`` that some family was measured at, in order."""
+    return sorted({row[axis] for rows in families.values() for row in rows})
+
+
 def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> bytes:
     """A panel per metric of ``words`` (metric -> title), the report's models along ``axis``."""
     import matplotlib
@@ -34,7 +39,7 @@ def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> by
     from matplotlib import pyplot as plt
 
     families = families_over(report["models"], axis)
-    values = sorted({row[axis] for rows in families.values() for row in rows})
+    values = values_along(families, axis)
     cols = 4
     panels = -(-len(words) // cols)
     fig, axes = plt.subplots(panels, cols, figsize=(4.2 * cols, 3.2 * panels), dpi=90, squeeze=False)

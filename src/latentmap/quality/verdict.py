@@ -22,7 +22,7 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import LatentmapError
-from .axis import families_over
+from .axis import families_over, values_along
 from .compare import LOWER_IS_BETTER
 from .names import readable
 from .report import HEADLINE, MARKS, WORDS, judges_cell, signed
@@ -130,7 +130,7 @@ def size_tables(report: dict[str, Any], axis: str = "d_latent") -> list[str]:
     """A table per metric of :data:`ALONG_SIZE`: a row per family, a column per latent size."""
     dataset = str(report["dataset"])
     families = families_over(report["models"], axis)
-    sizes = sorted({row[axis] for rows in families.values() for row in rows})
+    sizes = values_along(families, axis)
     lines: list[str] = []
     for metric in ALONG_SIZE:
         lines += [f"| {dataset}: {column(metric)} | " + " | ".join(f"d = {d}" for d in sizes) + " |"]
