@@ -201,6 +201,13 @@ def test_bad_options_write_nothing(tmp_path, data_opts, extra, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_malformed_thread_count_writes_nothing(tmp_path, data_opts, monkeypatch):
+    monkeypatch.setenv("LATENTMAP_THREADS", "two")
+    with pytest.raises(LatentmapError, match="LATENTMAP_THREADS must be a positive whole number"):
+        train(quick_options(tmp_path / "out", "dense", data_opts), progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_unwritable_output_directory(tmp_path, data_opts):
     blocker = tmp_path / "file"
     blocker.write_text("")

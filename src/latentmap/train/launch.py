@@ -37,6 +37,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
     )
     build_config(options, n_features=784)  # validate the options before loading data
     world = distributed.world_from_env()
+    threads = threads_per_process(world.local_size)  # a sweep shares the cores between its runs
     if options.batch_size < world.size:
         raise LatentmapError(
             f"--batch_size {options.batch_size} is smaller than the {world.size} processes (ranks): "
@@ -72,7 +73,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         replaced = prepare_run_dir(out, overwrite=options.overwrite)
         runs.write_config(out, config)
     distributed.barrier(world)  # the other ranks start once the run directory exists
-    torch.set_num_threads(threads_per_process(world.local_size))  # a sweep shares the cores between its runs
+    torch.set_num_threads(threads)
     trainer = Trainer(
         out,
         config,
