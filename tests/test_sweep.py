@@ -357,7 +357,7 @@ def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path,
 
 
 # README block -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
-PUBLISHED = {"latent-size": "docs/latent-size"}
+PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size"}
 
 
 def test_the_readme_says_what_the_committed_reports_say():
@@ -467,3 +467,25 @@ def test_each_model_is_judged_against_the_plain_ae_of_its_latent_size():
         "digits-rae-d_latent=16": "digits-dense-d_latent=2",  # no AE of its size: the first one
     }
     assert baselines_of(models_of([spec("vae", 2)])) == {}
+
+
+def test_a_conv_model_is_judged_against_the_conv_ae_and_the_conv_ae_against_the_mlp_ae():
+    from latentmap.quality.grid import RunSpec
+    from latentmap.quality.report import baselines_of, models_of
+
+    def spec(kind: str, arch: str | None = None) -> RunSpec:
+        name = f"digits-{kind}" + (f"-arch={arch}" if arch else "")
+        options = {"kind": kind, "d_latent": 16, "seed": 0, "dataset": "digits"} | ({"arch": arch} if arch else {})
+        return RunSpec(f"{name}-s0", options)
+
+    models = models_of([spec("dense"), spec("vae"), spec("dense", "conv"), spec("vae", "conv"), spec("wae", "conv")])
+    chosen = {name: baseline.name for name, baseline in baselines_of(models).items()}
+    assert chosen == {
+        "digits-vae": "digits-dense",
+        "digits-dense-arch=conv": "digits-dense",  # what the architecture alone changes
+        "digits-vae-arch=conv": "digits-dense-arch=conv",
+        "digits-wae-arch=conv": "digits-dense-arch=conv",
+    }
+    # without a conv AE, conv models fall back to the AE of their size
+    alone = models_of([spec("dense"), spec("vae", "conv")])
+    assert {n: b.name for n, b in baselines_of(alone).items()} == {"digits-vae-arch=conv": "digits-dense"}

@@ -3,10 +3,11 @@
 A *model* is a set of runs that differ only in their seed. Per metric and model: the
 per-seed values, their mean and a 95% interval holding both the seed-to-seed and the
 (shared) pair-to-pair noise, clipped to the metric's range. Against the plain AE (the first
-``dense`` model; in a grid over ``d_latent``, the first of the same latent size, so the
-question is asked at each size): the mean difference over matched seeds with the same kind of interval
-and its p-value (:func:`.stats.matched_difference`). A model is called better or worse only
-where the difference survives Benjamini-Hochberg at 5% over the report's family (every
+``dense`` model of the same latent size and architecture, so the question is asked at each
+size and for each architecture; a conv AE against the MLP AE: :func:`baselines_of`): the
+mean difference over matched seeds with the same kind of interval and its p-value
+(:func:`.stats.matched_difference`). A model is called better or worse only where the
+difference survives Benjamini-Hochberg at 5% over the report's family (every
 model x headline metric against the plain AE): its q-value is printed beside it. With a panel
 of judges (:mod:`.panel`) each judge marks its own family the same way, and a mark stands
 only where every judge makes it: where they differ the verdict is ``split``.
@@ -26,6 +27,7 @@ from ..atomic import ensure_writable_dir, write_bytes
 from .compare import LOWER_IS_BETTER, Comparison, draw_strips, finite, fmt
 from .grid import RunSpec
 from .judge import LABEL_FREE_METRICS
+from .names import readable
 from .stats import Estimate, Items, false_discoveries, matched_difference, seeds_estimate, verdict
 
 HEADLINE = (
@@ -131,15 +133,31 @@ def mark(rows: list[dict[str, Any]]) -> int:
     return len(family)
 
 
+def shape(model: Model) -> tuple[Any, str]:
+    options = model.specs[0].options
+    return options.get("d_latent"), options.get("arch", "mlp")
+
+
 def baselines_of(models: list[Model]) -> dict[str, Model]:
-    """Each model's plain AE: the first dense model of its latent size if there is one (a
-    latent-size grid compares within each size), else the first dense model; {} without one."""
+    """Each model's plain AE: the first dense model of its shape (latent size and architecture),
+    so that a grid over sizes or architectures asks the question within each; a plain AE of
+    another architecture is judged against the first plain AE of its size (what the
+    architecture alone changes); a model whose size has no plain AE, against the first one.
+    {} without a dense model."""
     dense = [m for m in models if m.kind == "dense"]
+    by_shape: dict[tuple[Any, str], Model] = {}
     by_size: dict[Any, Model] = {}
     for model in dense:
-        by_size.setdefault(model.specs[0].options.get("d_latent"), model)
-    chosen = {m.name: by_size.get(m.specs[0].options.get("d_latent"), dense[0]) for m in models} if dense else {}
-    return {name: baseline for name, baseline in chosen.items() if baseline.name != name}
+        by_shape.setdefault(shape(model), model)
+        by_size.setdefault(shape(model)[0], model)
+    chosen = {}
+    for model in models if dense else []:
+        baseline = by_shape.get(shape(model)) or by_size.get(shape(model)[0], dense[0])
+        if baseline is model:
+            baseline = by_size.get(shape(model)[0], dense[0])
+        if baseline is not model:
+            chosen[model.name] = baseline
+    return chosen
 
 
 def judge_by_panel(
@@ -188,7 +206,7 @@ def build(
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model.name, "kind": model.kind, "seeds": model.seeds, "metrics": {}}
-        row["d_latent"] = model.specs[0].options.get("d_latent")
+        row["d_latent"], row["arch"] = shape(model)
         for metric in HEADLINE:
             row["metrics"][metric] = summary(comparison, model, metric)
         if model.name in baselines:
@@ -239,7 +257,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"# Which training makes a smooth, valid latent space? — {report['dataset']}\n",
         f"{report['pairs']} seeded test pairs per run, the same for every run; judge accuracy "
         f"{report['judge']['accuracy']:.4f}. Each cell: mean over seeds [95% interval: seed-to-seed noise and the "
-        "noise of the shared pairs, clipped to the metric's range], then the per-seed values. Against the plain AE: "
+        "noise of the shared pairs, clipped to the metric's range], then the per-seed values. Against the plain AE "
+        "of the same size and architecture (a plain AE of another architecture: the first plain AE of its size; "
+        "each verdict line names both): "
         "the difference over matched seeds, its 95% interval and its Benjamini-Hochberg q-value over this "
         f"report's family ({report['family']} comparisons: every model x metric against the plain AE); ▲/▼ only "
         f"where q < {report['fdr']}, = otherwise. "
@@ -323,7 +343,8 @@ def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]
     panel_rows = -(-len(HEADLINE) // cols)
     strips = [comparison.strips[m.runs[0]] for m in models]
     n_pairs = len(strips[0][0]) if strips else 0
-    fig = plt.figure(figsize=(4.2 * cols, 3.2 * panel_rows + 0.5 * n_pairs * len(models) + 1), dpi=90)
+    height = 3.2 * panel_rows + 0.5 * n_pairs * len(models) + 1
+    fig = plt.figure(figsize=(4.2 * cols, height), dpi=90)
     grid = fig.add_gridspec(panel_rows + 1, cols, height_ratios=[1] * panel_rows + [0.16 * n_pairs * len(models) + 0.3])
     colours = plt.get_cmap("tab10")(np.arange(len(rows)) % 10)
     for k, metric in enumerate(HEADLINE):
@@ -353,12 +374,13 @@ def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     fig.legend(
         handles,
-        [f"{x}: {row['model']}" for x, row in enumerate(rows)],
+        [f"{x}: {readable(str(row['model']), str(report['dataset']))}" for x, row in enumerate(rows)],
         loc="upper center",
         ncol=min(len(rows), 3),
         fontsize=8,
     )
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.02 * (1 + len(rows) // 3)))
+    legend_inches = 0.2 * (1 + -(-len(rows) // 3))  # its lines, in inches: a share of a tall figure would be a gap
+    fig.tight_layout(rect=(0, 0, 1, 1 - legend_inches / height))
     out = io.BytesIO()
     fig.savefig(out, format="png")
     plt.close(fig)

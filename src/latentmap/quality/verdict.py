@@ -154,9 +154,12 @@ def ordinal(n: int) -> str:
 
 def reading(reports: list[dict[str, Any]]) -> str:
     """How to read the tables: the cells, the marks, and who judged."""
-    seeds = max(len(row.get("seeds") or [0]) for report in reports for row in report["models"])
+    rows = [row for report in reports for row in report["models"]]
+    seeds = max(len(row.get("seeds") or [0]) for row in rows)
     sized = any(families_over(report["models"], "d_latent") for report in reports)
-    judged = "the plain AE" + (" of the same size" if sized else "")
+    arched = len({row.get("arch", "mlp") for row in rows}) > 1
+    same = " and ".join(word for word, varies in (("size", sized), ("architecture", arched)) if varies)
+    judged = "the plain AE" + (f" of the same {same}" if same else "") + (" (a conv AE: the MLP AE)" if arched else "")
     accuracy: dict[str, list[str]] = {}
     quantiles: set[float] = set()
     for report in reports:
