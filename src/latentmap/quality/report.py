@@ -14,20 +14,17 @@ only where every judge makes it: where they differ the verdict is ``split``.
 """
 
 import dataclasses
-import io
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..atomic import ensure_writable_dir, write_bytes
-from .compare import LOWER_IS_BETTER, Comparison, draw_strips, finite, fmt
+from .compare import LOWER_IS_BETTER, Comparison, finite, fmt
 from .grid import RunSpec
 from .judge import LABEL_FREE_METRICS
-from .names import readable
+from .report_picture import picture
 from .stats import Estimate, Items, false_discoveries, matched_difference, seeds_estimate, verdict
 
 HEADLINE = (
@@ -329,64 +326,6 @@ def signed(value: float) -> str:
     return f"{value:+.2g}" if value != 0 and float(text) == 0 else text
 
 
-def picture(report: dict[str, Any], comparison: Comparison, specs: list[RunSpec]) -> bytes:
-    """A panel per headline metric (a dot per seed, the mean with its interval per model),
-    then the same test pairs morphed by each model's first seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    models = models_of(specs)
-    rows = report["models"]
-    cols = 4
-    panel_rows = -(-len(HEADLINE) // cols)
-    strips = [comparison.strips[m.runs[0]] for m in models]
-    n_pairs = len(strips[0][0]) if strips else 0
-    height = 3.2 * panel_rows + 0.5 * n_pairs * len(models) + 1
-    fig = plt.figure(figsize=(4.2 * cols, height), dpi=90)
-    grid = fig.add_gridspec(panel_rows + 1, cols, height_ratios=[1] * panel_rows + [0.16 * n_pairs * len(models) + 0.3])
-    colours = plt.get_cmap("tab10")(np.arange(len(rows)) % 10)
-    for k, metric in enumerate(HEADLINE):
-        ax = fig.add_subplot(grid[k // cols, k % cols])
-        for x, row in enumerate(rows):
-            s = row["metrics"][metric]
-            if s is None:
-                continue
-            ax.scatter(np.full(len(s["values"]), x), s["values"], s=14, color=colours[x], alpha=0.6)
-            if not (math.isnan(s["low"]) or math.isnan(s["high"])):
-                ax.errorbar(
-                    x + 0.18,
-                    s["mean"],
-                    yerr=[[s["mean"] - s["low"]], [s["high"] - s["mean"]]],
-                    fmt="o",
-                    color=colours[x],
-                    capsize=3,
-                    markersize=4,
-                )
-        ax.set_title(metric + (" (lower is better)" if metric in LOWER_IS_BETTER else ""), fontsize=8)
-        ax.set_xticks(range(len(rows)))
-        ax.set_xticklabels([str(x) for x in range(len(rows))], fontsize=7)
-        ax.tick_params(labelsize=7)
-    ax = fig.add_subplot(grid[panel_rows, :])
-    draw_strips(ax, strips, [str(r) for r in range(len(models))])
-    ax.set_title("the same test pairs through each model's first seed (red frame: invalid)", fontsize=9)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
-    fig.legend(
-        handles,
-        [f"{x}: {readable(str(row['model']), str(report['dataset']))}" for x, row in enumerate(rows)],
-        loc="upper center",
-        ncol=min(len(rows), 3),
-        fontsize=8,
-    )
-    legend_inches = 0.2 * (1 + -(-len(rows) // 3))  # its lines, in inches: a share of a tall figure would be a gap
-    fig.tight_layout(rect=(0, 0, 1, 1 - legend_inches / height))
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
-    return out.getvalue()
-
-
 def write_report(
     comparison: Comparison,
     specs: list[RunSpec],
@@ -404,7 +343,7 @@ def write_report(
     contents = [
         (json.dumps(finite(report), indent=1, allow_nan=False) + "\n").encode(),
         markdown(report).encode(),
-        picture(report, comparison, specs),
+        picture(report, HEADLINE, [comparison.strips[m.runs[0]] for m in models_of(specs)]),
     ]
     if len(families_over(report["models"], "d_latent")) > 0:  # a latent-size grid: each metric against d
         paths.append(folder / "report-d_latent.png")
