@@ -142,15 +142,17 @@ def baselines_of(models: list[Model]) -> dict[str, Model]:
     architecture alone changes); a model whose size has no plain AE, against the first one.
     {} without a dense model."""
     dense = [m for m in models if m.kind == "dense"]
+    if not dense:
+        return {}
     by_shape: dict[tuple[Any, str], Model] = {}
     by_size: dict[Any, Model] = {}
     for model in dense:
         by_shape.setdefault(shape(model), model)
         by_size.setdefault(shape(model)[0], model)
     chosen = {}
-    for model in models if dense else []:
-        baseline = by_shape.get(shape(model)) or by_size.get(shape(model)[0], dense[0])
-        if baseline is model:
+    for model in models:
+        baseline = by_shape.get(shape(model))
+        if baseline is None or baseline is model:  # no AE of its shape, or it is that AE
             baseline = by_size.get(shape(model)[0], dense[0])
         if baseline is not model:
             chosen[model.name] = baseline
