@@ -109,13 +109,16 @@ def test_subnormals_are_flushed_only_while_training(tmp_path, data_opts):
 
 
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, data_opts):
-    whole = train(quick_options(tmp_path / "whole", "vae", data_opts, stages=2, epochs=2), progress=False)
+    # With the cosine learning-rate schedule: the rate is a function of progress, so the
+    # resumed run continues the curve where the interrupted one left it.
+    cosine = {"stages": 2, "epochs": 2, "lr_schedule": "cosine"}
+    whole = train(quick_options(tmp_path / "whole", "vae", data_opts, **cosine), progress=False)
 
     def interrupt(epoch):
         if epoch == 3:
             raise KeyboardInterrupt
 
-    partial = quick_options(tmp_path / "partial", "vae", data_opts, stages=2, epochs=2)
+    partial = quick_options(tmp_path / "partial", "vae", data_opts, **cosine)
     with pytest.raises(KeyboardInterrupt):
         train(partial, progress=False, on_epoch_end=interrupt)
     assert len(history(tmp_path / "partial")) == 3
@@ -128,6 +131,17 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path, data_opts):
         np.testing.assert_array_equal(a[key], b[key])
     assert [r["train_loss"] for r in history(whole)] == [r["train_loss"] for r in history(tmp_path / "partial")]
     assert {"stage-1-loss.png", "stage-2-loss.png"} <= {p.name for p in (whole / "figures").iterdir()}
+    constant = train(quick_options(tmp_path / "constant", "vae", data_opts, stages=2, epochs=2), progress=False)
+    assert history(constant)[-1]["train_loss"] != history(whole)[-1]["train_loss"]  # the schedule acts
+
+
+def test_cosine_learning_rate_falls_from_the_rate_to_zero():
+    from latentmap.train.schedules import learn_rate_factor
+
+    factors = [learn_rate_factor("cosine", p) for p in np.linspace(0, 1, 11)]
+    assert factors[0] == 1.0 and factors[-1] == pytest.approx(0.0, abs=1e-12)
+    assert factors[5] == pytest.approx(0.5) and all(a > b for a, b in zip(factors, factors[1:], strict=False))
+    assert learn_rate_factor("constant", 0.9) == 1.0
 
 
 def test_importance_weighted_bound(trained, data_opts):
@@ -191,6 +205,7 @@ def test_existing_run_is_not_overwritten(trained, data_opts):
         ({"pca_dims": 5000}, "larger than the data allows"),
         ({"dropout_layer": 1}, "out of range"),
         ({"epochs": 0}, "at least 1"),
+        ({"lr_schedule": "step"}, "unknown --lr_schedule"),
         ({"kind": "vae", "dynamic_binarization": True}, "goes with --likelihood bernoulli"),
     ],
 )

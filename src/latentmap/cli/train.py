@@ -10,6 +10,7 @@ from dataclasses import fields
 
 from ..models import FAMILIES, trainable_kinds
 from ..train import TrainOptions, train
+from ..train.schedules import LR_SCHEDULES
 from .common import DefaultsFormatter, OneLineParser, add_data_options, run
 
 
@@ -141,6 +142,13 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
     flag(training, "epochs", type=int, default=25, help="epochs per stage")
     flag(training, "stages", type=int, default=1, help="stages; figures and a checkpoint after each")
     flag(training, "learn_rate", type=float, default=1e-3, help="Adam learning rate")
+    flag(
+        training,
+        "lr_schedule",
+        choices=list(LR_SCHEDULES),
+        default="constant",
+        help="constant, or cosine: decay the rate to 0 over the run (for long runs to converge)",
+    )
     flag(training, "seed", type=int, default=0, help="random seed (runs are reproducible)")
     flag(training, "device", default="auto", help="auto (CUDA when available), cpu or cuda")
     flag(training, "out", default=None, help="run directory (default: runs/<dataset>-<kind>-<dims>)")

@@ -19,7 +19,7 @@ from .board import Board
 from .data import TrainData, model_inputs
 from .distributed import World
 from .preprocess import Preprocessor
-from .schedules import BetaSchedule
+from .schedules import BetaSchedule, learn_rate_factor
 
 EVAL_BATCH = 4096
 
@@ -55,7 +55,8 @@ class Trainer:
         self.beta = BetaSchedule(**config["beta"])
         torch.manual_seed(self.seed)
         self.model: Autoencoder = runs.model_from_config(config).to(device)
-        self.optimizer = make_optimizer(self.model, training["learn_rate"])
+        self.learn_rate, self.lr_schedule = training["learn_rate"], training.get("lr_schedule", "constant")
+        self.optimizer = make_optimizer(self.model, self.learn_rate)
         # Under torchrun the model runs through DistributedDataParallel (gradients averaged
         # over ranks); every rank holds its own batch_size / world_size slice of each batch.
         self.forward: torch.nn.Module = self.model
@@ -155,6 +156,10 @@ class Trainer:
                 if self.dynamic:
                     batch = torch.bernoulli(batch, generator=self.noise_rng)
                 beta = self.beta((step0 + step) / total_steps)
+                if self.lr_schedule != "constant":  # a function of progress, so --resume continues it exactly
+                    learn_rate = self.learn_rate * learn_rate_factor(self.lr_schedule, (step0 + step) / total_steps)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = learn_rate
                 out = self.forward(batch, generator=self.noise_rng)
                 loss, terms = self.model.loss(batch, out, beta)
                 self.optimizer.zero_grad(set_to_none=True)

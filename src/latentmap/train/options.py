@@ -14,7 +14,7 @@ from ..errors import LatentmapError
 from ..models import FAMILIES, Family, ModelConfig, trainable_kinds
 from ..version import __version__
 from . import run as runs
-from .schedules import BetaSchedule
+from .schedules import LR_SCHEDULES, BetaSchedule
 
 
 @dataclass
@@ -37,6 +37,7 @@ class TrainOptions:
     epochs: int = 25
     stages: int = 1
     learn_rate: float = 1e-3
+    lr_schedule: str = "constant"
     seed: int = 0
     device: str = "auto"
     no_plot: bool = False
@@ -155,6 +156,8 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
             raise LatentmapError(f"--{name} must be at least 1")
     if not options.learn_rate > 0:
         raise LatentmapError("--learn_rate must be positive")
+    if options.lr_schedule not in LR_SCHEDULES:
+        raise LatentmapError(f"unknown --lr_schedule '{options.lr_schedule}': use {', '.join(LR_SCHEDULES)}")
     if options.max_train is not None and options.max_train < 1:
         raise LatentmapError(f"--max_train must be at least 1, got {options.max_train}")
     bernoulli = options.kind == "vae" and options.likelihood == "bernoulli"
@@ -211,6 +214,7 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
             "stages": options.stages,
             "batch_size": options.batch_size,
             "learn_rate": options.learn_rate,
+            "lr_schedule": options.lr_schedule,
             "seed": options.seed,
             "reg_lambda": reg_lambda if variational else None,
             "dynamic_binarization": options.dynamic_binarization,

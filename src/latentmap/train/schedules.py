@@ -7,6 +7,7 @@
   linearly from ``low`` to ``high`` over its first ``ramp`` fraction, then holds ``high``.
 """
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -15,6 +16,17 @@ import numpy as np
 from ..errors import LatentmapError
 
 SCHEDULES = ("constant", "linear", "cyclical")
+# Learning-rate schedules: ``constant``, or ``cosine`` (Loshchilov & Hutter 2017, no restarts):
+# the rate falls from --learn_rate to 0 along half a cosine over the whole run, so that a long
+# run ends converged instead of jittering at Adam's full step size.
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learn_rate_factor(schedule: str, progress: float) -> float:
+    """The multiplier of the base learning rate at ``progress`` in [0, 1] of the run."""
+    if schedule == "constant":
+        return 1.0
+    return 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
 @dataclass
