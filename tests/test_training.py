@@ -1,4 +1,5 @@
 import csv
+import itertools
 import json
 import math
 
@@ -140,7 +141,7 @@ def test_cosine_learning_rate_falls_from_the_rate_to_zero():
 
     factors = [learn_rate_factor("cosine", p) for p in np.linspace(0, 1, 11)]
     assert factors[0] == 1.0 and factors[-1] == pytest.approx(0.0, abs=1e-12)
-    assert factors[5] == pytest.approx(0.5) and all(a > b for a, b in zip(factors, factors[1:], strict=False))
+    assert factors[5] == pytest.approx(0.5) and all(a > b for a, b in itertools.pairwise(factors))
     assert learn_rate_factor("constant", 0.9) == 1.0
 
 
