@@ -2,26 +2,32 @@
 run directory that every command takes."""
 
 import argparse
+import sys
 
 from .common import add_data_options
 
 
 def cmd_import_model(args: argparse.Namespace) -> None:
-    from ..train.external import import_onnx
+    from ..train.external import conventions_line
+    from ..train.onnx_run import import_onnx
 
     run = import_onnx(
         args.encoder,
         args.decoder,
         args.dataset,
         args.out,
-        input_scale=args.input_scale,
+        input_scale=args.input_scale if args.input_scale == "auto" else float(args.input_scale),
         decoder_output=args.decoder_output,
         prior=args.prior,
         overwrite=args.overwrite,
         data={"data_dir": args.data_dir, "fonts_dir": args.fonts_dir, "cache_dir": args.cache_dir},
     )
     layout = " x ".join(["N", *map(str, run.input_shape)])
-    print(f"imported {run.path}: encoder takes {layout} (scale {run.input_scale:g}), {run.d_latent}-dim codes")
+    print(f"imported {run.path}: encoder takes {layout}, {run.d_latent}-dim codes")
+    conventions = run.config["onnx"]["conventions"]
+    print(f"  {conventions_line(conventions, run.input_scale, run.decoder_output)}")
+    if "warning" in conventions:
+        print(f"latentmap: warning: {conventions['warning']}", file=sys.stderr)
     print(f"  try: latentmap compare {run.path} ... or latentmap embed {run.path}")
 
 
@@ -43,17 +49,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub.add_argument(
         "--input_scale",
         "--input-scale",
-        type=float,
-        choices=[1.0, 255.0],
-        default=1.0,
-        help="pixel scale the encoder expects: 1 ([0, 1]) or 255 (default: %(default)s)",
+        choices=["auto", "1", "255"],
+        default="auto",
+        help="pixel scale the encoder expects: 1 ([0, 1]), 255, or auto: the one that reconstructs "
+        "the dataset's test images best (default: %(default)s)",
     )
     sub.add_argument(
         "--decoder_output",
         "--decoder-output",
-        choices=["probs", "logits"],
-        default="probs",
-        help="what the decoder gives: pixel values (probs) or logits (default: %(default)s)",
+        choices=["auto", "probs", "logits"],
+        default="auto",
+        help="what the decoder gives: pixel values (probs), logits (a decoder without its sigmoid), or auto: "
+        "the one that reconstructs best (default: %(default)s)",
     )
     sub.add_argument(
         "--prior", action="store_true", help="the codes were trained towards N(0, I) (a VAE): offer the prior sampler"

@@ -4,9 +4,10 @@ spec; produces run directories that ``load_run`` turns back into an encoder/deco
 """
 
 from .data import TrainData
-from .external import ExternalRun, import_onnx, wrap_model  # registers the ONNX run loader with load_run
+from .external import ExternalRun, wrap_model
 from .launch import train
 from .loop import Trainer
+from .onnx_run import import_onnx  # registers the ONNX run loader with load_run
 from .options import TrainOptions
 from .run import Run, RunError, load_run
 from .typeface import TypefaceRun  # registers the typeface run class with load_run

@@ -1,18 +1,26 @@
 """Autoencoders latentmap did not train: any two callables (:func:`wrap_model`) or an ONNX
-encoder/decoder pair (``latentmap import-model``), behind the :class:`Run` interface, so that
-``compare``, ``embed``, ``evaluate``, samplers and the explorer take them like a trained run.
+encoder/decoder pair (``latentmap import-model``, :mod:`.onnx_run`), behind the :class:`Run`
+interface, so that ``compare``, ``embed``, ``evaluate``, samplers and the explorer take them
+like a trained run.
 
 The callables see images in the layout and scale the model was trained on (``input_shape``:
 (28, 28), (784,), (1, 28, 28) or (28, 28, 1); ``input_scale`` 1 or 255); an encoder that
 returns a tuple (a VAE's mean and log-variance) is read by its first element; the decoder's
 output may be probabilities or logits (``decoder_output``), in any shape of 784 per image.
+
+Most PyTorch and Keras decoders end without their sigmoid and many encoders take 0..255, and
+a wrong guess decodes black without an error. So both default to ``auto``
+(:func:`choose_conventions`): the four combinations reconstruct a few hundred test images
+of the dataset, the best is kept and the choice said with its margin; a model whose best
+reconstruction is worse than the dataset's mean image is of other data and refused.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
+import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,16 +29,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import ensure_writable_dir, write_text
 from ..errors import LatentmapError
 from ..models import Family, register
 from .preprocess import Preprocessor
-from .run import CONFIG, RUN_LOADERS, Run, RunError
+from .run import Run
 
 LAYOUTS = {"flat": (784,), "image": (28, 28), "channels_first": (1, 28, 28), "channels_last": (28, 28, 1)}
 OUTPUTS = ("probs", "logits")
-ENCODER, DECODER = "encoder.onnx", "decoder.onnx"
+SCALES = (1.0, 255.0)
 PROBE = 8  # images pushed through at wrap time: the code size and a fingerprint of the weights
+CONVENTION_IMAGES = 256  # test images that decide input_scale / decoder_output when they are auto
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -66,6 +74,11 @@ class ExternalRun(Run):
         return str(self.config["model"]["kind"])
 
     @property
+    def label(self) -> str:
+        """What messages call it: its name, which the folder it is built in may not have."""
+        return str(self.config.get("name") or self.path.name)
+
+    @property
     def d_latent(self) -> int:
         return self.codes_dims
 
@@ -74,7 +87,7 @@ class ExternalRun(Run):
         return self.prior
 
     def features(self, images: np.ndarray) -> torch.Tensor:
-        raise LatentmapError(f"{self.path.name} is a {self.kind} model: latentmap has no network to train or probe")
+        raise LatentmapError(f"{self.label} is a {self.kind} model: latentmap has no network to train or probe")
 
     def inputs(self, images: np.ndarray) -> np.ndarray:
         pixels = images.astype(np.float32) / 255 if images.dtype == np.uint8 else images.astype(np.float32)
@@ -83,21 +96,24 @@ class ExternalRun(Run):
     def encode_batch(self, images: np.ndarray) -> np.ndarray:
         """(Run.encode checks the shape and quantises, as for a trained run.)"""
         codes = self.call(self.encode_fn, self.inputs(images))
+        check_finite(codes, f"the encoder of {self.label}", "codes")
         if codes.ndim != 2 or len(codes) != len(images) or (self.codes_dims and codes.shape[1] != self.codes_dims):
-            raise LatentmapError(
-                f"the encoder of {self.path.name} returned shape {codes.shape} for {len(images)} images"
-            )
+            raise LatentmapError(f"the encoder of {self.label} returned shape {codes.shape} for {len(images)} images")
         return codes
 
     def decode_batch(self, codes: np.ndarray) -> np.ndarray:
+        return as_pixels(self.raw_decode(codes), self.decoder_output, self.input_scale)
+
+    def raw_decode(self, codes: np.ndarray) -> np.ndarray:
+        """What the decoder gives, (n, 784), before the output convention is applied."""
         out = self.call(self.decode_fn, codes)
         if out.size != len(codes) * 784:
             raise LatentmapError(
-                f"the decoder of {self.path.name} gave {out.size // max(len(codes), 1)} values per code: "
+                f"the decoder of {self.label} gave {out.size // max(len(codes), 1)} values per code: "
                 "it must give 784 pixels (28x28)"
             )
-        out = 1 / (1 + np.exp(-out)) if self.decoder_output == "logits" else out / self.input_scale
-        return np.clip(out, 0, 1).reshape(-1, 28, 28).astype(np.float32)
+        check_finite(out, f"the decoder of {self.label}", "pixels")
+        return out.reshape(len(codes), 784)
 
     @staticmethod
     def call(function: Callable[[Any], Any], array: np.ndarray) -> np.ndarray:
@@ -126,13 +142,89 @@ class ExternalRun(Run):
         return self.codes_dims, digest.hexdigest()
 
 
-def check_options(input_shape: tuple[int, ...], input_scale: float, decoder_output: str) -> None:
+def check_finite(values: np.ndarray, who: str, what: str) -> None:
+    """NaN or inf from the user's model stops at the boundary, in one line (else it surfaces
+    later as a traceback in an embedding or as NaN in a JSON file)."""
+    if not np.isfinite(values).all():
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        raise LatentmapError(
+            f"{who} returned NaN or inf ({bad} of {values.size} {what}): latentmap needs finite values"
+        )
+
+
+def as_pixels(raw: np.ndarray, decoder_output: str, input_scale: float) -> np.ndarray:
+    """Decoder output -> pixels in [0, 1]: a sigmoid for logits, the input's scale for probs."""
+    out = 1 / (1 + np.exp(-np.clip(raw, -80, 80))) if decoder_output == "logits" else raw / input_scale
+    return np.clip(out, 0, 1).reshape(-1, 28, 28).astype(np.float32)
+
+
+def check_options(input_shape: tuple[int, ...], input_scale: float | str, decoder_output: str) -> None:
     if int(np.prod(input_shape)) != 784:
         raise LatentmapError(f"input_shape {input_shape} is not 784 pixels: use one of {list(LAYOUTS.values())}")
-    if input_scale not in (1, 255):
-        raise LatentmapError(f"input_scale must be 1 (pixels in [0, 1]) or 255, got {input_scale}")
-    if decoder_output not in OUTPUTS:
-        raise LatentmapError(f"decoder_output must be one of {', '.join(OUTPUTS)}, got '{decoder_output}'")
+    if input_scale != "auto" and input_scale not in SCALES:
+        raise LatentmapError(f"input_scale must be auto, 1 (pixels in [0, 1]) or 255, got {input_scale}")
+    if decoder_output != "auto" and decoder_output not in OUTPUTS:
+        raise LatentmapError(f"decoder_output must be auto or one of {', '.join(OUTPUTS)}, got '{decoder_output}'")
+
+
+def describe_conventions(input_scale: float, decoder_output: str) -> str:
+    return f"{'0..255' if input_scale == 255 else '0..1'} in, {decoder_output} out"
+
+
+def choose_conventions(
+    run: ExternalRun, images: np.ndarray, input_scale: float | str = "auto", decoder_output: str = "auto"
+) -> dict[str, Any]:
+    """Set the run's input scale and decoder output, each as given or (``auto``) the one that
+    reconstructs ``images`` best; returns what was tried and chosen, for config.json and the
+    line the user reads. Refuses an automatic choice whose best reconstruction is worse than
+    the images' mean image (a model of other data, or one that is not an autoencoder)."""
+    pixels = images.astype(np.float32).reshape(len(images), 784) / 255
+    baseline = float(np.mean((pixels - pixels.mean(axis=0)) ** 2))
+    scales = SCALES if input_scale == "auto" else (float(input_scale),)
+    outputs = OUTPUTS if decoder_output == "auto" else (decoder_output,)
+    errors: dict[tuple[float, str], float] = {}
+    raws = {}
+    for scale in scales:
+        run.input_scale = scale
+        raws[scale] = run.raw_decode(run.encode_batch(images))
+        for output in outputs:
+            decoded = as_pixels(raws[scale], output, scale).reshape(len(images), 784)
+            errors[scale, output] = float(np.mean((decoded - pixels) ** 2))
+    ranked = sorted(errors, key=errors.__getitem__)
+    (scale, output), automatic = ranked[0], len(errors) > 1
+    run.input_scale, run.decoder_output = scale, output
+    report: dict[str, Any] = {
+        "auto": [k for k, v in (("input_scale", input_scale), ("decoder_output", decoder_output)) if v == "auto"],
+        "mse": {describe_conventions(*k): round(v, 6) for k, v in errors.items()},
+        "mean_image_mse": round(baseline, 6),
+        "images": len(images),
+    }
+    name = run.label
+    if automatic and errors[ranked[0]] >= baseline:
+        raise LatentmapError(
+            f"{name} reconstructs {len(images)} test images of {run.dataset_spec} worse than their mean image does "
+            f"(best: {describe_conventions(scale, output)}, MSE {errors[ranked[0]]:.4f} vs {baseline:.4f}): "
+            "is it a model of this dataset? (set input_scale and decoder_output to take it anyway)"
+        )
+    span = raws[scale] / scale
+    if output == "probs" and (span.min() < -0.01 or span.max() > 1.01):
+        report["warning"] = (
+            f"the decoder gives values in [{span.min():.3g}, {span.max():.3g}] at this scale, not probabilities in "
+            "[0, 1]: they are clipped (if it ends without its sigmoid, use decoder_output logits)"
+        )
+    return report
+
+
+def conventions_line(report: dict[str, Any], input_scale: float, decoder_output: str) -> str:
+    """One line on what was chosen and by how much: '… (auto: MSE 0.012; next best … 3.1x worse)'."""
+    chosen = describe_conventions(input_scale, decoder_output)
+    errors = report["mse"]
+    line = f"{chosen}, reconstruction MSE {errors[chosen]:.4g} (mean image {report['mean_image_mse']:.4g})"
+    others = sorted((v, k) for k, v in errors.items() if k != chosen)
+    if report["auto"] and others:
+        ratio = others[0][0] / max(errors[chosen], 1e-12)
+        line += f"; auto chose it over {others[0][1]} ({ratio:.1f}x the error)"
+    return line
 
 
 def external_config(kind: str, name: str, dataset: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -145,171 +237,51 @@ def wrap_model(
     dataset: str,
     name: str = "wrapped",
     input_shape: tuple[int, ...] = (28, 28),
-    input_scale: float = 1.0,
-    decoder_output: str = "probs",
+    input_scale: float | str = "auto",
+    decoder_output: str = "auto",
     prior: bool = False,
     folder: str | os.PathLike[str] | None = None,
+    log: Callable[[str], None] | None = print,
 ) -> ExternalRun:
     """Any encoder and decoder as a run: numpy or torch in and out (torch for a module or its
-    methods). ``prior``: the codes were trained towards N(0, I) (offers the prior sampler).
-    ``folder`` keeps fitted samplers (default: a temporary folder named after ``name``)."""
+    methods). ``input_scale`` (1, 255) and ``decoder_output`` (probs, logits) default to
+    ``auto``: chosen by reconstructing test images of ``dataset``, and said in one line to
+    ``log``. ``prior``: the codes were trained towards N(0, I) (offers the prior sampler).
+    ``folder`` keeps fitted samplers (default: a temporary folder, removed with the run)."""
     check_options(tuple(input_shape), input_scale, decoder_output)
     if not callable(encode) or not callable(decode):
         raise LatentmapError("wrap_model needs two callables: encode(images) -> codes and decode(codes) -> images")
-    path = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="latentmap-")) / name
-    options = {"input_shape": list(input_shape), "input_scale": input_scale, "decoder_output": decoder_output}
+    scratch = Path(tempfile.gettempdir()) / f"latentmap-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    path = Path(folder) if folder is not None else scratch / name  # made only if a sampler is saved
     run = ExternalRun(
         path,
-        external_config("wrapped", name, dataset, {**options, "prior": prior}),
+        external_config("wrapped", name, dataset, {"input_shape": list(input_shape), "prior": prior}),
         None,  # type: ignore[arg-type]  # no latentmap network behind it
         Preprocessor(),  # pixels in [0, 1]: what test MSE is measured on
         torch.device("cpu"),
         encode_fn=encode,
         decode_fn=decode,
         input_shape=tuple(input_shape),
-        input_scale=input_scale,
-        decoder_output=decoder_output,
         prior=prior,
     )
-    _, run.weights_sha256 = run.fingerprint()
+    _, run.weights_sha256 = run.fingerprint()  # the code size first: a misfit is refused in one line
+    report = choose_conventions(run, convention_images(dataset), input_scale, decoder_output)
+    run.config["wrapped"].update(input_scale=run.input_scale, decoder_output=run.decoder_output, conventions=report)
+    _, run.weights_sha256 = run.fingerprint()  # of what the run now decodes
+    if log is not None:
+        log(f"{name}: {conventions_line(report, run.input_scale, run.decoder_output)}")
+        if "warning" in report:
+            log(f"{name}: warning: {report['warning']}")
+    if folder is None:  # the scratch folder goes with the run (or the process)
+        weakref.finalize(run, shutil.rmtree, scratch, True)
     return run
 
 
-# --------------------------------------------------------------------------- ONNX
-
-
-def onnx_session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = int(os.environ.get("LATENTMAP_THREADS", "0"))
-    try:
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own types for a bad file
-        raise LatentmapError(f"{path} is not a readable ONNX model: {str(exc).splitlines()[0][:300]}") from exc
-
-
-def pack_onnx(source: Path, target: Path) -> None:
-    """Copy a model as one self-contained file: exporters (torch's dynamo exporter among them)
-    may keep the weights in a ``.data`` file beside it, which a run directory would lose."""
-    import onnx
-
-    try:
-        model = onnx.load(str(source))  # protobuf, and the external data next to it
-    except Exception as exc:  # onnx raises DecodeError, OSError, ValidationError, ...
-        raise LatentmapError(f"{source} is not a readable ONNX model: {str(exc).splitlines()[0][:300]}") from exc
-    onnx.save_model(model, str(target))
-
-
-def onnx_function(session: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """A session as a function of one array, in batches of the model's fixed size if it has one."""
-    first = session.get_inputs()[0]
-    fixed = first.shape[0] if isinstance(first.shape[0], int) and first.shape[0] > 0 else None
-
-    def run(array: np.ndarray) -> np.ndarray:
-        if fixed is None:
-            return np.asarray(session.run(None, {first.name: array})[0])
-        outs = []
-        for i in range(0, len(array), fixed):
-            part = array[i : i + fixed]
-            padded = np.concatenate([part, np.zeros((fixed - len(part), *part.shape[1:]), part.dtype)])
-            outs.append(np.asarray(session.run(None, {first.name: padded})[0])[: len(part)])
-        return np.concatenate(outs)
-
-    return run
-
-
-def input_layout(session: Any, path: Path) -> tuple[int, ...]:
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise LatentmapError(f"{path} takes {len(inputs)} inputs: an encoder takes one batch of images")
-    per_image = tuple(d if isinstance(d, int) else -1 for d in inputs[0].shape[1:])
-    for shape in LAYOUTS.values():
-        if per_image == shape:
-            return shape
-    raise LatentmapError(
-        f"{path} takes images of shape {list(inputs[0].shape)}: expected N x 784, N x 28 x 28, N x 1 x 28 x 28 "
-        "or N x 28 x 28 x 1"
-    )
-
-
-def load_onnx_run(run_dir: Path, config: dict[str, Any]) -> ExternalRun:
-    options = config.get("onnx", {})
-    encoder, decoder = run_dir / ENCODER, run_dir / DECODER
-    for path in (encoder, decoder):
-        if not path.is_file():
-            raise RunError(f"{run_dir} is an imported ONNX run but {path.name} is missing")
-    enc_session, dec_session = onnx_session(encoder), onnx_session(decoder)
-    shape = input_layout(enc_session, encoder)
-    if options.get("input_shape") and tuple(options["input_shape"]) != shape:
-        raise RunError(f"{encoder} takes images of shape {shape}, config.json says {options['input_shape']}")
-    run = ExternalRun(
-        run_dir,
-        config,
-        None,  # type: ignore[arg-type]  # no latentmap network behind it
-        Preprocessor(),
-        torch.device("cpu"),
-        encode_fn=onnx_function(enc_session),
-        decode_fn=onnx_function(dec_session),
-        input_shape=shape,
-        input_scale=float(options.get("input_scale", 1)),
-        decoder_output=str(options.get("decoder_output", "probs")),
-        prior=bool(options.get("prior", False)),
-    )
-    run.codes_dims, _ = run.fingerprint()
-    digest = hashlib.sha256()
-    for path in (encoder, decoder):
-        digest.update(path.read_bytes())
-    run.weights_sha256 = digest.hexdigest()
-    return run
-
-
-def import_onnx(
-    encoder: str | os.PathLike[str],
-    decoder: str | os.PathLike[str],
-    dataset: str,
-    out: str | os.PathLike[str],
-    input_scale: float = 1.0,
-    decoder_output: str = "probs",
-    prior: bool = False,
-    overwrite: bool = False,
-    data: dict[str, Any] | None = None,
-) -> ExternalRun:
-    """A run directory from an ONNX encoder/decoder pair: the two files and a config.json.
-    Checked before anything is written: both load, the encoder takes 28x28 images, the
-    decoder gives 784 pixels per code."""
+def convention_images(dataset: str, data: dict[str, Any] | None = None) -> np.ndarray:
+    """The first test images of ``dataset`` that decide the automatic conventions."""
     from ..data import load_dataset
 
-    check_options((784,), input_scale, decoder_output)
-    encoder, decoder, out = Path(encoder), Path(decoder), Path(out)
-    for path in (encoder, decoder):
-        if not path.is_file():
-            raise LatentmapError(f"{path} does not exist")
-    if (out / CONFIG).exists() and not overwrite:
-        raise LatentmapError(f"{out} already holds a run: add --overwrite to replace it, or choose another --out")
-    load_dataset(dataset, **(data or {}))  # an unknown dataset is refused before anything is written
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=ensure_writable_dir(out.parent)))
-    try:
-        pack_onnx(encoder, staging / ENCODER)
-        pack_onnx(decoder, staging / DECODER)
-        shape = input_layout(onnx_session(staging / ENCODER), encoder)
-        options = {"input_shape": list(shape), "input_scale": input_scale, "decoder_output": decoder_output}
-        config = external_config(
-            "onnx", out.name, dataset, {**options, "prior": prior, "files": [encoder.name, decoder.name]}
-        )
-        write_text(staging / CONFIG, json.dumps(config, indent=2) + "\n")
-        run = load_onnx_run(staging, config)  # probes both models: a misfit is refused here
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    run.path = out
-    return run
+    return load_dataset(dataset, split="test", **(data or {})).images[:CONVENTION_IMAGES]
 
 
-RUN_LOADERS["onnx"] = load_onnx_run
-# Families without a latentmap network: listed beside the trained ones, never trained.
-register(Family("onnx", "An ONNX encoder and decoder made elsewhere (latentmap import-model).", rank=200))
 register(Family("wrapped", "Two Python functions, encode and decode (latentmap.wrap_model).", rank=201))

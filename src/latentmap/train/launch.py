@@ -17,7 +17,7 @@ from .data import load_train_data
 from .loop import Trainer
 from .options import TrainOptions, build_config, default_out, resume_options
 from .preprocess import Preprocessor
-from .run import prepare_run_dir, refuse_existing_run, resolve_device
+from .run import check_run_out, prepare_run_dir, resolve_device
 
 
 def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[int], None] | None = None) -> Path:
@@ -43,8 +43,8 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
             f"--batch_size {options.batch_size} is smaller than the {world.size} processes (ranks): "
             f"each needs at least one image per batch; use --batch_size >= {world.size}"
         )
-    if not options.resume and not options.overwrite:
-        refuse_existing_run(out)  # the same one-line refusal on every rank, before any write
+    if not options.resume:
+        check_run_out(out, options.overwrite)  # the same one-line refusal on every rank, before any write
     device = distributed.start(world, resolve_device(options.device))
     dataset = load_dataset(
         options.dataset,

@@ -8,8 +8,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +20,15 @@ from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load as load_numpy
 from safetensors.torch import save as save_torch_bytes
 
-from ..atomic import atomic_path, ensure_writable_dir, pid_alive, write_bytes, write_text
+from ..atomic import (
+    atomic_path,
+    check_output_folder,
+    ensure_writable_dir,
+    move_aside,
+    remove_stale_folders,
+    write_bytes,
+    write_text,
+)
 from ..errors import LatentmapError, LatentmapWarning
 from ..images import to_uint8
 from ..models import FAMILIES, Autoencoder, ModelConfig, build_model
@@ -350,29 +356,27 @@ def load_run(path: str | os.PathLike[str], device: str = "cpu") -> Run:
     return make_run(run_dir, config, model, preprocessor, torch_device, hashlib.sha256(blob).hexdigest())
 
 
-def refuse_existing_run(out: Path) -> None:
-    if (out / CONFIG).exists():
+def is_run_dir(folder: Path) -> bool:
+    return (folder / CONFIG).is_file()
+
+
+def check_run_out(out: Path, overwrite: bool) -> None:
+    """The one-line refusals of a run's --out, before any write: a file, a link, a protected
+    or foreign folder, or an existing run without --overwrite."""
+    if is_run_dir(out) and not overwrite and not out.is_symlink():
         raise LatentmapError(
             f"{out} already holds a run: use --resume to continue it, --overwrite to replace it, "
             "or --out for a new directory"
         )
+    check_output_folder(out, is_run_dir, "run", overwrite)
 
 
 def prepare_run_dir(out: Path, overwrite: bool) -> Path | None:
     """A new run directory at ``out``. With ``overwrite``, an old run there is moved aside
     in one rename (returned; the trainer deletes it at its first checkpoint), so nothing of
     it (weights, checkpoint, history, figures) can be mistaken for the new run's."""
-    replaced = None
-    if (out / CONFIG).exists():
-        if not overwrite:
-            refuse_existing_run(out)
-        replaced = out.with_name(f".{out.name}.replaced-{os.getpid()}-{time.time_ns()}")
-        try:
-            os.rename(out, replaced)
-        except OSError as exc:
-            raise LatentmapError(f"cannot move the old run {out} aside: {exc.strerror}") from exc
-    for stale in out.parent.glob(f".{out.name}.replaced-*"):  # left by a run killed before its first epoch
-        if stale != replaced and not pid_alive(stale.name.split("-")[-2]):
-            shutil.rmtree(stale, ignore_errors=True)
+    check_run_out(out, overwrite)
+    remove_stale_folders(out)  # left by a run killed before its first epoch
+    replaced = move_aside(out) if is_run_dir(out) else None
     ensure_writable_dir(out)
     return replaced
