@@ -55,7 +55,7 @@ def cmd_data_info(args: argparse.Namespace) -> None:
     print(f"cache     {dataset.cache_path}")
     print(f"images    {len(dataset):,} ({(~dataset.is_test).sum():,} train, {dataset.is_test.sum():,} test)")
     if dataset.manifest is not None:
-        print_manifest(dataset.manifest)
+        print_manifest(dataset.manifest, every_source=args.sources)
     if dataset.typeface_ids is not None:
         test_fonts = np.unique(dataset.typeface_ids[dataset.is_test])
         all_fonts = np.unique(dataset.typeface_ids)
@@ -75,13 +75,22 @@ def cmd_data_info(args: argparse.Namespace) -> None:
         print(f"{name:<{width}}  {n_train:>7,}  {n_test:>7,}")
 
 
-def print_manifest(manifest: dict) -> None:
+SOURCES_SHOWN = 5  # a 20,000-file import is summarised; --sources lists every file
+
+
+def print_manifest(manifest: dict, every_source: bool = False) -> None:
     options = manifest.get("options", {})
     made_by = f"latentmap {manifest.get('latentmap')}"
     print(f"imported  {manifest.get('format')} with {made_by}; split from {manifest.get('split_from')}")
     print(f"options   {', '.join(f'{k}={v}' for k, v in options.items() if v not in (None, False))}")
-    for source in manifest.get("sources", []):
+    sources = manifest.get("sources", [])
+    for source in sources if every_source else sources[:SOURCES_SHOWN]:
         print(f"  {source['path']}  {source['bytes']:,} bytes  sha256 {source['sha256'][:16]}")
+    if len(sources) > SOURCES_SHOWN and not every_source:
+        total = sum(int(source["bytes"]) for source in sources)
+        print(
+            f"  ... {len(sources) - SOURCES_SHOWN:,} more files ({len(sources):,} in all, {total:,} bytes; --sources)"
+        )
     if manifest.get("inverted"):
         print(f"inverted  dark ink on light paper in {', '.join(manifest['inverted'])}")
     if manifest.get("resized"):
@@ -162,6 +171,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     info = data_commands.add_parser("info", help="counts per split and class, sources and cache path")
     info.add_argument("spec", help=SPEC_HELP)
+    info.add_argument("--sources", action="store_true", help="list every source file of an imported dataset")
     add_data_options(info)
     info.set_defaults(handler=cmd_data_info)
 

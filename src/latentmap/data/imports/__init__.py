@@ -9,6 +9,7 @@ the source's where it has one, else a seeded ``test_fraction``; labels are optio
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,12 @@ from ...version import __version__
 from ..sources import BUILTIN_SPECS, DataPaths
 from . import store
 from .detect import open_sources
+from .labels import LabelBook, NamesFile, clean_name, read_label_names
 from .pixels import FITS, INVERTS, is_dark_on_light, to_mnist_style
-from .readers import FORMATS, Chunk, Reader, ReadOptions
+from .readers import FORMATS, Chunk, Reader, ReadOptions, regular_file
 
 __all__ = ["FITS", "FORMATS", "INVERTS", "ImportOptions", "ImportResult", "import_dataset", "store"]
 UNLABELLED = "(no label)"
-NamesFile = dict[int, str] | list[str] | None  # class names from --label_names, if given
 
 
 @dataclass
@@ -51,6 +52,8 @@ class ImportOptions:
             raise LatentmapError(f"unknown --fit '{self.fit}': use {', '.join(FITS)}")
         if not 0 < self.test_fraction < 1:
             raise LatentmapError(f"--test_fraction must be between 0 and 1, got {self.test_fraction}")
+        if not 0 <= self.seed < 2**63:
+            raise LatentmapError(f"--seed must be a whole number from 0, got {self.seed}")
 
     def identity(self) -> dict[str, Any]:
         """What changes the imported arrays (file options count by their content's hash)."""
@@ -71,63 +74,25 @@ class ImportResult:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def read_label_names(path: Path) -> dict[int, str] | list[str]:
-    """Class names, one per line (in label order), or ``LABEL CODE`` pairs as in EMNIST's
-    mapping files (``10 65``: label 10 is 'A')."""
-    try:
-        lines = [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read label names file {path}: {exc}") from exc
-    if lines and all(len(p) == 2 and p[0].isdigit() and p[1].isdigit() for p in lines):
-        return {int(a): chr(int(b)) for a, b in lines}
-    return [" ".join(p) for p in lines]
-
-
-class LabelBook:
-    """Label values as they come (ints or strings) -> dense ids, ordered at the end."""
-
-    def __init__(self) -> None:
-        self.ids: dict[Any, int] = {}
-
-    def add(self, values: np.ndarray | str, n: int) -> np.ndarray:
-        if isinstance(values, str):
-            return np.full(n, self.id_of(values), np.int32)
-        if values.dtype.kind in "iu":
-            uniques, inverse = np.unique(values, return_inverse=True)
-            ids = np.array([self.id_of(int(u)) for u in uniques], np.int32)
-            return ids[inverse]
-        return np.array([-1 if v in ("", None) else self.id_of(v) for v in values.tolist()], np.int32)
-
-    def id_of(self, value: Any) -> int:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return self.ids.setdefault(value, len(self.ids))
-
-    def ordered(self, source_names: list[str] | None, names_file: NamesFile) -> tuple[np.ndarray, list[str]]:
-        """(old id -> new id, class names): numbers in numeric order, names alphabetically."""
-        values = list(self.ids)
-        numeric = all(isinstance(v, int) for v in values)
-        order = sorted(values) if numeric else sorted(values, key=str)
-        remap = np.empty(len(values), np.int64)
-        for new, value in enumerate(order):
-            remap[self.ids[value]] = new
-        names = [self.name_of(v, numeric, source_names, names_file) for v in order]
-        return remap, names
-
-    @staticmethod
-    def name_of(value: Any, numeric: bool, source: list[str] | None, names_file: NamesFile) -> str:
-        if numeric and isinstance(names_file, dict):
-            return names_file.get(value, str(value))
-        names = names_file if isinstance(names_file, list) else source
-        if numeric and names is not None and 0 <= value < len(names):
-            return names[value]
-        return str(value)
-
-
 def sources_key(readers: list[Reader], extra_files: list[Path], options: ImportOptions) -> tuple[str, list[dict]]:
-    files = sorted({f.resolve() for r in readers for f in r.files} | {f.resolve() for f in extra_files})
-    listed = [{"path": str(f), "bytes": f.stat().st_size, "sha256": store.file_sha256(f)} for f in files]
-    digest = hashlib.sha256(json.dumps([[s["sha256"] for s in listed], options.identity(), store.VERSION]).encode())
+    """The import's identity: each file's content *and* its path within its source (a class
+    folder renamed is another dataset), the options and the format version."""
+    relative = {}
+    for reader in readers:
+        for file in reader.files:
+            relative[file.resolve()] = file.relative_to(reader.path).as_posix() if reader.path.is_dir() else file.name
+    for file in extra_files:
+        relative[file.resolve()] = file.name
+    files = sorted(relative)
+    hashes = [store.file_sha256(f) for f in files]
+    # Paths as they may be printed and stored (a Latin-1 or escape-laden name would not be);
+    # the identity keeps them exact.
+    sizes = [f.stat().st_size for f in files]
+    listed = [
+        {"path": clean_name(str(f)), "bytes": b, "sha256": h} for f, b, h in zip(files, sizes, hashes, strict=True)
+    ]
+    identity = [[relative[f], h] for f, h in zip(files, hashes, strict=True)]
+    digest = hashlib.sha256(json.dumps([identity, options.identity(), store.VERSION]).encode())
     return digest.hexdigest(), listed
 
 
@@ -148,8 +113,12 @@ def import_dataset(
     if not sources:
         raise LatentmapError("give at least one source to import")
     paths = DataPaths.resolve(data_dir, None, cache_dir)
+    extra = [
+        regular_file(Path(p), what)
+        for p, what in ((options.labels, "labels file"), (options.label_names, "label names file"))
+        if p
+    ]
     readers = open_sources(sources, options.format, options.read_options())
-    extra = [Path(p) for p in (options.labels, options.label_names) if p]
     key, listed = sources_key(readers, extra, options)
     existing = store.find(name, paths)
     if existing is not None:
@@ -166,7 +135,14 @@ def import_dataset(
             )
     started = time.perf_counter()
     names_file = read_label_names(Path(options.label_names)) if options.label_names else None
-    arrays, report, problems = read_all(readers, options, names_file, progress)
+    try:
+        arrays, report, problems = read_all(readers, options, names_file, progress)
+    except MemoryError as exc:
+        total = sum(r.count() for r in readers)
+        raise DataError(
+            f"not enough memory to import {total:,} pictures ({total * 784 / 2**30:.1f} GB as 28x28 bytes): "
+            "import fewer sources at a time"
+        ) from exc
     manifest = {
         "version": store.VERSION,
         "name": name,
@@ -178,7 +154,7 @@ def import_dataset(
         "label_names": arrays.label_names,
         "counts": counts(arrays),
         **report,
-        "skipped": [{"file": f, "reason": why} for f, why in problems[:1000]],
+        "skipped": [{"file": clean_name(f), "reason": clean_name(why)} for f, why in problems[:1000]],
         "skipped_total": len(problems),
         "seconds": round(time.perf_counter() - started, 1),
         "latentmap": __version__,
@@ -204,24 +180,8 @@ def read_all(
     split = np.full(total, -1, np.int8)  # 1 test, 0 train, -1 not given by the source
     book = LabelBook()
     problems: list[tuple[str, str]] = []
-    inverted, resized, filled = [], 0, 0
-    bar = tqdm(total=total, unit="img", desc="import", disable=not progress, leave=False)
-    for reader in readers:
-        invert: bool | None = {"yes": True, "no": False}.get(options.invert)
-        for chunk in reader.chunks(problems):
-            n = len(chunk.pictures)
-            if invert is None:  # auto: decided on the source's first pictures
-                invert = is_dark_on_light(list(chunk.pictures[:256]))
-                if invert:
-                    inverted.append(str(reader.path))
-            resized += sum(p.shape != (28, 28) for p in chunk.pictures) if isinstance(chunk.pictures, list) else 0
-            images[filled : filled + n] = to_mnist_style(chunk.pictures, invert, options.fit)
-            if chunk.labels is not None:
-                label_ids[filled : filled + n] = book.add(chunk.labels, n)
-            split[filled : filled + n] = split_flags(chunk)
-            filled += n
-            bar.update(n)
-    bar.close()
+    with tqdm(total=total, unit="img", desc="import", disable=not progress, leave=False) as bar:
+        filled, resized, inverted = fill(readers, options, (images, label_ids, split), book, problems, bar.update)
     images, label_ids, split = images[:filled], label_ids[:filled], split[:filled]
     labelled = bool((label_ids >= 0).any())
     if labelled and (label_ids < 0).any():
@@ -249,6 +209,39 @@ def read_all(
         "split_from": "source" if not unknown.any() else ("seeded fraction" if unknown.all() else "source and seeded"),
     }
     return store.Arrays(images, labels, split.astype(bool), label_names, labelled), report, problems
+
+
+def fill(
+    readers: list[Reader],
+    options: ImportOptions,
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray],
+    book: LabelBook,
+    problems: list[tuple[str, str]],
+    advance: Callable[[int], Any],
+) -> tuple[int, int, list[str]]:
+    """Stream every reader's chunks into the preallocated (images, label ids, split) columns:
+    (pictures filled, pictures resized, sources inverted)."""
+    images, label_ids, split = columns
+    inverted: list[str] = []
+    resized = filled = 0
+    for reader in readers:
+        invert: bool | None = {"yes": True, "no": False}.get(options.invert)
+        for chunk in reader.chunks(problems):
+            n = len(chunk.pictures)
+            if filled + n > len(images):  # a header or footer that undercounts
+                raise DataError(f"{reader.path} holds more pictures than its header says ({reader.count():,})")
+            if invert is None:  # auto: decided on the source's first pictures
+                invert = is_dark_on_light(list(chunk.pictures[:256]))
+                if invert:
+                    inverted.append(clean_name(str(reader.path)))
+            resized += sum(p.shape != (28, 28) for p in chunk.pictures) if isinstance(chunk.pictures, list) else 0
+            images[filled : filled + n] = to_mnist_style(chunk.pictures, invert, options.fit)
+            if chunk.labels is not None:
+                label_ids[filled : filled + n] = book.add(chunk.labels, n)
+            split[filled : filled + n] = split_flags(chunk)
+            filled += n
+            advance(n)
+    return filled, resized, inverted
 
 
 def split_flags(chunk: Chunk) -> np.ndarray | int:

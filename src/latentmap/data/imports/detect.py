@@ -5,7 +5,7 @@ from pathlib import Path
 from ...errors import LatentmapError
 from .arrays import NpyReader, idx_readers, npz_readers
 from .files import FolderReader, ParquetReader
-from .readers import FORMATS, IDX_NAME, Reader, ReadOptions
+from .readers import FORMATS, IDX_NAME, Reader, ReadOptions, regular_file
 
 
 def detect_format(path: Path) -> str:
@@ -54,6 +54,8 @@ def open_sources(sources: list[str], fmt: str, options: ReadOptions) -> list[Rea
     for path in paths:
         if not path.exists():
             raise LatentmapError(f"{path} does not exist")
+        if not path.is_dir():
+            regular_file(path, "source")
     if fmt == "auto":
         formats = {detect_format(p) for p in paths}
         if len(formats) > 1:

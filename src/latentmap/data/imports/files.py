@@ -2,23 +2,24 @@
 with encoded images, decoded one by one with Pillow."""
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ...errors import DataError
-from .pixels import grey
-from .readers import FILE_CHUNK, IMAGE_SUFFIXES, Chunk, Reader, ReadOptions, split_of_name
+from .pixels import PICTURE_ERRORS, picture_limits, read_picture
+from .readers import FILE_CHUNK, IMAGE_SUFFIXES, Chunk, Reader, ReadOptions, regular_file, split_of_name
 
 # --------------------------------------------------------------------------- folders
 
 
 def read_labels_csv(path: Path) -> dict[str, str]:
     """``file name, label`` rows (a header row is allowed) -> {name: label}."""
+    regular_file(path, "labels file")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
@@ -62,9 +63,9 @@ class FolderReader(Reader):
             pictures, labels, splits = [], [], []
             for file, split, label in self.entries[start : start + FILE_CHUNK]:
                 try:
-                    with Image.open(file) as image:
-                        pictures.append(grey(image))
-                except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+                    with picture_limits():
+                        pictures.append(read_picture(file))
+                except (*PICTURE_ERRORS, Image.DecompressionBombWarning) as exc:
                     problems.append((str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
                     continue
                 labels.append("" if label is None else label)
@@ -77,6 +78,33 @@ class FolderReader(Reader):
 
 
 # --------------------------------------------------------------------------- Parquet
+
+
+def check_columns(path: Path, schema: Any, image_column: str, label_column: str | None) -> None:
+    """The image column holds encoded pictures (bytes, or Hugging Face's {bytes, path}
+    structs); the label column numbers or names."""
+    import pyarrow as pa
+
+    kind = schema.field(image_column).type
+    binary = (pa.types.is_binary(kind) or pa.types.is_large_binary(kind)) or (
+        pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0
+    )
+    if not binary:
+        raise DataError(
+            f"{path}: column '{image_column}' holds {kind}, not encoded images (a binary column or "
+            "{bytes, path} structs): name the image column with --image_column"
+        )
+    if label_column is None:
+        return
+    kind = schema.field(label_column).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    checks = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_string)
+    if not any(check(kind) for check in (*checks, pa.types.is_large_string)):
+        raise DataError(
+            f"{path}: column '{label_column}' holds {kind}: labels are numbers or names "
+            "(name another column with --label_column)"
+        )
 
 
 class ParquetReader(Reader):
@@ -102,8 +130,16 @@ class ParquetReader(Reader):
         self.label_column = options.label_column or next((n for n in ("label", "labels") if n in names), None)
         if self.label_column is not None and self.label_column not in names:
             raise DataError(f"{path} has no column '{self.label_column}' (columns: {', '.join(names)})")
+        check_columns(path, schema, str(self.image_column), self.label_column)
         self.split_column = "split" if "split" in names else None
         self.label_names = self.class_names(schema.metadata or {})
+        self.rows = self.file.metadata.num_rows
+        groups = sum(self.file.metadata.row_group(i).num_rows for i in range(self.file.metadata.num_row_groups))
+        if self.rows < 0 or groups != self.rows or self.rows > path.stat().st_size:
+            raise DataError(
+                f"{path}: its footer claims {self.rows:,} rows ({groups:,} in its row groups), "
+                f"which a file of {path.stat().st_size:,} bytes cannot hold"
+            )
 
     def class_names(self, metadata: dict[bytes, bytes]) -> list[str] | None:
         """A Hugging Face ClassLabel's names, kept in the schema's metadata."""
@@ -115,9 +151,17 @@ class ParquetReader(Reader):
         return [str(n) for n in names] if isinstance(names, list) else None
 
     def count(self) -> int:
-        return int(self.file.metadata.num_rows)
+        return int(self.rows)
 
     def chunks(self, problems: list[tuple[str, str]]) -> Iterator[Chunk]:
+        import pyarrow as pa
+
+        try:
+            yield from self.read_batches(problems)
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{self.path} is corrupt: {str(exc).splitlines()[0][:300]}") from exc
+
+    def read_batches(self, problems: list[tuple[str, str]]) -> Iterator[Chunk]:
         columns = [c for c in (self.image_column, self.label_column, self.split_column) if c]
         row = 0
         name_split = split_of_name(self.path.name)
@@ -129,12 +173,12 @@ class ParquetReader(Reader):
             for i, cell in enumerate(cells):
                 data = cell.get("bytes") if isinstance(cell, dict) else cell
                 try:
-                    if not data:
-                        raise ValueError("no image bytes")
-                    with Image.open(io.BytesIO(data)) as image:
-                        pictures.append(grey(image))
+                    if not isinstance(data, bytes) or not data:
+                        raise ValueError(f"no image bytes (a {type(data).__name__})")
+                    with picture_limits():
+                        pictures.append(read_picture(data))
                     kept.append(i)
-                except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
+                except (*PICTURE_ERRORS, Image.DecompressionBombWarning) as exc:
                     problems.append((f"{self.path} row {row + i}", f"not a readable image ({exc})"))
             row += len(cells)
             split: str | np.ndarray | None = name_split

@@ -6,14 +6,53 @@ inverted, and pictures of another size are fitted: ``mnist`` (crop to the ink, f
 aspect ratio, pad to a square, resize) or ``stretch``. A 28x28 picture is kept as it is.
 """
 
+import contextlib
+import io
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ...errors import LatentmapError
 from ..render import SIDE, fit_mnist
 
 FITS = ("mnist", "pad", "stretch")
 INVERTS = ("auto", "yes", "no")
+# A picture file may decode to at most MAX_PIXELS (Pillow's own bound is 89 million and only
+# warns): a 78 KB PNG can claim 9000 x 9000. What is decoded is shrunk at once to KEEP_SIDE,
+# so a chunk of 512 pictures holds at most 512 x 112 x 112 bytes until they are fitted.
+MAX_PIXELS = 25_000_000
+KEEP_SIDE = 4 * SIDE
+PICTURE_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+@contextlib.contextmanager
+def picture_limits() -> Iterator[None]:
+    """Inside: Pillow refuses pictures over MAX_PIXELS (its warning becomes the error)."""
+    before = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = before
+
+
+def read_picture(source: Path | bytes) -> np.ndarray:
+    """A picture file (or its bytes) -> grey uint8, at most KEEP_SIDE on its longer side.
+    Raises one of PICTURE_ERRORS (or Pillow's DecompressionBombWarning) for a bad one; call
+    it inside :func:`picture_limits`."""
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        image.draft("L", (KEEP_SIDE, KEEP_SIDE))  # JPEG: decoded at a fraction of its size
+        pixels = grey(image)
+    if max(pixels.shape) <= KEEP_SIDE:
+        return pixels
+    small = Image.fromarray(pixels)
+    small.thumbnail((KEEP_SIDE, KEEP_SIDE), Image.Resampling.LANCZOS)
+    return np.asarray(small, dtype=np.uint8)
 
 
 def grey(image: Image.Image) -> np.ndarray:

@@ -20,9 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ...errors import DataError
+
 FORMATS = ("auto", "folder", "idx", "npz", "npy", "parquet")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
-CHUNK = 16_384  # pictures per chunk of an array source
+CHUNK = 16_384  # pictures per chunk of an array source (of 28x28 bytes; fewer when larger)
+CHUNK_BYTES = CHUNK * 784
+
+
+def rows_per_chunk(row_bytes: int) -> int:
+    """Rows of an array source read at once: CHUNK of MNIST's size, a few of a large picture."""
+    return max(1, min(CHUNK, CHUNK_BYTES // max(row_bytes, 1)))
+
+
 FILE_CHUNK = 512  # image files per chunk
 IDX_NAME = re.compile(r"(images|labels)[-_.]idx(\d)[-_.]ubyte", re.IGNORECASE)
 QUICKDRAW_PREFIX = "full_numpy_bitmap_"
@@ -66,6 +76,13 @@ class Reader:
 
     def chunks(self, problems: list[tuple[str, str]]) -> Iterator[Chunk]:
         raise NotImplementedError
+
+
+def regular_file(path: Path, what: str) -> Path:
+    """``path`` if it is a regular file (not a device like /dev/zero, a pipe or a folder)."""
+    if not path.is_file():
+        raise DataError(f"cannot read {what} {path}: {'not a regular file' if path.exists() else 'no such file'}")
+    return path
 
 
 def split_of_name(name: str) -> str | None:

@@ -19,11 +19,11 @@ from ..sources import DataPaths, _writable
 
 FOLDER = "imported"
 VERSION = 1
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # used with fullmatch: no newline slips past a $
 
 
 def check_name(name: str, builtin: tuple[str, ...]) -> None:
-    if not NAME.match(name) or name.lower().endswith(".json"):
+    if not NAME.fullmatch(name) or name.lower().endswith(".json"):
         raise LatentmapError(
             f"'{name}' cannot name a dataset: use up to 64 letters, digits, '.', '_' or '-' (no .json ending)"
         )
@@ -43,7 +43,7 @@ def write_folder(paths: DataPaths) -> Path:
 
 def find(name: str, paths: DataPaths) -> Path | None:
     """The manifest of the imported dataset ``name``, or None."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         return None
     for folder in folders(paths):
         if (folder / f"{name}.json").is_file():
@@ -53,7 +53,7 @@ def find(name: str, paths: DataPaths) -> Path | None:
 
 def names(paths: DataPaths) -> list[str]:
     found = {p.stem for folder in folders(paths) if folder.is_dir() for p in folder.glob("*.json")}
-    return sorted(n for n in found if NAME.match(n))
+    return sorted(n for n in found if NAME.fullmatch(n))
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
