@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,9 +127,22 @@ def cli_data(data_opts):
 
 
 def test_compare_command_writes_json_md_png(runs, judge, data_opts, tmp_path, capsys):
+    import matplotlib
+
+    from latentmap.quality.axis import axis_picture
+
     out = tmp_path / "cmp"
     args = ["compare", str(runs["dense"].path), str(runs["vae"].path), "--pairs", "50", "--out", str(out)]
-    assert main([*args, *cli_data(data_opts)]) == 0
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a notebook's backend, say: drawing pictures must not switch it
+    try:
+        assert main([*args, *cli_data(data_opts)]) == 0
+        docs = Path(__file__).resolve().parents[1] / "docs"
+        report = json.loads((docs / "latent-size" / "digits" / "report.json").read_text())
+        assert axis_picture(report, "d_latent", {"interpolation_validity": "v"})[:4] == b"\x89PNG"
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)
     result = json.loads((out / "compare.json").read_text())
     assert result["dataset"] == "digits" and result["judge"]["tau"] == pytest.approx(judge.tau)
     assert [r["kind"] for r in result["runs"]] == ["dense", "vae"] and result["runs"][0]["d_latent"] == 16
@@ -417,14 +431,20 @@ def test_intervals_over_typefaces_resample_whole_families():
         paired_difference(shifted, Items("typefaces", values), 0)
 
 
-def test_a_pixel_mlp_is_a_second_judge_of_another_kind(digits, tmp_path):
+def test_a_pixel_mlp_is_a_second_judge_of_another_kind(digits, tmp_path, monkeypatch):
     import hashlib
 
     from latentmap.quality import judge as judges
     from latentmap.quality.judge_nets import PixelJudgeNet
 
     quick = {"epochs": 2, "max_train": 10000}
+    monkeypatch.setenv("LATENTMAP_THREADS", "abc")  # judge training follows the one thread rule...
+    with pytest.raises(LatentmapError, match="LATENTMAP_THREADS"):
+        judges.judge_for(digits, tmp_path, progress=False, arch="mlp", **quick)
+    monkeypatch.setenv("LATENTMAP_THREADS", "1")
+    threads = torch.get_num_threads()
     mlp = judges.judge_for(digits, tmp_path, progress=False, arch="mlp", **quick)
+    assert torch.get_num_threads() == threads  # ...and leaves the caller's thread count as it was
     assert isinstance(mlp.net, PixelJudgeNet) and mlp.info["settings"]["arch"] == "mlp"
     probs, features = mlp.predict(digits.split("test").images[:300])
     assert features.shape == (300, 128) and (probs.argmax(axis=1) == digits.split("test").labels[:300]).mean() > 0.9

@@ -23,6 +23,18 @@ def threads_per_process(processes: int) -> int:
     return int(given)
 
 
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Inside: torch computes on ``count`` threads; after: on as many as before (a library
+    call in the user's notebook leaves its thread count alone)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def flushing() -> bool:
     """Whether this thread flushes subnormal floats to zero now."""
     return bool((torch.tensor([1e-39], dtype=torch.float32) * 1.0).item() == 0.0)

@@ -33,17 +33,16 @@ def values_along(families: dict[str, list[dict[str, Any]]], axis: str) -> list[A
 
 def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> bytes:
     """A panel per metric of ``words`` (metric -> title), the report's models along ``axis``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     families = families_over(report["models"], axis)
     values = values_along(families, axis)
     cols = 4
     panels = -(-len(words) // cols)
-    fig, axes = plt.subplots(panels, cols, figsize=(4.2 * cols, 3.2 * panels), dpi=90, squeeze=False)
-    colours = plt.get_cmap("tab10")(np.arange(len(families)) % 10)
+    fig = Figure(figsize=(4.2 * cols, 3.2 * panels), dpi=90)
+    axes = fig.subplots(panels, cols, squeeze=False)
+    colours = colormaps["tab10"](np.arange(len(families)) % 10)
     for k, (metric, title) in enumerate(words.items()):
         ax = axes[k // cols][k % cols]
         for colour, (name, found) in zip(colours, families.items(), strict=True):
@@ -75,5 +74,4 @@ def axis_picture(report: dict[str, Any], axis: str, words: dict[str, str]) -> by
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     out = io.BytesIO()
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out.getvalue()

@@ -241,19 +241,18 @@ def markdown(comparison: Comparison) -> str:
 def picture(comparison: Comparison) -> bytes:
     """compare.png: a bar chart per metric (runs side by side), then for each of the first
     pairs the interpolation strip of every run stacked, invalid cells framed in red."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     names = [r["name"] for r in comparison.runs]
     n_runs = len(names)
     pairs = len(comparison.strips[0][0])
     cols = 6
     bar_rows = -(-len(METRICS) // cols)
-    fig = plt.figure(figsize=(2.6 * cols, 2.2 * bar_rows + 0.55 * pairs * n_runs + 1), dpi=90)
+    fig = Figure(figsize=(2.6 * cols, 2.2 * bar_rows + 0.55 * pairs * n_runs + 1), dpi=90)
     grid = fig.add_gridspec(bar_rows + 1, cols, height_ratios=[1] * bar_rows + [0.25 * pairs * n_runs + 0.3])
-    colours = plt.get_cmap("tab10")(np.arange(n_runs) % 10)
+    colours = colormaps["tab10"](np.arange(n_runs) % 10)
     for k, metric in enumerate(METRICS):
         ax = fig.add_subplot(grid[k // cols, k % cols])
         values = [r["metrics"].get(metric, math.nan) for r in comparison.runs]
@@ -264,12 +263,11 @@ def picture(comparison: Comparison) -> bytes:
     ax = fig.add_subplot(grid[bar_rows, :])
     draw_strips(ax, comparison.strips, names)
     ax.set_title("the same test pairs through each model (red frame: the judge finds the decode invalid)", fontsize=9)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours]
     fig.legend(handles, names, loc="upper center", ncol=min(n_runs, 6), fontsize=8)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
     out = io.BytesIO()
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out.getvalue()
 
 

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from ..atomic import write_bytes, write_text
+from ..cores import threads_per_process, torch_threads
 from ..data import Dataset
 from ..errors import LatentmapError
 from ..version import __version__
@@ -199,6 +199,7 @@ def train_judge(
 ) -> Judge:
     """Train on the dataset's train split; measure on its test split."""
     require_labels(dataset)
+    threads = threads_per_process(1)  # LATENTMAP_THREADS, the rule every training process follows
     if epochs < 1 or (max_train is not None and max_train < 1):
         raise LatentmapError("judge training needs --epochs >= 1 and --max_train >= 1")
     train, test = dataset.split("train"), dataset.split("test")
@@ -209,7 +210,6 @@ def train_judge(
     if max_train is not None and max_train < len(rows):
         rows = np.sort(rng.choice(rows, size=max_train, replace=False))
     torch.manual_seed(seed)
-    torch.set_num_threads(os.cpu_count() or 1)
     n_classes = len(dataset.label_names)
     net = NETS[arch](n_classes)
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
@@ -219,7 +219,7 @@ def train_judge(
     generator = torch.Generator().manual_seed(seed)
     started = time.perf_counter()
     bar = tqdm(total=epochs * steps, desc=f"training the judge for {dataset.spec}", disable=None if progress else True)
-    with bar:
+    with bar, torch_threads(threads):
         for _ in range(epochs):
             net.train()
             order = torch.randperm(len(rows), generator=generator)

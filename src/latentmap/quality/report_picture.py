@@ -14,19 +14,18 @@ from .names import readable
 def picture(report: dict[str, Any], metrics: tuple[str, ...], strips: list[Any]) -> bytes:
     """A panel per metric (a dot per seed, the mean with its interval per model of the
     report), then ``strips``: the same test pairs morphed by each model's first seed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     rows = report["models"]
     cols = 4
     panel_rows = -(-len(metrics) // cols)
     n_pairs = len(strips[0][0]) if strips else 0
     height = 3.2 * panel_rows + 0.5 * n_pairs * len(strips) + 1
-    fig = plt.figure(figsize=(4.2 * cols, height), dpi=90)
+    fig = Figure(figsize=(4.2 * cols, height), dpi=90)
     grid = fig.add_gridspec(panel_rows + 1, cols, height_ratios=[1] * panel_rows + [0.16 * n_pairs * len(strips) + 0.3])
-    colours = plt.get_cmap("tab10")(np.arange(len(rows)) % 10)
+    colours = colormaps["tab10"](np.arange(len(rows)) % 10)
     for k, metric in enumerate(metrics):
         ax = fig.add_subplot(grid[k // cols, k % cols])
         for x, row in enumerate(rows):
@@ -51,7 +50,7 @@ def picture(report: dict[str, Any], metrics: tuple[str, ...], strips: list[Any])
     ax = fig.add_subplot(grid[panel_rows, :])
     draw_strips(ax, strips, [str(r) for r in range(len(strips))])
     ax.set_title("the same test pairs through each model's first seed (red frame: invalid)", fontsize=9)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in colours]
     fig.legend(
         handles,
         [f"{x}: {readable(str(row['model']), str(report['dataset']))}" for x, row in enumerate(rows)],
@@ -63,5 +62,4 @@ def picture(report: dict[str, Any], metrics: tuple[str, ...], strips: list[Any])
     fig.tight_layout(rect=(0, 0, 1, 1 - legend_inches / height))
     out = io.BytesIO()
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out.getvalue()

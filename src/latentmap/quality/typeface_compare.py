@@ -152,14 +152,14 @@ def typeface_markdown(result: dict[str, Any]) -> str:
 
 def typeface_picture(result: dict[str, Any]) -> bytes:
     """compare.png for typeface runs: a bar per run for each metric, with its interval."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     runs = result["runs"]
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(2.6 * len(METRICS), 2.8), dpi=90)
-    colours = plt.get_cmap("tab10")(np.arange(len(runs)) % 10)
+    fig = Figure(figsize=(2.6 * len(METRICS), 2.8), dpi=90)
+    axes = fig.subplots(1, len(METRICS))
+    colours = colormaps["tab10"](np.arange(len(runs)) % 10)
     for ax, metric in zip(axes, METRICS, strict=True):
         values = [r["metrics"].get(metric, np.nan) for r in runs]
         errors = [[v - r["ci"].get(metric, (v, v))[0] for v, r in zip(values, runs, strict=True)],
@@ -167,10 +167,9 @@ def typeface_picture(result: dict[str, Any]) -> bytes:
         ax.bar(range(len(runs)), np.nan_to_num(values), yerr=np.nan_to_num(errors), color=colours, capsize=3)
         ax.set_title(metric, fontsize=8)
         ax.set_xticks([])
-    fig.legend([plt.Rectangle((0, 0), 1, 1, color=c) for c in colours], [r["name"] for r in runs],
+    fig.legend([Rectangle((0, 0), 1, 1, color=c) for c in colours], [r["name"] for r in runs],
                loc="upper center", ncol=min(len(runs), 6), fontsize=8)  # fmt: skip
     fig.tight_layout(rect=(0, 0, 1, 0.85))
     out = io.BytesIO()
     fig.savefig(out, format="png")
-    plt.close(fig)
     return out.getvalue()
