@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from latentmap.errors import LatentmapError
 from tests.web.conftest import screenshot
 from tests.web.lab import JupyterLab, run_cell, wait_for_points
 
@@ -57,6 +58,52 @@ def test_the_widget_answers_the_explorers_requests_in_process(widget, space):
     assert result.images.dtype == np.uint8 and result.images.any()
 
 
+def test_malformed_urls_get_400_not_500(widget):
+    for url in ("\r\n", "http://[::1/", "//evil.example/api/spaces", "/api/spaces\r\nX-Injected: 1", "api/spaces"):
+        answer, body = ask(widget, url)
+        assert answer["status"] == 400 and "malformed" in body.decode(), (url, answer, body)
+
+
+def test_result_is_computed_in_the_kernel_from_the_picks(space):
+    """Headless (nbclient, scripts, marimo's first run): picks set in the same cell give a grid."""
+    from latentmap.web.widget import ExplorerWidget
+
+    made = ExplorerWidget([space])
+    try:
+        rows = [int(r) for r in space.rows[:3]]
+        made.picks, made.target = rows[:2], rows[2]
+        grid = made.result()
+        assert grid.images.shape == (2, 11, 28, 28) and grid.images.any()
+        made.experiment, made.picks, made.target, made.b = "analogy", rows[:1], rows[1], rows[2]
+        assert made.result().images.shape == (1, 2, 28, 28)
+        made.target = 2**40  # not a row: one line, not a traceback
+        with pytest.raises(LatentmapError, match="make no grid"):
+            made.result()
+    finally:
+        made.close()
+
+
+def test_close_ends_the_thread_and_drops_the_space(space):
+    import threading
+
+    from latentmap.web.widget import ExplorerWidget
+
+    def threads() -> int:
+        return sum(t.name == "latentmap-widget" and t.is_alive() for t in threading.enumerate())
+
+    before = threads()
+    made = [ExplorerWidget([space]) for _ in range(3)]  # a cell run three times
+    assert threads() == before + 3
+    for one in made:
+        one.close()
+    assert threads() == before
+    assert made[0].spaces == [] and made[0].app is None
+    with pytest.raises(LatentmapError, match="closed"):
+        made[0].picks, made[0].target = [int(space.rows[0])], int(space.rows[1])
+        made[0].result()
+    made[0].close()  # twice is fine
+
+
 def test_save_png_and_the_message_without_widget_support(widget, tmp_path):
     from PIL import Image
 
@@ -76,6 +123,7 @@ def test_the_widget_ships_the_pages_own_modules():
     page = (NOTEBOOK.parents[1] / "src/latentmap/web/static/js/explorer.js").read_text()
     assert modules["explorer.js"] == page  # one source, not a copy
     assert 'id="map"' in page_markup() and "<script" not in page_markup()
+    assert "reload or share" not in page_markup()  # the page's URL keeps its view; a notebook cell's does not
 
 
 # ------------------------------------------------------------------ JupyterLab
@@ -168,3 +216,90 @@ def test_the_example_notebook_in_jupyterlab(lab, page):
         time.sleep(0.2)
     assert saved.stat().st_size < NOTEBOOK.stat().st_size + 300_000
     print(f"widget opened in {opened:.1f} s (cell run to points loaded)")
+
+
+# ------------------------------------------------------------------ marimo
+
+MARIMO_NOTEBOOK = """import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import marimo as mo
+
+    import latentmap
+
+    view = mo.ui.anywidget(latentmap.widget({embedding!r}, judge=False))
+    view
+    return (view,)
+
+
+@app.cell
+def _(view):
+    picked = view.value.get("picks", [])
+    mo_text = f"picked rows: {{picked}}"
+    mo_text
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+
+
+def test_the_widget_in_marimo(tmp_path, page, space, datasets_dir, session_cache):
+    """marimo's anywidget model takes set(key, value): a click's pick reaches Python and the
+    cell that reads it runs again."""
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from latentmap.web.background import free_port
+
+    notebook = tmp_path / "explore.py"
+    notebook.write_text(MARIMO_NOTEBOOK.format(embedding=str(space.path)))
+    port = free_port("127.0.0.1")
+    env = {**os.environ, "LATENTMAP_DATA": str(datasets_dir), "LATENTMAP_CACHE": str(session_cache)}
+    command = [sys.executable, "-m", "marimo", "run", str(notebook), "--headless", "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--no-token"]
+    with open(tmp_path / "marimo.log", "wb") as log:
+        server = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                        break
+                except OSError:
+                    assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "marimo.log").read_text()
+                    time.sleep(0.3)
+            page.set_default_timeout(120_000)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_text("picked rows: []").wait_for()
+            view = page.locator(".latentmap-widget")  # inside marimo's shadow root: locators pierce it
+            deadline = time.monotonic() + 120
+            while not view.evaluate("(el) => Boolean(el.explorer?.state.points)"):
+                assert time.monotonic() < deadline, "the map never loaded its points"
+                time.sleep(0.2)
+            clicked = view.evaluate(
+                """(el) => {
+                    const explorer = el.explorer;
+                    const rect = explorer.map.canvas.getBoundingClientRect();
+                    for (let i = 0; i < explorer.state.points.count; i++) {
+                        const [x, y] = explorer.screenOf(i);
+                        if (x > rect.left + 40 && x < rect.right - 40 && y > rect.top + 40 && y < rect.bottom - 40) {
+                            const under = explorer.map.pick(x - rect.left, y - rect.top);
+                            return { x, y, row: explorer.state.points.rows[under] };
+                        }
+                    }
+                }"""
+            )
+            page.mouse.click(clicked["x"], clicked["y"])
+            page.get_by_text(f"picked rows: [{clicked['row']}]").wait_for()  # the dependent cell ran again
+            screenshot(page, "widget-marimo")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

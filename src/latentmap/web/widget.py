@@ -10,6 +10,7 @@ setting them from Python moves the map.
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ except ImportError:  # the notebook extra is not installed: widget() says so
 
 JS = STATIC / "js"
 ENTRY = "explorer.js"
+MAX_URL = 8192
 # Requests whose answer is an experiment grid: the last one is what result() returns.
 GRID_ROUTES = re.compile(r"^/api/(spaces/\d+/(interpolate|analogy|morph|samples|attribute)|compare/\w+)$")
 
@@ -49,9 +51,11 @@ def page_modules(entry: str = ENTRY) -> dict[str, str]:
 
 
 def page_markup() -> str:
-    """The explorer page's body (header, map, side panel): the widget shows the same page."""
+    """The explorer page's body (header, map, side panel): the widget shows the same page,
+    less what only the page does (``class="page-only"``: its URL keeps the view)."""
     page = (STATIC / "explorer.html").read_text(encoding="utf-8")
-    return page[page.index("<body>") + len("<body>") : page.index("<script")]
+    body = page[page.index("<body>") + len("<body>") : page.index("<script")]
+    return re.sub(r'<span class="page-only">.*?</span>', "", body, flags=re.DOTALL)
 
 
 def page_style() -> str:
@@ -60,29 +64,66 @@ def page_style() -> str:
     return css.replace(":root", ":host").replace("html, body", ":host")
 
 
+def is_request_path(url: str) -> bool:
+    """A path (and query) on the app, as the page's modules ask: nothing else reaches httpx."""
+    import httpx
+
+    if not url.startswith("/") or url.startswith("//") or len(url) > MAX_URL:
+        return False
+    if any(ord(c) < 0x21 or c == "\x7f" for c in url):  # CR, LF, spaces, NUL: never in what the page asks
+        return False
+    try:
+        return httpx.URL(url).host == ""
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+
+
+def problem(status: int, detail: str) -> tuple[int, str, bytes]:
+    return status, "application/json", json.dumps({"detail": detail}).encode()
+
+
 class InProcessApp:
     """Calls an ASGI app in this process, on an event loop of its own (a daemon thread), so
-    the kernel keeps running cells while a request computes."""
+    the kernel keeps running cells while a request computes; ``close()`` ends the thread."""
 
     def __init__(self, app: Any) -> None:
         import httpx
 
         self.loop = asyncio.new_event_loop()
-        threading.Thread(target=self.loop.run_forever, daemon=True, name="latentmap-widget").start()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="latentmap-widget")
+        self.thread.start()
         transport = httpx.ASGITransport(app=app)
         self.client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", timeout=None)
 
-    def submit(self, method: str, url: str, body: bytes | None, done: Any) -> None:
-        async def call() -> None:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            try:
-                response = await self.client.request(method, url, content=body, headers=headers)
-            except Exception as exc:  # the page must hear back, or its request waits forever
-                done(500, "application/json", json.dumps({"detail": f"{type(exc).__name__}: {exc}"}).encode())
-                return
-            done(response.status_code, response.headers.get("content-type", ""), response.content)
+    async def call(self, method: str, url: str, body: bytes | None) -> tuple[int, str, bytes]:
+        if not is_request_path(url):
+            return problem(400, "malformed request URL: the page asks for paths such as /api/spaces")
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        try:
+            response = await self.client.request(method, url, content=body, headers=headers)
+        except Exception as exc:  # the page must hear back, or its request waits forever
+            return problem(500, f"{type(exc).__name__}: {exc}")
+        return response.status_code, response.headers.get("content-type", ""), response.content
 
-        asyncio.run_coroutine_threadsafe(call(), self.loop)
+    def submit(self, method: str, url: str, body: bytes | None, done: Any) -> None:
+        async def answer() -> None:
+            done(*await self.call(method, url, body))
+
+        asyncio.run_coroutine_threadsafe(answer(), self.loop)
+
+    def request(self, method: str, url: str, body: bytes | None) -> tuple[int, str, bytes]:
+        """The same call, waited for here (``result()`` in the kernel)."""
+        return asyncio.run_coroutine_threadsafe(self.call(method, url, body), self.loop).result()
+
+    def close(self) -> None:
+        if not self.thread.is_alive():
+            return
+        with contextlib.suppress(Exception):  # a client that cannot close still goes with its loop
+            asyncio.run_coroutine_threadsafe(self.client.aclose(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        if not self.thread.is_alive():
+            self.loop.close()
 
 
 @dataclass
@@ -108,8 +149,9 @@ if anywidget is not None:
 
     class ExplorerWidget(anywidget.AnyWidget):
         """The explorer over ``spaces`` in an output cell. ``picks`` / ``target``: the rows
-        picked on the map (an analogy's C images and A); ``selection``: the rows in the last
-        alt+drag box; ``result()``: the grid on screen; ``save_png(path)``."""
+        picked on the map (an analogy's C images and A, ``b`` its B); ``selection``: the rows
+        in the last alt+drag box; ``result()``: the grid of the picks; ``save_png(path)``;
+        ``close()``: the view goes, and with it the widget's thread and spaces."""
 
         _esm = JS / "widget.js"
         _modules = traitlets.Dict().tag(sync=True)
@@ -117,6 +159,7 @@ if anywidget is not None:
         _style = traitlets.Unicode().tag(sync=True)
         picks = traitlets.List(traitlets.Int()).tag(sync=True)
         target = traitlets.Int(None, allow_none=True).tag(sync=True)
+        b = traitlets.Int(None, allow_none=True).tag(sync=True)  # an analogy's B
         selection = traitlets.List(traitlets.Int()).tag(sync=True)
         experiment = traitlets.Unicode("interpolation").tag(sync=True)
         height = traitlets.Int(680).tag(sync=True)
@@ -127,7 +170,7 @@ if anywidget is not None:
 
             super().__init__(_modules=page_modules(), _markup=page_markup(), _style=page_style(), **kwargs)
             self.spaces = spaces
-            self.app = InProcessApp(create_app(spaces, Policy()))
+            self.app: InProcessApp | None = InProcessApp(create_app(spaces, Policy()))
             self.last: GridResult | None = None
             self.on_msg(self._request)
 
@@ -143,14 +186,46 @@ if anywidget is not None:
                     self.last = grid_result(url.split("?")[0], json.loads(answer))
                 self.send({"type": "response", "id": ident, "status": status, "content_type": content_type}, [answer])
 
+            if self.app is None:
+                done(*problem(410, "this widget was closed"))
+                return
             self.app.submit(method, url, data, done)
 
         def result(self) -> GridResult:
-            """The last grid the explorer showed (interpolation, analogy, morph, samples,
-            attribute), as numpy with the judge's verdicts."""
-            if self.last is None:
-                raise LatentmapError("no grid yet: pick images on the map (or set .picks and .target) first")
-            return self.last
+            """The grid of the widget's experiment and picks (interpolation, analogy: computed
+            here, by the same route the view asks, so it works in the cell that set the picks
+            and with no view at all), else the last grid the view showed (samples, attribute)."""
+            asked = self.kernel_request()
+            if asked is None:
+                if self.last is None:
+                    raise LatentmapError("no grid yet: pick images on the map (or set .picks and .target) first")
+                return self.last
+            url, body = asked
+            status, _, answer = self.application().request("POST", url, json.dumps(body).encode())
+            if status != 200:
+                raise LatentmapError(f"the picks make no grid: {json.loads(answer).get('detail')}")
+            return grid_result(url, json.loads(answer))
+
+        def kernel_request(self) -> tuple[str, dict[str, Any]] | None:
+            picks, target = list(self.picks), self.target
+            if self.experiment == "interpolation" and picks and target is not None:
+                return "/api/compare/interpolate", {"spaces": [0], "sources": picks, "target": target}
+            if self.experiment == "analogy" and picks and target is not None and self.b is not None:
+                return "/api/compare/analogy", {"spaces": [0], "c": picks, "a": target, "b": self.b}
+            return None
+
+        def application(self) -> InProcessApp:
+            if self.app is None:
+                raise LatentmapError("this widget was closed: make a new one with latentmap.widget(...)")
+            return self.app
+
+        def close(self) -> None:
+            """Close the view; the event-loop thread, its client and the spaces go with it."""
+            app, self.app = self.app, None
+            if app is not None:
+                app.close()
+            self.spaces, self.last = [], None
+            super().close()
 
         def save_png(self, path: str | os.PathLike[str], scale: int = 4) -> Path:
             """The last grid as a PNG (each image ``scale`` times its size), written atomically."""
@@ -171,7 +246,8 @@ if anywidget is not None:
             names = ", ".join(str(s.info.get("name")) for s in self.spaces)
             return (
                 f"latentmap explorer widget ({names}): this front end cannot show Jupyter widgets. Open the "
-                "notebook in JupyterLab, Jupyter Notebook 7, VS Code or Colab with anywidget installed "
+                "notebook in JupyterLab, Jupyter Notebook 7, VS Code or Colab with anywidget installed, or in "
+                "marimo as mo.ui.anywidget(latentmap.widget(...)) "
                 "(pip install 'latentmap[notebook]'), or call latentmap.explore(...) for the explorer in a browser tab."
             )
 

@@ -419,15 +419,17 @@ function saveHash() {
 /** What a click made: the rows picked and the target (C images and A for an analogy). */
 function picks() {
   return state.experiment === "analogy"
-    ? { experiment: "analogy", picks: [...state.cs], target: state.a }
-    : { experiment: state.experiment, picks: [...state.sources], target: state.target };
+    ? { experiment: "analogy", picks: [...state.cs], target: state.a, b: state.b }
+    : { experiment: state.experiment, picks: [...state.sources], target: state.target, b: null };
 }
 
 /** Picks set from outside (the notebook): the grid follows. */
-function setPicks(rows, target = null) {
+function setPicks(rows, target = null, b = null) {
   const valid = (row) => Number.isInteger(row) && row >= 0;
   if (state.experiment === "samples") state.experiment = "interpolation";
-  if (state.experiment === "analogy") Object.assign(state, { cs: rows.filter(valid).slice(0, MAX_C), a: valid(target) ? target : null });
+  if (state.experiment === "analogy") {
+    Object.assign(state, { cs: rows.filter(valid).slice(0, MAX_C), a: valid(target) ? target : null, b: valid(b) ? b : null });
+  }
   else Object.assign(state, { sources: rows.filter(valid).slice(0, MAX_SOURCES), target: valid(target) ? target : null });
   updateExperiment();
   requestGrid();

@@ -47,9 +47,12 @@ async function render({ model, el }) {
   el.style.height = `${model.get("height")}px`;
   const shadow = el.attachShadow({ mode: "open" });
   const style = document.createElement("style");
-  style.textContent = model.get("_style") + "\n:host { display: block; overflow: hidden; }";
+  // The header may wrap in a narrow cell: the layout takes what is left of the height, so the
+  // side panel (and its legend) scrolls inside the cell instead of being cut off below it.
+  style.textContent = model.get("_style") + "\n:host { display: block; overflow: hidden; }" +
+    "\n.layout { height: auto; flex: 1 1 auto; min-height: 0; }";
   const page = document.createElement("div");
-  page.style.height = "100%";
+  Object.assign(page.style, { height: "100%", display: "flex", flexDirection: "column" });
   page.innerHTML = model.get("_markup"); // the package's own static page, not data
   shadow.append(style, page);
 
@@ -64,9 +67,14 @@ async function render({ model, el }) {
   const explorer = startExplorer(shadow, {
     readView: () => view,
     saveView: () => {},
-    picked({ experiment, picks, target }) {
+    picked({ experiment, picks, target, b }) {
+      // One key at a time: the object form set({...}) is Backbone's, which only ipywidgets
+      // accepts; anywidget's model in marimo (and elsewhere) takes set(key, value).
       fromView = true;
-      model.set({ picks, target, experiment });
+      model.set("picks", picks);
+      model.set("target", target);
+      model.set("b", b);
+      model.set("experiment", experiment);
       model.save_changes();
       fromView = false;
     },
@@ -76,9 +84,10 @@ async function render({ model, el }) {
     },
     keys: el,
   });
-  const follow = () => { if (!fromView) explorer.setPicks(model.get("picks"), model.get("target")); };
+  const follow = () => { if (!fromView) explorer.setPicks(model.get("picks"), model.get("target"), model.get("b")); };
   model.on("change:picks", follow);
   model.on("change:target", follow);
+  model.on("change:b", follow);
   el.explorer = explorer; // for tests and the console
   await explorer.ready;
   if (model.get("picks").length) follow(); // picks set before the view opened
@@ -86,6 +95,7 @@ async function render({ model, el }) {
     kernel.close();
     model.off("change:picks", follow);
     model.off("change:target", follow);
+    model.off("change:b", follow);
     Object.values(urls).forEach((url) => URL.revokeObjectURL(url));
   };
 }
