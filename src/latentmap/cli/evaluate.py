@@ -95,7 +95,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
         for name, value in result["latent_quality"]["metrics"].items():
             print(f"  {name:<36} {value:.4f}")
     out = run.path / "evaluation.json"
-    write_text(out, json.dumps(result, indent=2) + "\n")
+    from ..quality.compare import finite
+
+    write_text(out, json.dumps(finite(result), indent=2, allow_nan=False) + "\n")  # null, never NaN: JSON
     print(f"wrote {out}")
 
 
