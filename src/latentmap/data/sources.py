@@ -102,10 +102,13 @@ class DataPaths:
 
 
 def _writable(path: Path) -> bool:
-    """Whether ``path`` exists writable or could be created (its nearest existing parent is)."""
+    """Whether ``path`` exists writable or could be created (its nearest existing parent is).
+    A folder whose mode has no write bit is read-only for root too (a shared data root laid
+    read-only is not ours to write, though root may)."""
     for candidate in (path, *path.parents):
         if candidate.exists():
-            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+            writable = os.access(candidate, os.W_OK | os.X_OK) and bool(candidate.stat().st_mode & 0o222)
+            return candidate.is_dir() and writable
     return False
 
 

@@ -128,7 +128,8 @@ def import_dataset(
             old = None
         if old is not None and old["key"] == key and existing.with_suffix(".npz").is_file():
             return ImportResult(name, existing, old, reused=True)
-        if not overwrite:
+        # One in a read-only data root (a shared copy) is shadowed by the new import, not replaced.
+        if not overwrite and existing.parent == store.write_folder(paths):
             raise LatentmapError(
                 f"a dataset named '{name}' was imported from other sources or with other options ({existing}): "
                 "use --overwrite to replace it, or another --name"

@@ -32,9 +32,11 @@ def check_name(name: str, builtin: tuple[str, ...]) -> None:
 
 
 def folders(paths: DataPaths) -> list[Path]:
-    """Where imported datasets live: the data root's ``imported/`` (the cache's when the data
-    root is read-only)."""
-    return [paths.root / FOLDER, paths.cache / FOLDER]
+    """Where imported datasets live: the data root's ``imported/`` and the cache's (where
+    imports go when the data root is read-only), the one imports are written to first."""
+    both = [paths.root / FOLDER, paths.cache / FOLDER]
+    first = write_folder(paths)
+    return [first, *(f for f in both if f != first)]
 
 
 def write_folder(paths: DataPaths) -> Path:
