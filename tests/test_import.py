@@ -89,7 +89,7 @@ def test_transposed_idx_with_an_emnist_mapping(root, mnist_slice):
         write_idx(folder / f"emnist-digits-{split}-labels-idx1-ubyte.gz", mnist_slice.labels[rows])
     mapping = root / "emnist-digits-mapping.txt"
     mapping.write_text("".join(f"{d} {48 + d}\n" for d in range(10)))
-    options = ImportOptions(transpose=True, label_names=str(mapping))
+    options = ImportOptions(label_names=str(mapping), read={"transpose": True})
     import_dataset([str(folder)], "emnist", options, progress=False)
     data = load_dataset("emnist")
     assert data.label_names == [chr(48 + d) for d in range(10)]
@@ -184,7 +184,7 @@ def test_flat_folder_with_a_labels_csv_and_without_labels(root, mnist_slice):
         Image.fromarray(image).save(flat / f"{i:03}.png")
         rows.append(f"{i:03}.png,{label}")
     (root / "labels.csv").write_text("\n".join(rows) + "\n")
-    import_dataset([str(flat)], "flat", ImportOptions(labels=str(root / "labels.csv")), progress=False)
+    import_dataset([str(flat)], "flat", ImportOptions(read={"labels": str(root / "labels.csv")}), progress=False)
     data = load_dataset("flat")
     assert data.labelled and sorted(data.label_names) == sorted({str(v) for v in mnist_slice.labels[:30]})
     import_dataset([str(flat)], "unlabelled", progress=False)
@@ -209,3 +209,47 @@ def test_command_line_import_info_and_one_line_errors(root, mnist_slice, capsys)
     assert main(["data", "info", "nosuch"]) == 2
     assert "latentmap data import" in capsys.readouterr().err
     assert not list((root / "data").rglob("bad.*"))
+
+
+def test_a_new_format_is_one_reader_registered(root, mnist_slice, capsys):
+    """A format written here, registered, is detected, has its flag in --help and imports,
+    with no other edit."""
+    from latentmap.data.imports import READERS, Reader, ReaderOption
+    from latentmap.data.imports.readers import Chunk, register_reader
+
+    @register_reader
+    class PixelRows(Reader):
+        """Text files of 'label,p1,...,p784' rows."""
+
+        format = "pixelrows"
+        suffixes = (".pixelrows",)
+        options = (ReaderOption("label_first", "the label is the first value of a row", switch=True),)
+
+        def __init__(self, path, options) -> None:
+            super().__init__(path, [path])
+            self.rows = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+            self.first = bool(options.get("label_first"))
+
+        def count(self) -> int:
+            return len(self.rows)
+
+        def chunks(self, problems):
+            labels, pixels = (
+                (self.rows[:, 0], self.rows[:, 1:]) if self.first else (self.rows[:, -1], self.rows[:, :-1])
+            )
+            yield Chunk(pixels.reshape(-1, 28, 28).astype(np.uint8), labels)
+
+    try:
+        rows = np.column_stack([mnist_slice.labels, mnist_slice.images.reshape(len(mnist_slice), 784)])
+        np.savetxt(root / "digits.pixelrows", rows, fmt="%d", delimiter=",")
+        with pytest.raises(SystemExit):
+            main(["data", "import", "--help"])
+        shown = capsys.readouterr().out
+        assert "--label_first" in shown and "pixelrows" in shown
+        assert main(["data", "import", str(root / "digits.pixelrows"), "--name", "rows", "--label_first"]) == 0
+        imported = load_dataset("rows")
+        assert_same(imported, mnist_slice.images, mnist_slice.labels, imported.is_test)
+        assert main(["data", "import", str(root / "digits.pixelrows"), "--name", "r2", "--transpose"]) == 2
+        assert "--transpose is an option of idx sources, not of pixelrows" in capsys.readouterr().err
+    finally:
+        READERS.pop("pixelrows")

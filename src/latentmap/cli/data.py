@@ -102,17 +102,12 @@ def print_manifest(manifest: dict, every_source: bool = False) -> None:
 
 
 def cmd_data_import(args: argparse.Namespace) -> None:
-    from ..data.imports import ImportOptions, import_dataset
+    from ..data.imports import ImportOptions, import_dataset, reader_options
 
     options = ImportOptions(
         format=args.format,
-        labels=args.labels,
         label_names=args.label_names,
-        transpose=args.transpose,
-        images_key=args.images_key,
-        labels_key=args.labels_key,
-        image_column=args.image_column,
-        label_column=args.label_column,
+        read={name: getattr(args, name) for name in reader_options()},
         invert=args.invert,
         fit=args.fit,
         test_fraction=args.test_fraction,
@@ -188,7 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def add_import_parser(data_commands: argparse._SubParsersAction) -> None:
-    from ..data.imports import FITS, FORMATS, INVERTS
+    from ..data.imports import FITS, INVERTS, formats, reader_options
 
     sub = data_commands.add_parser(
         "import",
@@ -199,16 +194,18 @@ def add_import_parser(data_commands: argparse._SubParsersAction) -> None:
     )
     sub.add_argument("sources", nargs="+", metavar="SOURCE", help="files or folders to import (one format)")
     sub.add_argument("--name", required=True, help="the dataset's name, used as --dataset NAME afterwards")
-    sub.add_argument("--format", choices=FORMATS, default="auto", help="source format (default: %(default)s, detected)")
-    sub.add_argument("--labels", help="a flat folder's labels: CSV of file name, label")
+    sub.add_argument(
+        "--format", choices=formats(), default="auto", help="source format (default: %(default)s, detected)"
+    )
     sub.add_argument(
         "--label_names", "--label-names", help="class names: one per line, or EMNIST's mapping file (label code)"
     )
-    sub.add_argument("--transpose", action="store_true", help="transpose every image (EMNIST stores them transposed)")
-    sub.add_argument("--images_key", "--images-key", help="npz: the array of images")
-    sub.add_argument("--labels_key", "--labels-key", help="npz: the array of labels")
-    sub.add_argument("--image_column", "--image-column", help="parquet: the column of images")
-    sub.add_argument("--label_column", "--label-column", help="parquet: the column of labels")
+    own = sub.add_argument_group("options of one format (each format's reader declares its own)")
+    for name, (reader, option) in reader_options().items():
+        flags = [f"--{name}", *([f"--{name.replace('_', '-')}"] if "_" in name else [])]
+        own.add_argument(
+            *flags, action="store_true" if option.switch else "store", help=f"{reader.format}: {option.help}"
+        )
     sub.add_argument(
         "--invert",
         choices=INVERTS,

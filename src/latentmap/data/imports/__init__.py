@@ -24,22 +24,29 @@ from . import store
 from .detect import open_sources
 from .labels import LabelBook, NamesFile, clean_name, read_label_names
 from .pixels import FITS, INVERTS, is_dark_on_light, to_mnist_style
-from .readers import FORMATS, Chunk, Reader, ReadOptions, regular_file
+from .readers import READERS, Chunk, Reader, ReaderOption, ReadOptions, formats, reader_options, regular_file
 
-__all__ = ["FITS", "FORMATS", "INVERTS", "ImportOptions", "ImportResult", "import_dataset", "store"]
+__all__ = [
+    "FITS",
+    "INVERTS",
+    "READERS",
+    "ImportOptions",
+    "ImportResult",
+    "Reader",
+    "ReaderOption",
+    "formats",
+    "import_dataset",
+    "reader_options",
+    "store",
+]
 UNLABELLED = "(no label)"
 
 
 @dataclass
 class ImportOptions:
     format: str = "auto"
-    labels: str | None = None  # CSV of file name, label (flat folders)
     label_names: str | None = None  # class names: one per line, or EMNIST's "label code" mapping
-    transpose: bool = False  # EMNIST stores images transposed
-    images_key: str | None = None
-    labels_key: str | None = None
-    image_column: str | None = None
-    label_column: str | None = None
+    read: ReadOptions = field(default_factory=dict)  # the formats' own options (readers.ReaderOption)
     invert: str = "auto"  # auto | yes | no
     fit: str = "mnist"  # mnist | pad | stretch (pictures that are not 28x28)
     test_fraction: float = 0.15  # when the source has no split
@@ -57,12 +64,15 @@ class ImportOptions:
 
     def identity(self) -> dict[str, Any]:
         """What changes the imported arrays (file options count by their content's hash)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("labels", "label_names")}
+        files = {name for name, (_, option) in reader_options().items() if option.is_file}
+        general = {k: v for k, v in asdict(self).items() if k not in ("read", "label_names")}
+        return {**general, **{k: v for k, v in sorted(self.read.items()) if k not in files and v not in (None, False)}}
 
-    def read_options(self) -> ReadOptions:
-        return ReadOptions(
-            self.labels, self.transpose, self.images_key, self.labels_key, self.image_column, self.label_column
-        )
+    def option_files(self) -> dict[str, str]:
+        """The files the options name (label names, a labels CSV): what they are -> path."""
+        files = {name for name, (_, option) in reader_options().items() if option.is_file}
+        named = {f"--{name} file": str(value) for name, value in self.read.items() if name in files and value}
+        return {**({"label names file": self.label_names} if self.label_names else {}), **named}
 
 
 @dataclass
@@ -113,12 +123,8 @@ def import_dataset(
     if not sources:
         raise LatentmapError("give at least one source to import")
     paths = DataPaths.resolve(data_dir, None, cache_dir)
-    extra = [
-        regular_file(Path(p), what)
-        for p, what in ((options.labels, "labels file"), (options.label_names, "label names file"))
-        if p
-    ]
-    readers = open_sources(sources, options.format, options.read_options())
+    extra = [regular_file(Path(path), what) for what, path in options.option_files().items()]
+    readers = open_sources(sources, options.format, options.read)
     key, listed = sources_key(readers, extra, options)
     existing = store.find(name, paths)
     if existing is not None:

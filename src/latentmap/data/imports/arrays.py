@@ -25,7 +25,10 @@ from .readers import (
     QUICKDRAW_PREFIX,
     Chunk,
     Reader,
+    ReaderOption,
     ReadOptions,
+    files_of,
+    register_reader,
     rows_per_chunk,
     split_of_name,
 )
@@ -37,13 +40,27 @@ READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
 # --------------------------------------------------------------------------- IDX
 
 
+@register_reader
 class IdxReader(Reader):
+    """The MNIST format, ``.gz`` or plain (EMNIST, KMNIST): images paired with the labels
+    file of the same name, the split read from the name (train / t10k, test)."""
+
     format = "idx"
+    rank = 40
+    options = (ReaderOption("transpose", "transpose every image (EMNIST stores them transposed)", switch=True),)
+
+    @classmethod
+    def is_file_of(cls, path: Path) -> bool:
+        return IDX_NAME.search(path.name) is not None
+
+    @classmethod
+    def open(cls, paths: list[Path], options: ReadOptions) -> list[Reader]:
+        return idx_readers(files_of(paths, cls), options)
 
     def __init__(self, images: Path, labels: Path | None, options: ReadOptions) -> None:
         super().__init__(images, [images, *([labels] if labels else [])])
         self.labels_path = labels
-        self.transpose = options.transpose
+        self.transpose = bool(options.get("transpose"))
         self.split = split_of_name(images.name)
         header = idx_header(images, ndim=3)
         self.shape, self.itemsize = header.shape, header.dtype.itemsize
@@ -145,13 +162,17 @@ def array_chunks(handle: IO[bytes], shape: tuple[int, ...], dtype: np.dtype[Any]
         yield np.frombuffer(data, dtype).reshape(n, *shape[1:])
 
 
+@register_reader
 class NpyReader(Reader):
-    """One class per file, read in chunks straight from the file (no memory map: the pages
-    of a mapped million-image file would count against the import's memory)."""
+    """One class per file, the stem its name (QuickDraw's ``full_numpy_bitmap_cat.npy`` ->
+    ``cat``), N x 784 or N x 28 x 28, read in chunks straight from the file (no memory map:
+    the pages of a mapped million-image file would count against the import's memory)."""
 
     format = "npy"
+    suffixes = (".npy",)
+    rank = 10
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, options: ReadOptions | None = None) -> None:
         super().__init__(path, [path])
         self.label = path.stem.removeprefix(QUICKDRAW_PREFIX)
         with open_file(path) as handle:
@@ -239,8 +260,22 @@ def is_npy(info: zipfile.ZipInfo) -> bool:
     return info.filename.endswith(".npy") and not info.is_dir()
 
 
+@register_reader
 class NpzReader(Reader):
+    """Image and label arrays (``--images_key`` / ``--labels_key``, else the obvious names:
+    images, x, arr_0, ...; Keras' x_train / x_test; KMNIST's imgs and labels files)."""
+
     format = "npz"
+    suffixes = (".npz",)
+    rank = 30
+    options = (
+        ReaderOption("images_key", "npz: the array of images"),
+        ReaderOption("labels_key", "npz: the array of labels"),
+    )
+
+    @classmethod
+    def open(cls, paths: list[Path], options: ReadOptions) -> list[Reader]:
+        return npz_readers(files_of(paths, cls), options)
 
     def __init__(self, path: Path, labels_file: Path | None, options: ReadOptions) -> None:
         super().__init__(path, [path, *([labels_file] if labels_file else [])])
@@ -248,15 +283,16 @@ class NpzReader(Reader):
         self.labels_archive = Archive(labels_file) if labels_file else None
         keys = self.archive.keys
         self.parts: list[tuple[str, str | None, str | None]] = []  # images key, labels key, split
-        if options.images_key is None and {"x_train", "x_test"} & set(keys):  # Keras' mnist.npz layout
+        images_key, labels_key = options.get("images_key"), options.get("labels_key")
+        if images_key is None and {"x_train", "x_test"} & set(keys):  # Keras' mnist.npz layout
             for split in ("train", "test"):
                 if f"x_{split}" in keys:
                     self.parts.append((f"x_{split}", f"y_{split}" if f"y_{split}" in keys else None, split))
         else:
-            images = pick_key(keys, options.images_key, IMAGE_KEYS, path)
+            images = pick_key(keys, images_key, IMAGE_KEYS, path)
             if images is None:
                 raise DataError(f"{path}: which array holds the images? use --images_key (arrays: {', '.join(keys)})")
-            labels = None if labels_file else pick_key(keys, options.labels_key, LABEL_KEYS, path)
+            labels = None if labels_file else pick_key(keys, labels_key, LABEL_KEYS, path)
             self.parts.append((images, labels if labels != images else None, split_of_name(path.name)))
         self.sizes = [self.archive.header(images, pictures=True)[0][0] for images, _, _ in self.parts]
 

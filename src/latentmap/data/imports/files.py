@@ -12,7 +12,17 @@ from PIL import Image
 
 from ...errors import DataError
 from .pixels import PICTURE_ERRORS, picture_limits, read_picture
-from .readers import FILE_CHUNK, IMAGE_SUFFIXES, Chunk, Reader, ReadOptions, regular_file, split_of_name
+from .readers import (
+    FILE_CHUNK,
+    IMAGE_SUFFIXES,
+    Chunk,
+    Reader,
+    ReaderOption,
+    ReadOptions,
+    register_reader,
+    regular_file,
+    split_of_name,
+)
 
 # --------------------------------------------------------------------------- folders
 
@@ -37,13 +47,33 @@ def read_labels_csv(path: Path) -> dict[str, str]:
     return labels
 
 
+@register_reader
 class FolderReader(Reader):
+    """Image files (PNG/JPEG/BMP/TIFF/GIF/WebP); class sub-folders give the labels
+    (torchvision's ImageFolder layout), ``train/`` and ``test/`` folders the split; a flat
+    folder takes its labels from ``--labels labels.csv`` (file name, label). Any folder
+    that no other format claims."""
+
     format = "folder"
+    suffixes = tuple(sorted(IMAGE_SUFFIXES))
+    rank = 1000
+    options = (ReaderOption("labels", "a flat folder's labels: CSV of file name, label", is_file=True),)
+
+    @classmethod
+    def accepts(cls, path: Path) -> bool:
+        return path.is_dir()
+
+    @classmethod
+    def open(cls, paths: list[Path], options: ReadOptions) -> list[Reader]:
+        for path in paths:
+            if not path.is_dir():
+                raise DataError(f"{path} is not a folder of images")
+        return [cls(path, options) for path in paths]
 
     def __init__(self, path: Path, options: ReadOptions) -> None:
         super().__init__(path)
         self.entries: list[tuple[Path, str | None, str | None]] = []  # file, split, label
-        by_name = read_labels_csv(Path(options.labels_csv)) if options.labels_csv else None
+        by_name = read_labels_csv(Path(options["labels"])) if options.get("labels") else None
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         for file in files:
             parts = list(file.relative_to(path).parts[:-1])
@@ -107,8 +137,18 @@ def check_columns(path: Path, schema: Any, image_column: str, label_column: str 
         )
 
 
+@register_reader
 class ParquetReader(Reader):
+    """As Hugging Face datasets export it: an image column of ``{bytes, path}`` structs, a
+    label column, class names from the schema's metadata, read in batches."""
+
     format = "parquet"
+    suffixes = (".parquet",)
+    rank = 20
+    options = (
+        ReaderOption("image_column", "parquet: the column of images"),
+        ReaderOption("label_column", "parquet: the column of labels"),
+    )
 
     def __init__(self, path: Path, options: ReadOptions) -> None:
         import pyarrow as pa
@@ -121,13 +161,13 @@ class ParquetReader(Reader):
             raise DataError(f"{path} is not a readable Parquet file: {exc}") from exc
         schema = self.file.schema_arrow
         names = schema.names
-        self.image_column = options.image_column or next(
+        self.image_column = options.get("image_column") or next(
             (n for n in names if pa.types.is_struct(schema.field(n).type) or pa.types.is_binary(schema.field(n).type)),
             None,
         )
         if self.image_column not in names:
             raise DataError(f"{path}: no image column found; name it with --image_column (columns: {', '.join(names)})")
-        self.label_column = options.label_column or next((n for n in ("label", "labels") if n in names), None)
+        self.label_column = options.get("label_column") or next((n for n in ("label", "labels") if n in names), None)
         if self.label_column is not None and self.label_column not in names:
             raise DataError(f"{path} has no column '{self.label_column}' (columns: {', '.join(names)})")
         check_columns(path, schema, str(self.image_column), self.label_column)
