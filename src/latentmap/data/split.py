@@ -45,18 +45,14 @@ def family_words(family: str) -> tuple[str, ...]:
     return tuple(spaced.lower().split())
 
 
-class _Union:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+def components(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    """The connected component of each of ``n`` nodes joined by ``edges`` (scipy's)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def join(self, i: int, j: int) -> None:
-        self.parent[self.find(i)] = self.find(j)
+    pairs = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
 
 
 def identical_typefaces(images: np.ndarray, labels: np.ndarray, typeface_ids: np.ndarray, n: int) -> list[list[int]]:
@@ -120,7 +116,7 @@ def typeface_split(
     family = families(fonts)
     names = sorted(set(family.tolist()))
     index = {name: i for i, name in enumerate(names)}
-    union = _Union(len(names))
+    edges: list[tuple[int, int]] = []
     by_words: dict[tuple[str, ...], int] = {}
     for name in names:
         by_words.setdefault(family_words(name), index[name])
@@ -128,19 +124,19 @@ def typeface_split(
         for cut in range(1, len(words)):  # every shorter family this one's name extends
             j = by_words.get(words[:cut])
             if j is not None:
-                union.join(i, j)
+                edges.append((i, j))
     for name in names:  # spellings of the same words ('Open Sans', 'OpenSans') are one family
-        union.join(index[name], by_words[family_words(name)])
+        edges.append((index[name], by_words[family_words(name)]))
     family_id = np.array([index[f] for f in family.tolist()], dtype=np.int64)
     if images is not None and labels is not None and typeface_ids is not None:
         for same in identical_typefaces(images, labels, typeface_ids, len(family)):
-            for t in same[1:]:
-                union.join(int(family_id[t]), int(family_id[same[0]]))
+            edges += [(int(family_id[t]), int(family_id[same[0]])) for t in same[1:]]
+    component = components(len(names), edges)
     members: dict[int, list[str]] = {}
     for name in names:
-        members.setdefault(union.find(index[name]), []).append(name)
+        members.setdefault(int(component[index[name]]), []).append(name)
     root_name = {root: min(group, key=lambda f: (len(family_words(f)), len(f), f)) for root, group in members.items()}
-    group = np.array([root_name[union.find(int(i))] for i in family_id], dtype=str)
+    group = np.array([root_name[int(component[i])] for i in family_id], dtype=str)
     is_test = name_hashes(group) < TEST_FRACTION
     alone = name_hashes(family) < TEST_FRACTION
     moved = is_test != alone

@@ -1,6 +1,6 @@
-"""A sweep along one numeric axis (the latent size): each headline metric against it, one
-line per family of models (the models that differ only along the axis), with the interval
-band of each point (seed and shared-pair noise, as in the report)."""
+"""A sweep along one numeric axis (the latent size, the training length): each headline
+metric against it, one line per family of models (the models that differ only along the
+axis), with the interval band of each point (seed and shared-pair noise, as in the report)."""
 
 import io
 import math
@@ -10,6 +10,8 @@ import numpy as np
 
 from .compare import LOWER_IS_BETTER
 from .names import readable
+
+AXES = ("d_latent", "epochs")  # the grids' axes a report draws a figure along
 
 
 def family_of(row: dict[str, Any], axis: str) -> str:

@@ -130,21 +130,23 @@ def mark(rows: list[dict[str, Any]]) -> int:
     return len(family)
 
 
-def shape(model: Model) -> tuple[Any, str]:
+def shape(model: Model) -> tuple[Any, str, Any]:
+    """What a model is compared within: its latent size, architecture and training length."""
     options = model.specs[0].options
-    return options.get("d_latent"), options.get("arch", "mlp")
+    return options.get("d_latent"), options.get("arch", "mlp"), options.get("epochs")
 
 
 def baselines_of(models: list[Model]) -> dict[str, Model]:
-    """Each model's plain AE: the first dense model of its shape (latent size and architecture),
-    so that a grid over sizes or architectures asks the question within each; a plain AE of
+    """Each model's plain AE: the first dense model of its shape (latent size, architecture and
+    epochs), so that a grid over sizes, architectures or training lengths asks the question
+    within each; a plain AE of
     another architecture is judged against the first plain AE of its size (what the
     architecture alone changes); a model whose size has no plain AE, against the first one.
     {} without a dense model."""
     dense = [m for m in models if m.kind == "dense"]
     if not dense:
         return {}
-    by_shape: dict[tuple[Any, str], Model] = {}
+    by_shape: dict[tuple[Any, str, Any], Model] = {}
     by_size: dict[Any, Model] = {}
     for model in dense:
         by_shape.setdefault(shape(model), model)
@@ -205,7 +207,7 @@ def build(
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model.name, "kind": model.kind, "seeds": model.seeds, "metrics": {}}
-        row["d_latent"], row["arch"] = shape(model)
+        row["d_latent"], row["arch"], row["epochs"] = shape(model)
         for metric in HEADLINE:
             row["metrics"][metric] = summary(comparison, model, metric)
         if model.name in baselines:
@@ -337,7 +339,7 @@ def write_report(
 ) -> list[Path]:
     """report.json, report.md and report.png in ``out_dir`` (each rendered before any is
     written); ``panel`` and ``judges`` as :func:`build` takes them."""
-    from .axis import axis_picture, families_over
+    from .axis import AXES, axis_picture, families_over
 
     report = build(comparison, specs, panel, judges)
     folder = ensure_writable_dir(out_dir)
@@ -347,9 +349,10 @@ def write_report(
         markdown(report).encode(),
         picture(report, HEADLINE, [comparison.strips[m.runs[0]] for m in models_of(specs)]),
     ]
-    if len(families_over(report["models"], "d_latent")) > 0:  # a latent-size grid: each metric against d
-        paths.append(folder / "report-d_latent.png")
-        contents.append(axis_picture(report, "d_latent", {m: WORDS[m] for m in HEADLINE}))
+    for axis in AXES:  # a grid along the axis (latent size, training length): each metric against it
+        if len(families_over(report["models"], axis)) > 0:
+            paths.append(folder / f"report-{axis}.png")
+            contents.append(axis_picture(report, axis, {m: WORDS[m] for m in HEADLINE}))
     for path, data in zip(paths, contents, strict=True):
         write_bytes(path, data)
     return paths
