@@ -225,6 +225,9 @@ def test_the_published_grids_expand_as_their_comments_say():
     at_16 = {s.key for s in sizes if s.options["d_latent"] == 16}
     assert at_16 and at_16 <= {s.key for s in answer if s.dataset == "digits"}
     assert {spec.options["kind"] for spec in sizes} == {"dense", "vae", "rae", "wae"}
+    lengths = read_grid(examples / "training_length.toml")
+    assert len(lengths) == 27 and {spec.options["epochs"] for spec in lengths} == {20, 100, 300}
+    assert {spec.options["lr_schedule"] for spec in lengths} == {"cosine"}
 
 
 def test_a_latent_size_grid_gets_each_metric_against_d():
@@ -467,6 +470,19 @@ def test_each_model_is_judged_against_the_plain_ae_of_its_latent_size():
         "digits-rae-d_latent=16": "digits-dense-d_latent=2",  # no AE of its size: the first one
     }
     assert baselines_of(models_of([spec("vae", 2)])) == {}
+    # a grid along the training length: each model meets the AE trained as long, and a longer
+    # AE meets the first one (what the training length alone changes, as for an architecture)
+    long = [
+        RunSpec(f"digits-{k}-epochs={e}-s0", {"kind": k, "epochs": e, "seed": 0})
+        for e in (20, 300)
+        for k in ("dense", "rae")
+    ]
+    chosen = {name: baseline.name for name, baseline in baselines_of(models_of(long)).items()}
+    assert chosen == {
+        "digits-rae-epochs=20": "digits-dense-epochs=20",
+        "digits-rae-epochs=300": "digits-dense-epochs=300",
+        "digits-dense-epochs=300": "digits-dense-epochs=20",
+    }
 
 
 def test_a_conv_model_is_judged_against_the_conv_ae_and_the_conv_ae_against_the_mlp_ae():
