@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latentmap import load_dataset
-from latentmap.data import split
+from latentmap.data import typeface_split as split
 from latentmap.errors import DataError, DatasetSpecError
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

@@ -12,7 +12,7 @@ from latentmap.data.glyphs import glyph_grid
 from latentmap.errors import LatentmapError
 from latentmap.models import ModelConfig, build_model
 from latentmap.models.typeface import random_shots
-from latentmap.quality.completion import completion_scores, nearest_completion
+from latentmap.quality.completion_scores import completion_scores, nearest_completion
 from latentmap.train import load_run
 from latentmap.train.typeface import TypefaceRun
 from tests.test_distributed import torchrun
@@ -178,7 +178,7 @@ def test_the_nearest_typeface_baseline_finds_a_typeface_itself(alphanumeric):
 
 
 def test_the_zero_shot_and_k_nearest_baselines(alphanumeric):
-    from latentmap.quality.completion import lender_order, zero_shot_completion
+    from latentmap.quality.completion_scores import lender_order, zero_shot_completion
 
     train = glyph_grid(alphanumeric).split("train")
     mean = zero_shot_completion(train)
@@ -197,7 +197,7 @@ def test_the_zero_shot_and_k_nearest_baselines(alphanumeric):
 
 
 def test_the_scoring_judge_never_learns_a_glyph_the_baselines_lend(alphanumeric):
-    from latentmap.quality.completion import completion_task, scoring_judge_data
+    from latentmap.quality.completion_scores import completion_task, scoring_judge_data
 
     grid = glyph_grid(alphanumeric)
     lenders = set(completion_task(grid, None, 4, 0).train.names.tolist())
@@ -215,7 +215,7 @@ def test_the_scoring_judge_never_learns_a_glyph_the_baselines_lend(alphanumeric)
 def test_ssim_per_glyph_is_scikit_images():
     from skimage.metrics import structural_similarity
 
-    from latentmap.quality.completion import ssim
+    from latentmap.quality.completion_scores import ssim
 
     rng = np.random.default_rng(0)
     real = rng.random((3, 5, 28, 28))

@@ -75,7 +75,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         raise LatentmapError("typeface runs are compared with typeface runs only: their spaces hold typefaces")
     dataset = dataset_from_args(args, spec)
     if typeface_runs:
-        from ..quality.completion import scoring_judge
+        from ..quality.completion_scores import scoring_judge
 
         compare_typefaces(typeface_runs, dataset, scoring_judge(dataset, cache_dir_of(args), announce=print), args)
         return

@@ -77,7 +77,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     from ..atomic import write_text
     from ..data.glyphs import glyph_grid
-    from ..quality.completion import K_NEAREST, completion_scores, scoring_judge
+    from ..quality.completion_scores import K_NEAREST, completion_scores, scoring_judge
     from .judge import cache_dir_of
 
     run = typeface_run(args)

@@ -19,7 +19,7 @@ from ..atomic import atomic_path
 from ..errors import DataError, DatasetSpecError
 from . import fontset, idx, imports, sources, tmnist
 from .sources import BUILTIN_SPECS, DataPaths
-from .split import name_hashes, typeface_split
+from .typeface_split import name_hashes, typeface_split
 
 FASHION_CLASSES = [
     "T-shirt/top",

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import DataError, LatentmapError
 from .datasets import Dataset
-from .split import families
+from .typeface_split import families
 
 
 @dataclass

@@ -4,7 +4,7 @@ paired interval of the difference (the runs see the same typefaces, pairs and se
 
 - completion from 4 given glyphs of unseen (test-family) typefaces: pixel MSE and SSIM of
   the generated glyphs, the baselines' (nearest typeface, mean of the 5 nearest, zero-shot),
-  the judge's accuracy on them (the scoring judge: see completion.py);
+  the judge's accuracy on them (the scoring judge: see completion_scores.py);
 - interpolation validity: share of glyphs, over every character and 7 steps between two
   test typefaces, that the judge confidently reads as the intended character;
 - sample validity of the same kind for typefaces drawn from the GMM (and the prior, for
@@ -20,7 +20,7 @@ import numpy as np
 from ..data.glyphs import GlyphGrid
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp
 from ..train.typeface import TypefaceRun
-from .completion import UNIT, completion_items, completion_task
+from .completion_scores import UNIT, completion_items, completion_task
 from .judge import Judge
 from .stats import Items, bootstrap_interval, paired_difference, verdict
 

@@ -9,7 +9,7 @@ against the real ones, and the judge's accuracy on them relative to its accuracy
 glyphs, each with a paired bootstrap interval over split groups of test typefaces.
 
 The judge that scores them learns from half of the training typefaces and the baselines lend
-only from the other half (:func:`latentmap.data.split.lends`): a judge that had seen the
+only from the other half (:func:`latentmap.data.typeface_split.lends`): a judge that had seen the
 lent glyphs would read the baseline better than any glyph it never saw.
 """
 
@@ -22,7 +22,7 @@ from skimage.metrics import structural_similarity
 
 from ..data.datasets import Dataset
 from ..data.glyphs import GlyphGrid
-from ..data.split import lends
+from ..data.typeface_split import lends
 from ..train.typeface import TypefaceRun
 from .judge import Judge, judge_for
 from .stats import Items, bootstrap_interval, paired_difference
