@@ -26,8 +26,8 @@ if WORKERS > 1:
 # The longest files first, so that no long file is left to run alone at the end.
 LONGEST_FIRST = ["test_readme.py", "test_training.py", "test_sweep.py", "test_explorer_browser.py"]
 LONGEST_FIRST += ["test_distributed.py", "test_families.py", "test_typeface_model.py", "test_explorer_features.py"]
-LONGEST_FIRST += ["test_run_hardening.py", "test_typeface_explorer.py", "test_widget.py"]
-LONGEST_FIRST += ["test_commands.py", "test_quality.py", "test_hardening.py", "test_fonts_browser.py"]
+LONGEST_FIRST += ["test_run_directory.py", "test_typeface_explorer.py", "test_widget.py"]
+LONGEST_FIRST += ["test_commands.py", "test_quality.py", "test_request_policy.py", "test_fonts_browser.py"]
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LATENTMAP_SHARED", REPO.parent / "shared"))

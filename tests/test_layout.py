@@ -144,3 +144,17 @@ def test_the_checks_catch_an_upward_import_and_a_cycle(tmp_path):
     assert import_cycles(graph) == [
         "latentmap.data -> latentmap.train.loop -> latentmap.data (latentmap.train.loop imports latentmap.data)"
     ]
+
+
+def test_the_test_table_lists_every_test_file_once_and_every_stage():
+    """tests/README.md's module -> test table stays true to the tree."""
+    import re
+
+    tests = Path(__file__).resolve().parent
+    table = (tests / "README.md").read_text().split("## Where each module is tested", 1)[1]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| ---")][1:]
+    listed = [name for row in rows for name in re.findall(r"`([\w/]+\.py)`", row.split("|")[3])]
+    present = sorted(p.relative_to(tests).as_posix() for p in tests.rglob("test_*.py"))
+    assert sorted(listed) == present, "tests/README.md's table and the test files differ"
+    stages = {row.split("|")[1].strip() for row in rows}
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("_")} <= stages

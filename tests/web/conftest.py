@@ -70,7 +70,7 @@ def browser() -> Iterator[object]:
 def page(browser):
     # The apps' Content-Security-Policy forbids eval, which Playwright's polling helpers
     # (wait_for_function) use inside the page: tests drive pages with it bypassed, and
-    # test_hardening4 loads the explorer with it enforced.
+    # test_page_policy loads the explorer with it enforced.
     context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
     page = context.new_page()
     errors: list[str] = []
