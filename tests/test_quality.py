@@ -218,7 +218,9 @@ def test_bootstrap_intervals_cover_the_true_value_at_their_nominal_rate():
     assert 0.90 <= hits / 200 <= 0.985
 
 
-def shared_pair_trial(rng, delta: float, shared: float = 0.5, seed_sd: float = 0.005, pairs: int = 300):
+def shared_pair_trial(
+    rng, delta: float, shared: float = 0.5, seed_sd: float = 0.005, pairs: int = 300, noise: float = 0.1
+):
     """Two models, 3 matched seeds, every seed measured on the same pairs: per pair a
     difficulty both share, a model-by-pair effect every seed of model A shares (noise that
     does not average out over seeds), a per-seed training effect, and per-(seed, pair) noise."""
@@ -227,36 +229,65 @@ def shared_pair_trial(rng, delta: float, shared: float = 0.5, seed_sd: float = 0
     difficulty, effect = rng.normal(0, 1, pairs), rng.normal(0, shared, pairs)
 
     def seed_values(shift):
-        return Items("pairs", difficulty + shift + rng.normal(0, seed_sd) + rng.normal(0, 0.1, pairs))
+        return Items("pairs", difficulty + shift + rng.normal(0, seed_sd) + rng.normal(0, noise, pairs))
 
     return [seed_values(delta + effect) for _ in range(3)], [seed_values(0.0) for _ in range(3)]
 
 
-@pytest.mark.parametrize("shared, seed_sd", [(0.5, 0.005), (0.1, 0.03)], ids=["pair-noise", "seed-noise"])
-def test_the_seed_and_pair_interval_covers_at_its_nominal_rate(shared, seed_sd, monkeypatch):
+@pytest.mark.parametrize(
+    "shared, seed_sd, noise",
+    [(0.5, 0.005, 0.1), (0.1, 0.03, 0.1), (0.02, 0.002, 0.5)],
+    ids=["pair-noise", "seed-noise", "seed-pair-noise"],
+)
+def test_the_seed_and_pair_interval_covers_at_its_nominal_rate(shared, seed_sd, noise, monkeypatch):
     """The true difference is delta on average over new pairs and new seeds; the interval
     holds it 95% of the time (within 2%) whether the pairs' noise (shared by the seeds, so it
-    does not shrink with their number) or the seeds' dominates."""
+    does not shrink with their number), the seeds' or the per-(seed, pair) noise dominates
+    (the last counted once: in the seeds' spread, not again in the bootstrap). As in a report,
+    the seed spread is pooled over the comparisons of the metric (eight here)."""
     from latentmap.quality import stats
 
     monkeypatch.setattr(stats, "N_BOOT", 400)  # replicates per interval: plenty for a standard error
     rng = np.random.default_rng(3)
-    trials, hits, old_hits = 400, 0, 0
+    trials, hits, old_hits, doubled_hits = 400, 0, 0, 0
     for trial in range(trials):
-        a, b = shared_pair_trial(rng, 0.1, shared, seed_sd)
-        found = stats.matched_difference(a, b, seed=trial)
+        comparisons = [shared_pair_trial(rng, 0.1, shared, seed_sd, noise=noise) for _ in range(8)]
+        pooled = stats.pooled_spread([stats.per_seed_differences(x, y) for x, y in comparisons])
+        a, b = comparisons[0]
+        spread = stats.moderated(stats.own_spread(stats.per_seed_differences(a, b)), pooled)
+        found = stats.matched_difference(a, b, seed=trial, spread=spread)
         hits += found.low <= 0.1 <= found.high
+        if noise > 0.3:  # the previous rule: its own spread plus the whole bootstrap variance
+            per_seed = stats.per_seed_differences(a, b)
+            replicated = np.stack([x.resampled(trial) - y.resampled(trial) for x, y in zip(a, b, strict=True)])
+            variance = np.var(per_seed, ddof=1) / 3 + np.var(replicated.mean(axis=0), ddof=1)
+            doubled_hits += abs(per_seed.mean() - 0.1) <= 1.96 * np.sqrt(variance)
         if shared < 0.3:
             continue
         # the old rule: per-seed bootstrap half-widths averaged and divided by sqrt(seeds),
         # added in quadrature to the t-interval over the per-seed differences
         per_seed = [stats.paired_difference(x, y, trial) for x, y in zip(a, b, strict=True)]
         half = np.mean([(high - low) / 2 for _, low, high in per_seed]) / np.sqrt(3)
-        spread = np.std([d for d, _, _ in per_seed], ddof=1) / np.sqrt(3) * 4.303
-        old_hits += abs(found.value - 0.1) <= np.hypot(half, spread)
+        spread_half = np.std([d for d, _, _ in per_seed], ddof=1) / np.sqrt(3) * 4.303
+        old_hits += abs(found.value - 0.1) <= np.hypot(half, spread_half)
     assert 0.93 <= hits / trials <= 0.97, hits / trials
     if shared > 0.3:
         assert old_hits / trials < 0.9  # what the corrected interval fixes
+    if noise > 0.3:
+        assert doubled_hits / trials > 0.975  # the per-(seed, pair) noise counted twice: too wide
+
+
+def test_seed_spreads_pool_over_models_unless_one_is_far_larger():
+    from latentmap.quality.stats import moderated, own_spread, pooled_spread
+
+    rng = np.random.default_rng(0)
+    groups = [rng.normal(k, 0.01, 3) for k in range(12)]  # twelve models, three seeds each
+    pooled = pooled_spread(groups)
+    assert pooled is not None and pooled.df == 24 and 0.3e-4 < pooled.variance < 3e-4
+    typical = own_spread(groups[0])
+    assert moderated(typical, pooled) == pooled  # 24 degrees of freedom instead of 2
+    failed = own_spread(np.array([0.644, 0.787, 0.830]))  # ACAI's seed 0
+    assert moderated(failed, pooled) == failed  # a failed seed keeps its model's own spread
 
 
 def test_false_discoveries_are_controlled_over_a_report_family():

@@ -457,7 +457,7 @@ def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
 
 def test_each_model_is_judged_against_the_plain_ae_of_its_latent_size():
     from latentmap.quality.grid import RunSpec
-    from latentmap.quality.report import baselines_of, models_of
+    from latentmap.quality.report_models import baselines_of, models_of
 
     def spec(kind: str, d: int) -> RunSpec:
         return RunSpec(f"digits-{kind}-d_latent={d}-s0", {"kind": kind, "d_latent": d, "seed": 0, "dataset": "digits"})
@@ -487,7 +487,7 @@ def test_each_model_is_judged_against_the_plain_ae_of_its_latent_size():
 
 def test_a_conv_model_is_judged_against_the_conv_ae_and_the_conv_ae_against_the_mlp_ae():
     from latentmap.quality.grid import RunSpec
-    from latentmap.quality.report import baselines_of, models_of
+    from latentmap.quality.report_models import baselines_of, models_of
 
     def spec(kind: str, arch: str | None = None) -> RunSpec:
         name = f"digits-{kind}" + (f"-arch={arch}" if arch else "")

@@ -24,8 +24,22 @@ from ..atomic import ensure_writable_dir, write_bytes
 from .compare import LOWER_IS_BETTER, Comparison, finite, fmt
 from .grid import RunSpec
 from .judge import LABEL_FREE_METRICS
+from .report_models import Model, baselines_of, items_of, measured, models_of, shape
 from .report_picture import picture
-from .stats import Estimate, Items, false_discoveries, matched_difference, seeds_estimate, verdict
+from .stats import (
+    Estimate,
+    Items,
+    SeedSpread,
+    false_discoveries,
+    matched_difference,
+    moderated,
+    own_spread,
+    per_seed_differences,
+    per_seed_values,
+    pooled_spread,
+    seeds_estimate,
+    verdict,
+)
 
 HEADLINE = (
     "interpolation_validity",
@@ -60,63 +74,59 @@ WORDS = {
 
 
 @dataclass
-class Model:
-    name: str
-    specs: list[RunSpec] = field(default_factory=list)
-    runs: list[int] = field(default_factory=list)  # indices into the comparison's runs
+class Spreads:
+    """Per metric, the seed spread pooled over a report's models (``values``) and over its
+    comparisons with their plain AE (``differences``): three seeds give one model 2 degrees
+    of freedom, a dozen models 24 (:func:`.stats.moderated` keeps a failed seed's own)."""
 
-    @property
-    def kind(self) -> str:
-        return str(self.specs[0].options["kind"])
-
-    @property
-    def seeds(self) -> list[int]:
-        return [int(s.options["seed"]) for s in self.specs]
+    values: dict[str, SeedSpread | None] = field(default_factory=dict)
+    differences: dict[str, SeedSpread | None] = field(default_factory=dict)
 
 
-def models_of(specs: list[RunSpec]) -> list[Model]:
-    """Runs grouped by model, in the order the specs come; the plain AE first if there is one."""
-    models: dict[str, Model] = {}
-    for k, spec in enumerate(specs):
-        model = models.setdefault(spec.model, Model(spec.model))
-        model.specs.append(spec)
-        model.runs.append(k)
-    ordered = list(models.values())
-    dense = [m for m in ordered if m.kind == "dense"]
-    return dense[:1] + [m for m in ordered if m not in dense[:1]]
+def spreads_of(comparison: Comparison, models: list[Model], baselines: dict[str, Model]) -> Spreads:
+    spreads = Spreads()
+    for metric in HEADLINE:
+        kept = [m for m in models if measured(comparison, m, metric)]
+        spreads.values[metric] = pooled_spread([per_seed_values(items_of(comparison, m, metric)) for m in kept])
+        differences = []
+        for model in kept:
+            baseline = baselines.get(model.name)
+            seeds = [s for s in model.seeds if baseline is not None and s in baseline.seeds]
+            if baseline is not None and seeds and measured(comparison, baseline, metric):
+                pair = items_of(comparison, model, metric, seeds), items_of(comparison, baseline, metric, seeds)
+                differences.append(per_seed_differences(*pair))
+        spreads.differences[metric] = pooled_spread(differences)
+    return spreads
 
 
-def items_of(comparison: Comparison, model: Model, metric: str, seeds: list[int] | None = None) -> list[Items]:
-    chosen = model.seeds if seeds is None else seeds
-    return [comparison.items[model.runs[model.seeds.index(s)]][metric] for s in chosen]
-
-
-def measured(comparison: Comparison, model: Model, metric: str) -> bool:
-    """Whether every run of the model has the metric (prior_* only where there is a prior)."""
-    return all(metric in comparison.runs[k]["metrics"] for k in model.runs)
-
-
-def summary(comparison: Comparison, model: Model, metric: str) -> dict[str, Any] | None:
+def summary(
+    comparison: Comparison, model: Model, metric: str, pooled: SeedSpread | None = None
+) -> dict[str, Any] | None:
     if not measured(comparison, model, metric):
         return None
     values = [comparison.runs[k]["metrics"][metric] for k in model.runs]
-    estimate = seeds_estimate(items_of(comparison, model, metric), comparison.runs[0]["seed"])
+    items = items_of(comparison, model, metric)
+    spread = moderated(own_spread(per_seed_values(items)), pooled)
+    estimate = seeds_estimate(items, comparison.runs[0]["seed"], spread=spread)
     lowest, highest = RANGES.get(metric, (-math.inf, math.inf))
     low, high = max(estimate.low, lowest), min(estimate.high, highest)
     return {"values": values, "mean": estimate.value, "low": low, "high": high, "interval": "seeds and pairs"}
 
 
-def versus(comparison: Comparison, model: Model, baseline: Model, metric: str) -> dict[str, Any] | None:
+def versus(
+    comparison: Comparison, model: Model, baseline: Model, metric: str, pooled: SeedSpread | None = None
+) -> dict[str, Any] | None:
     """Model minus baseline over their matched seeds (verdict and q: see :func:`mark`); None
-    without a shared seed."""
+    without a shared seed. ``pooled``: the metric's seed spread over the report's comparisons."""
     seeds = [s for s in model.seeds if s in baseline.seeds]
     if not seeds or not (measured(comparison, model, metric) and measured(comparison, baseline, metric)):
         return None
     seed = comparison.runs[0]["seed"]
-    found: Estimate = matched_difference(
-        items_of(comparison, model, metric, seeds), items_of(comparison, baseline, metric, seeds), seed
-    )
-    return {"difference": found.value, "low": found.low, "high": found.high, "p": found.p, "seeds": seeds}
+    pair = items_of(comparison, model, metric, seeds), items_of(comparison, baseline, metric, seeds)
+    spread = moderated(own_spread(per_seed_differences(*pair)), pooled)
+    found: Estimate = matched_difference(*pair, seed, spread=spread)
+    df = spread.df if spread is not None else None
+    return {"difference": found.value, "low": found.low, "high": found.high, "p": found.p, "seeds": seeds, "df": df}
 
 
 def mark(rows: list[dict[str, Any]]) -> int:
@@ -130,37 +140,6 @@ def mark(rows: list[dict[str, Any]]) -> int:
     return len(family)
 
 
-def shape(model: Model) -> tuple[Any, str, Any]:
-    """What a model is compared within: its latent size, architecture and training length."""
-    options = model.specs[0].options
-    return options.get("d_latent"), options.get("arch", "mlp"), options.get("epochs")
-
-
-def baselines_of(models: list[Model]) -> dict[str, Model]:
-    """Each model's plain AE: the first dense model of its shape (latent size, architecture and
-    epochs), so that a grid over sizes, architectures or training lengths asks the question
-    within each; a plain AE of
-    another architecture is judged against the first plain AE of its size (what the
-    architecture alone changes); a model whose size has no plain AE, against the first one.
-    {} without a dense model."""
-    dense = [m for m in models if m.kind == "dense"]
-    if not dense:
-        return {}
-    by_shape: dict[tuple[Any, str, Any], Model] = {}
-    by_size: dict[Any, Model] = {}
-    for model in dense:
-        by_shape.setdefault(shape(model), model)
-        by_size.setdefault(shape(model)[0], model)
-    chosen = {}
-    for model in models:
-        baseline = by_shape.get(shape(model))
-        if baseline is None or baseline is model:  # no AE of its shape, or it is that AE
-            baseline = by_size.get(shape(model)[0], dense[0])
-        if baseline is not model:
-            chosen[model.name] = baseline
-    return chosen
-
-
 def judge_by_panel(
     rows: list[dict[str, Any]], comparison: Comparison, models: list[Model], panel: dict[str, list[dict[str, Items]]]
 ) -> None:
@@ -172,6 +151,7 @@ def judge_by_panel(
     compared = [row for row in rows if "versus_baseline" in row]
     for name, items in panel.items():
         variant = dataclasses.replace(comparison, items=items)
+        spreads = spreads_of(variant, models, {row["model"]: named[row["baseline"]] for row in compared})
         seen = []
         for row in compared:
             model, baseline = named[row["model"]], named[row["baseline"]]
@@ -180,7 +160,7 @@ def judge_by_panel(
                 if metric in LABEL_FREE_METRICS:  # no judge reads it: its p is the same for every judge
                     found[metric] = primary and {"p": primary["p"], "low": primary["low"], "high": primary["high"]}
                 else:
-                    found[metric] = versus(variant, model, baseline, metric)
+                    found[metric] = versus(variant, model, baseline, metric, spreads.differences[metric])
             seen.append({"versus_baseline": found})
         mark(seen)
         for row, judged in zip(compared, seen, strict=True):
@@ -204,15 +184,18 @@ def build(
     models = models_of(specs)
     baselines = baselines_of(models)
     baseline = models[0] if baselines else None
+    spreads = spreads_of(comparison, models, baselines)
     rows = []
     for model in models:
         row: dict[str, Any] = {"model": model.name, "kind": model.kind, "seeds": model.seeds, "metrics": {}}
         row["d_latent"], row["arch"], row["epochs"] = shape(model)
         for metric in HEADLINE:
-            row["metrics"][metric] = summary(comparison, model, metric)
+            row["metrics"][metric] = summary(comparison, model, metric, spreads.values[metric])
         if model.name in baselines:
             row["baseline"] = baselines[model.name].name
-            row["versus_baseline"] = {m: versus(comparison, model, baselines[model.name], m) for m in HEADLINE}
+            row["versus_baseline"] = {
+                m: versus(comparison, model, baselines[model.name], m, spreads.differences[m]) for m in HEADLINE
+            }
         rows.append(row)
     family = mark(rows)
     if panel and baselines:
@@ -241,7 +224,7 @@ def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
         for metric, result in row["versus_baseline"].items():
             if result is not None:
                 interval = f"[{signed(result['low'])}, {signed(result['high'])}]"
-                text = f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {result['q']:.3g})"
+                text = f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {q_text(result['q'])})"
                 calls[result["verdict"]].append(text if result["verdict"] in ("better", "worse") else WORDS[metric])
         parts = [f"better on {', '.join(calls['better'])}" if calls["better"] else ""]
         parts.append(f"worse on {', '.join(calls['worse'])}" if calls["worse"] else "")
@@ -282,7 +265,7 @@ def markdown(report: dict[str, Any]) -> str:
             versus_ae = (row.get("versus_baseline") or {}).get(metric)
             against = (
                 f"{MARKS[versus_ae['verdict']]} {signed(versus_ae['difference'])} "
-                f"[{signed(versus_ae['low'])}, {signed(versus_ae['high'])}] q {versus_ae['q']:.3g}"
+                f"[{signed(versus_ae['low'])}, {signed(versus_ae['high'])}] q {q_text(versus_ae['q'])}"
                 if versus_ae
                 else ("baseline" if "versus_baseline" not in row and report["baseline"] else "")
             )
@@ -319,6 +302,14 @@ def judges_cell(result: dict[str, Any] | None) -> str:
         arch = name.split("@")[0]
         by_arch[arch] = by_arch.get(arch, "") + MARKS[call]
     return " · ".join(f"{arch} {calls}" for arch, calls in by_arch.items())
+
+
+SMALLEST_P = 1e-4  # what three to a few dozen seeds' degrees of freedom can back: below it, "< 1e-4"
+
+
+def q_text(q: float, digits: int = 3) -> str:
+    """A p- or q-value as printed: never smaller than the seeds can say."""
+    return "< 1e-4" if q < SMALLEST_P else f"{q:.{digits}g}"
 
 
 def signed(value: float) -> str:

@@ -168,48 +168,112 @@ class Estimate:
     p: float = math.nan
 
 
-def seeds_and_pairs(per_seed: np.ndarray, replicated: np.ndarray, level: float = LEVEL) -> Estimate:
+def shared_variance(replicated: np.ndarray) -> float:
+    """The variance of a seed-averaged statistic that comes from the draw of the units the
+    seeds share: the mean covariance, over bootstrap replicates, between *different* seeds
+    (clipped at 0). A seed's own covariance with itself also holds its per-(seed, unit) noise,
+    which the spread of the per-seed values already carries: counting it here again made the
+    intervals too wide (97-98% for a 95% interval where that noise dominates). With one seed
+    there is no spread, and its whole bootstrap variance stands in."""
+    rows = replicated[:, np.isfinite(replicated).all(axis=0)]
+    if rows.shape[1] < 2:
+        return math.nan
+    if len(rows) == 1:
+        return float(np.var(rows[0], ddof=1))
+    cov = np.cov(rows)
+    seeds = len(rows)
+    off_diagonal = (cov.sum() - np.trace(cov)) / (seeds * (seeds - 1))
+    return max(0.0, float(off_diagonal))
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """The variance of one seed's value around the model's mean, and its degrees of freedom:
+    a model's own (seeds - 1), or pooled over the models of a report (:func:`pooled_spread`)."""
+
+    variance: float
+    df: float
+
+
+def own_spread(per_seed: np.ndarray) -> SeedSpread | None:
+    return SeedSpread(float(np.var(per_seed, ddof=1)), len(per_seed) - 1) if len(per_seed) > 1 else None
+
+
+def pooled_spread(groups: list[np.ndarray]) -> SeedSpread | None:
+    """The seed variance pooled over several models' per-seed values (each about its own
+    mean): three seeds give a model 2 degrees of freedom, a dataset's dozen models 24."""
+    spreads = [own for own in map(own_spread, groups) if own is not None and math.isfinite(own.variance)]
+    df = sum(s.df for s in spreads)
+    return SeedSpread(sum(s.variance * s.df for s in spreads) / df, df) if df > 0 else None
+
+
+def moderated(own: SeedSpread | None, pooled: SeedSpread | None, alpha: float = 0.01) -> SeedSpread | None:
+    """The pooled spread, unless this model's own is larger than the pooled one beyond chance
+    (an F test at ``alpha``: a failed seed), where its own stands."""
+    from scipy import stats
+
+    if own is None:
+        return pooled
+    if pooled is None or pooled.variance <= 0:
+        return own
+    return own if stats.f.sf(own.variance / pooled.variance, own.df, pooled.df) < alpha else pooled
+
+
+def seeds_and_pairs(
+    per_seed: np.ndarray, replicated: np.ndarray, level: float = LEVEL, spread: SeedSpread | None = None
+) -> Estimate:
     """Combine the two sources of noise of a mean over seeds that all saw the same units:
-    training (the spread of the per-seed values, known from few seeds) and the draw of the
-    units, which is *shared* by the seeds, so it does not average out over them: its part is
-    the spread, over bootstrap replicates of the shared units, of the seed-averaged statistic
-    (``replicated``: seeds x replicates, every seed resampled on the same rows). The variances
-    add; the interval is Student's t with the Welch-Satterthwaite degrees of freedom (the
-    unit part is known from a thousand replicates, the seed part from seeds - 1), and p is
-    the two-sided level at which it just reaches 0."""
+    training (the spread of the per-seed values: ``spread``, else their own) and the draw of
+    the units the seeds share, which does not average out over them (:func:`shared_variance`:
+    ``replicated`` is seeds x replicates, every seed resampled on the same rows). The
+    variances add; the interval is Student's t with the Welch-Satterthwaite degrees of
+    freedom (the unit part is known from a thousand replicates, the seed part from the
+    spread's degrees of freedom), and p is the two-sided level at which it just reaches 0."""
     from scipy import stats
 
     seeds = len(per_seed)
     value = float(np.mean(per_seed))
-    var_seed = float(np.var(per_seed, ddof=1)) / seeds if seeds > 1 else 0.0
-    shared = np.nanmean(replicated, axis=0)
-    var_pair = float(np.nanvar(shared, ddof=1)) if np.isfinite(shared).sum() > 1 else math.nan
+    spread = spread or own_spread(per_seed)
+    var_seed = spread.variance / seeds if spread is not None else 0.0
+    var_pair = shared_variance(replicated)
     total = var_seed + var_pair
     if math.isnan(total):
         return Estimate(value, math.nan, math.nan, math.nan)
     if total == 0:  # every seed and every resampling agree (two models that never differ)
         return Estimate(value, value, value, 1.0 if value == 0 else 0.0)
-    df = total**2 / (var_seed**2 / (seeds - 1)) if var_seed > 0 else math.inf
+    df = total**2 / (var_seed**2 / spread.df) if spread is not None and var_seed > 0 else math.inf
     se = math.sqrt(total)
     half = float(stats.t.ppf((1 + level) / 2, df)) * se
     p = float(2 * stats.t.sf(abs(value) / se, df))
     return Estimate(value, value - half, value + half, p)
 
 
-def seeds_estimate(seeds: list[Items], seed: int = 0, level: float = LEVEL) -> Estimate:
-    """A model's metric over its training seeds, with seed and (shared) unit noise."""
-    per_seed = np.array([float(items.compute()) for items in seeds])
-    return seeds_and_pairs(per_seed, np.stack([items.resampled(seed) for items in seeds]), level)
+def per_seed_values(seeds: list[Items]) -> np.ndarray:
+    return np.array([float(items.compute()) for items in seeds])
 
 
-def matched_difference(seeds_a: list[Items], seeds_b: list[Items], seed: int = 0, level: float = LEVEL) -> Estimate:
-    """Mean difference of two models over matched training seeds: per replicate the shared
-    units are resampled once, the paired differences averaged over seeds (:func:`seeds_and_pairs`)."""
+def per_seed_differences(seeds_a: list[Items], seeds_b: list[Items]) -> np.ndarray:
     for a, b in zip(seeds_a, seeds_b, strict=True):
         check_paired(a, b)
-    per_seed = np.array([float(a.compute()) - float(b.compute()) for a, b in zip(seeds_a, seeds_b, strict=True)])
+    return np.array([float(a.compute()) - float(b.compute()) for a, b in zip(seeds_a, seeds_b, strict=True)])
+
+
+def seeds_estimate(
+    seeds: list[Items], seed: int = 0, level: float = LEVEL, spread: SeedSpread | None = None
+) -> Estimate:
+    """A model's metric over its training seeds, with seed and (shared) unit noise."""
+    replicated = np.stack([items.resampled(seed) for items in seeds])
+    return seeds_and_pairs(per_seed_values(seeds), replicated, level, spread)
+
+
+def matched_difference(
+    seeds_a: list[Items], seeds_b: list[Items], seed: int = 0, level: float = LEVEL, spread: SeedSpread | None = None
+) -> Estimate:
+    """Mean difference of two models over matched training seeds: per replicate the shared
+    units are resampled once, the paired differences averaged over seeds (:func:`seeds_and_pairs`)."""
+    per_seed = per_seed_differences(seeds_a, seeds_b)
     replicated = np.stack([a.resampled(seed) - b.resampled(seed) for a, b in zip(seeds_a, seeds_b, strict=True)])
-    return seeds_and_pairs(per_seed, replicated, level)
+    return seeds_and_pairs(per_seed, replicated, level, spread)
 
 
 def false_discoveries(p_values: list[float]) -> list[float]:

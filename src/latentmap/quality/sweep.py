@@ -304,7 +304,8 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     from .metrics import make_probe
     from .panel import describe, panel_items
     from .pool import measure_all
-    from .report import models_of, write_report
+    from .report import write_report
+    from .report_models import models_of
 
     ordered = [spec for model in models_of(specs) for spec in model.specs]  # the plain AE first
     dataset = load_dataset(

@@ -25,7 +25,7 @@ from ..errors import LatentmapError
 from .axis import families_over, values_along
 from .compare import LOWER_IS_BETTER
 from .names import readable
-from .report import HEADLINE, MARKS, WORDS, judges_cell, signed
+from .report import HEADLINE, MARKS, WORDS, judges_cell, q_text, signed
 
 # The README's columns: the full reports hold every headline metric.
 TABLE = (
@@ -62,7 +62,7 @@ def calls(reports: list[dict[str, Any]], metric: str) -> dict[str, dict[str, lis
                 continue
             detail = ""
             if result["verdict"] in ("better", "worse"):
-                detail = f"{signed(result['difference'])}, q {result['q']:.2g}"
+                detail = f"{signed(result['difference'])}, q {q_text(result['q'], 2)}"
             elif result["verdict"] == "split":
                 detail = judges_cell(result)
             said = detail
