@@ -408,7 +408,7 @@ def test_models_are_named_for_what_they_are():
     assert readable("mystery") == "mystery"
 
 
-def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
+def test_the_mark_is_the_confirmatory_judges_and_only_an_opposite_call_contradicts_it():
     from latentmap.quality.compare import Comparison
     from latentmap.quality.grid import RunSpec
     from latentmap.quality.report import build, markdown
@@ -416,7 +416,7 @@ def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
 
     rng = np.random.default_rng(0)
     pairs = 400
-    metrics = ("interpolation_validity", "gmm_validity", "smoothness")
+    metrics = ("interpolation_validity", "gmm_validity", "gaussian_validity", "smoothness")
     specs = [
         RunSpec(f"digits-{k}-s{s}", {"kind": k, "seed": s, "dataset": "digits"})
         for k in ("dense", "vae")
@@ -432,9 +432,11 @@ def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
         return per_run
 
     cnn = judged({"dense": 0.5, "vae": 0.7})
-    mlp = judged({"dense": 0.7, "vae": 0.5})  # this judge sees it the other way round ...
-    for own, other in zip(cnn, mlp, strict=True):
-        other["gmm_validity"] = own["gmm_validity"]  # ... except on the samples
+    mlp = judged({"dense": 0.7, "vae": 0.5})  # this judge sees interpolation the other way round ...
+    tied = judged({"dense": 0.6, "vae": 0.6})
+    for own, other, same in zip(cnn, mlp, tied, strict=True):
+        other["gmm_validity"] = own["gmm_validity"]  # ... agrees on the GMM samples ...
+        other["gaussian_validity"] = same["gaussian_validity"]  # ... and sees no gap in the Gaussian ones
     runs = [
         {"metrics": {m: float(items[m].compute()) for m in metrics}, "seed": 0, "sizes": {"pairs": pairs}}
         for items in cnn
@@ -442,14 +444,20 @@ def test_a_mark_stands_only_where_every_judge_of_the_panel_makes_it():
     comparison = Comparison("digits", {"accuracy": 0.99, "tau": 0.98}, runs=runs, items=cnn)
     judges = {name: {"arch": name[:3], "quantile": 0.05, "tau": 0.9, "accuracy": 0.99} for name in ("cnn@5%", "mlp@5%")}
     report = build(comparison, specs, {"cnn@5%": cnn, "mlp@5%": mlp}, judges)
+    assert report["confirmatory"] == "cnn@5%"
     vae = report["models"][1]["versus_baseline"]
     assert vae["interpolation_validity"]["judges"] == {"cnn@5%": "better", "mlp@5%": "worse"}
     assert vae["interpolation_validity"]["verdict"] == "split" and vae["interpolation_validity"]["difference"] > 0.1
-    assert vae["gmm_validity"]["verdict"] == "better" and set(vae["gmm_validity"]["judges"].values()) == {"better"}
+    assert vae["gmm_validity"]["verdict"] == "better" and vae["gmm_validity"]["agree"] == 2
+    # a judge that sees no significant gap does not undo the confirmatory judge's mark
+    gaussian = vae["gaussian_validity"]
+    assert gaussian["judges"] == {"cnn@5%": "better", "mlp@5%": "tie"} and gaussian["verdict"] == "better"
+    assert (gaussian["agree"], gaussian["of"]) == (1, 2)
+    assert {"difference", "p", "q", "verdict"} <= gaussian["panel_results"]["mlp@5%"].keys()
     # smoothness is no judge's reading: its one verdict stands whatever a judge's items say
     assert "judges" not in vae["smoothness"] and vae["smoothness"]["verdict"] != "split"
     text = markdown(report)
-    assert "panel of 2 judges" in text and "≠" in text and "| cnn ▲ · mlp ▼ |" in text
+    assert "panel of 2 judges" in text and "≠" in text and "| cnn ▲ · mlp ▼ (1 of 2 agree) |" in text
     assert "the judges disagree on interpolation validity" in report["verdict"][0]
     alone = build(comparison, specs)  # without a panel: the first judge's marks
     assert alone["models"][1]["versus_baseline"]["interpolation_validity"]["verdict"] == "better"

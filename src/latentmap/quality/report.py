@@ -23,7 +23,7 @@ from typing import Any
 from ..atomic import ensure_writable_dir, write_bytes
 from .compare import LOWER_IS_BETTER, Comparison, finite, fmt
 from .grid import RunSpec
-from .judge import LABEL_FREE_METRICS
+from .judge import LABEL_FREE_METRICS, TAU_QUANTILE
 from .report_models import Model, baselines_of, items_of, measured, models_of, shape
 from .report_picture import picture
 from .stats import (
@@ -143,10 +143,15 @@ def mark(rows: list[dict[str, Any]]) -> int:
 def judge_by_panel(
     rows: list[dict[str, Any]], comparison: Comparison, models: list[Model], panel: dict[str, list[dict[str, Items]]]
 ) -> None:
-    """Every difference against a plain AE (``row["baseline"]``) as each judge of the panel calls it
-    (``judges``: label -> verdict, each judge's q over its own family, which holds the
-    judge-free metrics too); a verdict stands only where all of them make it, else it
-    becomes ``split``. A metric no judge reads (smoothness, holes) keeps its one verdict."""
+    """Every difference against a plain AE (``row["baseline"]``) as each judge of the panel calls
+    it. The mark is the confirmatory judge's, declared in advance (the report's own judge: the
+    CNN at its 5th percentile, under Benjamini-Hochberg over the report's whole family); each
+    other judge marks its own family the same way and is shown beside it (``judges``: label ->
+    verdict; ``panel_results``: label -> difference, p, q; ``agree``: how many of them make the
+    same call). The six judges reuse one measurement and are far from independent, so asking
+    all of them to agree turned real differences into ≠; a mark becomes ``split`` only where
+    another judge is significant in the *opposite* direction. A metric no judge reads
+    (smoothness, holes) keeps its one verdict."""
     named = {model.name: model for model in models}
     compared = [row for row in rows if "versus_baseline" in row]
     for name, items in panel.items():
@@ -166,10 +171,18 @@ def judge_by_panel(
         for row, judged in zip(compared, seen, strict=True):
             for metric, result in row["versus_baseline"].items():
                 if result is not None and metric not in LABEL_FREE_METRICS:
-                    result.setdefault("judges", {})[name] = judged["versus_baseline"][metric]["verdict"]
+                    call = judged["versus_baseline"][metric]
+                    result.setdefault("judges", {})[name] = call["verdict"]
+                    kept = {key: call.get(key) for key in ("difference", "p", "q", "verdict")}
+                    result.setdefault("panel_results", {})[name] = kept
     for row in compared:
         for result in row["versus_baseline"].values():
-            if result is not None and set(result.get("judges", {}).values()) - {result["verdict"]}:
+            if result is None or "judges" not in result:
+                continue
+            calls = list(result["judges"].values())
+            result["agree"], result["of"] = sum(call == result["verdict"] for call in calls), len(calls)
+            opposite = {"better": "worse", "worse": "better"}.get(result["verdict"])
+            if opposite in calls:
                 result["verdict"] = "split"
 
 
@@ -204,6 +217,7 @@ def build(
         "dataset": comparison.dataset,
         "judge": comparison.judge,
         "panel": judges if panel else None,
+        "confirmatory": confirmatory_judge(judges) if panel else None,
         "baseline": baseline.name if baseline else None,
         "pairs": comparison.runs[0]["sizes"]["pairs"],
         "family": family,
@@ -211,6 +225,12 @@ def build(
         "models": rows,
         "verdict": verdict_lines(rows),
     }
+
+
+def confirmatory_judge(judges: dict[str, dict[str, Any]] | None) -> str | None:
+    """The panel's judge whose marks the report makes: its own network (the first) at the
+    threshold every part uses (TAU_QUANTILE, the 5th percentile)."""
+    return next((name for name, one in (judges or {}).items() if one.get("quantile") == TAU_QUANTILE), None)
 
 
 def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -286,10 +306,11 @@ def panel_words(report: dict[str, Any]) -> list[str]:
         return []
     judges = ", ".join(f"{name} (tau {one['tau']:.3f})" for name, one in panel.items())
     return [
-        f"Every mark is checked by a panel of {len(panel)} judges: {judges} (arch@percentile of its confidence on "
-        "real test images). Each judge marks its own family by the same rule; ▲/▼ stand only where every judge "
-        "makes the same call, ≠ where they differ (the judges column: the calls at each percentile, per network). "
-        "The numbers are the first judge's at its 5th percentile.\n"
+        f"A panel of {len(panel)} judges: {judges} (arch@percentile of its confidence on real test images). "
+        f"The marks are the confirmatory judge's, declared in advance ({report.get('confirmatory')}), under "
+        "Benjamini-Hochberg over the whole family; each other judge marks its own family the same way, "
+        "shown as 'k of n agree' and in the judges column (the calls at each percentile, per network). "
+        "≠ only where another judge is significant in the opposite direction.\n"
     ]
 
 
@@ -301,7 +322,8 @@ def judges_cell(result: dict[str, Any] | None) -> str:
     for name, call in result["judges"].items():
         arch = name.split("@")[0]
         by_arch[arch] = by_arch.get(arch, "") + MARKS[call]
-    return " · ".join(f"{arch} {calls}" for arch, calls in by_arch.items())
+    cell = " · ".join(f"{arch} {calls}" for arch, calls in by_arch.items())
+    return cell + (f" ({result['agree']} of {result['of']} agree)" if "agree" in result else "")
 
 
 SMALLEST_P = 1e-4  # what three to a few dozen seeds' degrees of freedom can back: below it, "< 1e-4"
