@@ -43,7 +43,7 @@ SHORT = {
     "gaussian_validity": "Gaussian validity",
     "prior_validity": "N(0, I) validity",
     "gmm_validity": "GMM validity",
-    "gmm_fid": "GMM FID",
+    "gmm_fid": "GMM Fréchet dist.",
 }
 # A latent-size report's tables: the question's two validities and the samples' quality.
 ALONG_SIZE = ("interpolation_validity", "gmm_validity", "gmm_fid", "smoothness")
