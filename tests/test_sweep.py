@@ -404,6 +404,7 @@ def test_models_are_named_for_what_they_are():
     assert readable("vae-reg_lambda=0.1") == "VAE, original loss (λ 0.1)"
     assert readable("fashion-dense-arch=conv", "fashion") == "conv AE"
     assert readable("digits-rae-d_latent=8", "digits") == "RAE at d = 8"
+    assert readable("digits-vae-epochs=300-likelihood=bernoulli", "digits") == "VAE, ELBO after 300 epochs"
     assert readable("dense-learn_rate=1e-3-layers=512x128") == "AE, learn_rate 1e-3, layers 512x128"
     assert readable("mystery") == "mystery"
 

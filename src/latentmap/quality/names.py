@@ -18,7 +18,8 @@ def settings_of(model: str, dataset: str | None = None) -> tuple[str, dict[str, 
 
 def readable(model: str, dataset: str | None = None) -> str:
     """``vae-likelihood=bernoulli`` -> ``VAE, ELBO``; ``vae`` -> ``VAE, original loss``;
-    ``rae-arch=conv-d_latent=8`` -> ``conv RAE at d = 8``; other settings as ``key value``."""
+    ``rae-arch=conv-d_latent=8`` -> ``conv RAE at d = 8``; ``dense-epochs=300`` -> ``AE after
+    300 epochs``; other settings as ``key value``."""
     kind, settings = settings_of(model, dataset)
     words = KINDS.get(kind, kind)
     if kind == "vae":
@@ -29,6 +30,7 @@ def readable(model: str, dataset: str | None = None) -> str:
             words = "VAE, original loss" + (f" (λ {settings.pop('reg_lambda')})" if "reg_lambda" in settings else "")
     if settings.pop("arch", "mlp") == "conv":
         words = f"conv {words}"
-    size = settings.pop("d_latent", None)
+    size, epochs = settings.pop("d_latent", None), settings.pop("epochs", None)
     words = ", ".join([words, *(f"{key} {value}" for key, value in settings.items())])
-    return f"{words} at d = {size}" if size else words
+    words = f"{words} at d = {size}" if size else words
+    return f"{words} after {epochs} epochs" if epochs else words

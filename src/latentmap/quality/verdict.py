@@ -22,7 +22,7 @@ from typing import Any
 
 from ..atomic import write_text
 from ..errors import LatentmapError
-from .axis import families_over, values_along
+from .axis import AXES, families_over, values_along
 from .compare import LOWER_IS_BETTER
 from .names import readable
 from .report import HEADLINE, MARKS, WORDS, judges_cell, q_text, signed
@@ -126,14 +126,23 @@ def summary_table(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+AXIS_HEADINGS = {"d_latent": "d = {}", "epochs": "{} epochs"}
+
+
+def axis_of(report: dict[str, Any]) -> str | None:
+    """The axis a grid report runs along (latent size, training length), if any."""
+    return next((axis for axis in AXES if families_over(report["models"], axis)), None)
+
+
 def size_tables(report: dict[str, Any], axis: str = "d_latent") -> list[str]:
-    """A table per metric of :data:`ALONG_SIZE`: a row per family, a column per latent size."""
+    """A table per metric of :data:`ALONG_SIZE`: a row per family, a column per value of ``axis``."""
     dataset = str(report["dataset"])
     families = families_over(report["models"], axis)
     sizes = values_along(families, axis)
     lines: list[str] = []
     for metric in ALONG_SIZE:
-        lines += [f"| {dataset}: {column(metric)} | " + " | ".join(f"d = {d}" for d in sizes) + " |"]
+        heading = AXIS_HEADINGS.get(axis, axis + " = {}")
+        lines += [f"| {dataset}: {column(metric)} | " + " | ".join(heading.format(d) for d in sizes) + " |"]
         lines += ["| --- |" + " ---: |" * len(sizes)]
         for family, rows in families.items():
             at = {row[axis]: row for row in rows}
@@ -157,8 +166,10 @@ def reading(reports: list[dict[str, Any]]) -> str:
     rows = [row for report in reports for row in report["models"]]
     seeds = max(len(row.get("seeds") or [0]) for row in rows)
     sized = any(families_over(report["models"], "d_latent") for report in reports)
+    trained = any(families_over(report["models"], "epochs") for report in reports)
     arched = len({row.get("arch", "mlp") for row in rows}) > 1
-    same = " and ".join(word for word, varies in (("size", sized), ("architecture", arched)) if varies)
+    varying = (("size", sized), ("architecture", arched), ("training length", trained))
+    same = " and ".join(word for word, varies in varying if varies)
     judged = "the plain AE" + (f" of the same {same}" if same else "") + (" (a conv AE: the MLP AE)" if arched else "")
     accuracy: dict[str, list[str]] = {}
     quantiles: set[float] = set()
@@ -173,6 +184,15 @@ def reading(reports: list[dict[str, Any]]) -> str:
     ranks = [ordinal(round(q * 100)) for q in sorted(quantiles)]
     at = ", ".join(ranks[:-1]) + f" and {ranks[-1]}" if len(ranks) > 1 else "".join(ranks)
     panel = f", each at tau on the {at} percentile of its confidence on real test images" if quantiles else ""
+    if all(report.get("confirmatory") for report in reports):  # the confirmatory-judge rule
+        return (
+            f"Each cell: the mean over {seeds} seeds [its 95% interval: the seed spread, pooled over the "
+            "report's models, and the pair noise the seeds share]. "
+            f"▲/▼: better/worse than {judged}, where the difference survives Benjamini-Hochberg at 5% over the "
+            f"report's family for the confirmatory judge (the CNN at its 5th percentile), declared in advance; "
+            f"the judges: {who}{panel}; ≠: another judge finds the opposite; no mark: no significant "
+            "difference. The numbers are the confirmatory judge's; ↓: lower is better."
+        )
     return (
         f"Each cell: the mean over {seeds} seeds [its 95% interval: seed-to-seed and shared-pair noise]. "
         f"▲/▼: better/worse than {judged}, where the difference survives Benjamini-Hochberg at 5% over the "
@@ -186,7 +206,8 @@ def block(reports: list[dict[str, Any]]) -> list[str]:
     bullets = verdict_bullets(reports)  # first: it says what is missing from a report
     lines: list[str] = []
     for report in reports:
-        lines += [*(size_tables(report) if families_over(report["models"], "d_latent") else summary_table(report)), ""]
+        axis = axis_of(report)
+        lines += [*(size_tables(report, axis) if axis else summary_table(report)), ""]
     return [*lines, reading(reports), "", "**The verdict, generated from these reports:**", "", *bullets]
 
 
