@@ -278,7 +278,7 @@ def test_the_seed_and_pair_interval_covers_at_its_nominal_rate(shared, seed_sd, 
 
 
 def test_seed_spreads_pool_over_models_unless_one_is_far_larger():
-    from latentmap.quality.stats import moderated, own_spread, pooled_spread
+    from latentmap.quality.stats import moderated, outlying_seeds, own_spread, pooled_spread
 
     rng = np.random.default_rng(0)
     groups = [rng.normal(k, 0.01, 3) for k in range(12)]  # twelve models, three seeds each
@@ -286,8 +286,10 @@ def test_seed_spreads_pool_over_models_unless_one_is_far_larger():
     assert pooled is not None and pooled.df == 24 and 0.3e-4 < pooled.variance < 3e-4
     typical = own_spread(groups[0])
     assert moderated(typical, pooled) == pooled  # 24 degrees of freedom instead of 2
-    failed = own_spread(np.array([0.644, 0.787, 0.830]))  # ACAI's seed 0
+    acai = np.array([0.644, 0.787, 0.830])  # ACAI's seeds on numeric: seed 0's critic collapsed
+    failed = own_spread(acai)
     assert moderated(failed, pooled) == failed  # a failed seed keeps its model's own spread
+    assert outlying_seeds(acai, pooled) == [0] and outlying_seeds(groups[3], pooled) == []  # and is reported
 
 
 def test_false_discoveries_are_controlled_over_a_report_family():

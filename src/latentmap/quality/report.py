@@ -33,6 +33,7 @@ from .stats import (
     false_discoveries,
     matched_difference,
     moderated,
+    outlying_seeds,
     own_spread,
     per_seed_differences,
     per_seed_values,
@@ -110,7 +111,9 @@ def summary(
     estimate = seeds_estimate(items, comparison.runs[0]["seed"], spread=spread)
     lowest, highest = RANGES.get(metric, (-math.inf, math.inf))
     low, high = max(estimate.low, lowest), min(estimate.high, highest)
-    return {"values": values, "mean": estimate.value, "low": low, "high": high, "interval": "seeds and pairs"}
+    failed = [model.seeds[k] for k in outlying_seeds(per_seed_values(items), pooled)]
+    found = {"values": values, "mean": estimate.value, "low": low, "high": high, "interval": "seeds and pairs"}
+    return {**found, "outlying_seeds": failed} if failed else found
 
 
 def versus(
@@ -289,7 +292,9 @@ def markdown(report: dict[str, Any]) -> str:
                 if versus_ae
                 else ("baseline" if "versus_baseline" not in row and report["baseline"] else "")
             )
-            per_seed = ", ".join(fmt(v) for v in s["values"])
+            odd = set(s.get("outlying_seeds", []))
+            seeds = zip(s["values"], row["seeds"], strict=True)
+            per_seed = ", ".join(fmt(v) + (" (off: a failed training?)" if seed in odd else "") for v, seed in seeds)
             line = f"| {row['model']} | {fmt(s['mean'])} [{fmt(s['low'])}, {fmt(s['high'])}] | {per_seed} | {against} |"
             out.append(line + (f" {judges_cell(versus_ae)} |" if panel else ""))
         out.append("")

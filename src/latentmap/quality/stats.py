@@ -219,6 +219,17 @@ def moderated(own: SeedSpread | None, pooled: SeedSpread | None, alpha: float = 
     return own if stats.f.sf(own.variance / pooled.variance, own.df, pooled.df) < alpha else pooled
 
 
+def outlying_seeds(per_seed: np.ndarray, pooled: SeedSpread | None, alpha: float = 0.01) -> list[int]:
+    """The seed that stands apart where a model's seeds spread more than the pooled seed spread
+    allows (the F test of :func:`moderated`): the one farthest from the median of its seeds.
+    A training that failed (an ACAI critic that collapsed) is a finding to report, not noise
+    to average."""
+    own = own_spread(per_seed)
+    if own is None or len(per_seed) < 3 or moderated(own, pooled, alpha) is not own or pooled is None:
+        return []
+    return [int(np.argmax(np.abs(per_seed - np.median(per_seed))))]
+
+
 def seeds_and_pairs(
     per_seed: np.ndarray, replicated: np.ndarray, level: float = LEVEL, spread: SeedSpread | None = None
 ) -> Estimate:
