@@ -158,3 +158,17 @@ def test_the_test_table_lists_every_test_file_once_and_every_stage():
     assert sorted(listed) == present, "tests/README.md's table and the test files differ"
     stages = {row.split("|")[1].strip() for row in rows}
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and not p.name.startswith("_")} <= stages
+
+
+# Functions still over the limit, until their stage is split by the experiment registry.
+LONG_FUNCTIONS = {("web/explorer.py", "create_app"), ("web/fonts.py", "create_app")}
+
+
+def test_no_function_is_over_80_lines():
+    """A function that long reads as several steps: it becomes them."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 80:
+                found.add((path.relative_to(PACKAGE).as_posix(), node.name))
+    assert found <= LONG_FUNCTIONS, f"functions over 80 lines: {sorted(found - LONG_FUNCTIONS)}"

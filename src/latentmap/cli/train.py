@@ -41,12 +41,22 @@ def layer_size(text: str) -> int:
 
 
 def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> OneLineParser:
+    """``latentmap train KIND``'s flags: data, model (and the family's own), training."""
     parser = OneLineParser(
         prog=prog,
         description=FAMILIES[kind].help,
         formatter_class=DefaultsFormatter,
         add_help=add_help,
     )
+    add_data_flags(parser, kind)
+    add_data_options(parser)
+    add_model_flags(parser, kind)
+    add_family_flags(parser, kind)
+    add_training_flags(parser, kind)
+    return parser
+
+
+def add_data_flags(parser: argparse.ArgumentParser, kind: str) -> None:
     data = parser.add_argument_group("data")
     typeface = kind == "typeface"
     flag(
@@ -74,8 +84,8 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         help=f"train on a seeded subsample of this many {'typefaces' if typeface else 'images'}",
     )
 
-    add_data_options(parser)
 
+def add_model_flags(parser: argparse.ArgumentParser, kind: str) -> None:
     model = parser.add_argument_group("model")
     flag(model, "d_latent", type=layer_size, default=FAMILIES[kind].d_latent, help="code size")
     flag(
@@ -118,7 +128,11 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         default=[16, 32],
         help="conv: channels of each block (the pythae / RAE benchmark size is 128 256 512 1024, for GPUs)",
     )
-    groups: dict[str, argparse._ArgumentGroup] = {"model": model}
+
+
+def add_family_flags(parser: argparse.ArgumentParser, kind: str) -> None:
+    """The flags only this family has, as its module declares them (in their --help sections)."""
+    groups = {group.title: group for group in parser._action_groups if group.title}
     for spec in FAMILIES[kind].flags:  # the flags only this family has, as its module declares them
         group = groups.get(spec.group) or groups.setdefault(spec.group, parser.add_argument_group(spec.group))
         if spec.switch:
@@ -131,6 +145,9 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
             kwargs["type"] = layer_size if spec.positive else spec.type
         flag(group, spec.name, *spec.aliases, **kwargs)
 
+
+def add_training_flags(parser: argparse.ArgumentParser, kind: str) -> None:
+    typeface = kind == "typeface"
     training = parser.add_argument_group("training")
     flag(
         training,
@@ -161,7 +178,6 @@ def build_parser(kind: str, prog: str | None = None, add_help: bool = True) -> O
         action="store_true",
         help="write no TensorBoard event files (default: <run>/tensorboard/, for tensorboard --logdir)",
     )
-    return parser
 
 
 def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:

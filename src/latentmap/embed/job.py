@@ -79,19 +79,11 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     """Encode the run's dataset, project with each method, write the files; returns paths."""
     from ..atomic import ensure_writable_dir
     from ..data import load_dataset
-    from ..images import save_png
     from ..train.run import load_run
     from ..train.typeface import TypefaceRun
-    from .maps import render_map
-    from .typefaces import thumbnail_char, typeface_points
+    from .typefaces import thumbnail_char
 
-    methods = check_methods(job.methods)
-    if job.split not in ("train", "test", "all"):
-        raise LatentmapError(f"unknown split '{job.split}': use train, test or all")
-    if job.map_size < 256:
-        raise LatentmapError("--map_size must be at least 256 pixels")
-    if job.max_points is not None and job.max_points < 5:
-        raise LatentmapError("--max_points must be at least 5")
+    methods = check_job(job)
     run = load_run(job.run) if isinstance(job.run, (str, os.PathLike)) else job.run
     if run.d_latent == 2 and PLANE not in methods:
         methods = [PLANE, *methods]  # the code plane itself: the map to explore a 2-dim space on
@@ -108,13 +100,80 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     kept = {m: e for m in methods if (e := existing(stems[m], {**wanted, "method": m}, job.overwrite)) is not None}
     todo = [m for m in methods if m not in kept]
     dataset = load_dataset(run.dataset_spec, data_dir=job.data_dir, fonts_dir=job.fonts_dir, cache_dir=job.cache_dir)
+    points = encoded_points(run, dataset, job)
+    log(
+        f"encoded {len(points.rows):,} {job.split} {points.unit} of {run.dataset_spec} with {run.kind} run "
+        f"{run.path.name} ({run.d_latent} dims, {points.seconds:.1f} s)"
+    )
+    graph = neighbour_graph(points.codes, todo, job, log)
+    written = []
+    for method in methods:
+        if method in kept:
+            log(f"{method}: {stems[method]}.npz already holds this embedding (same weights and parameters): kept")
+            written += [Path(f"{stems[method]}.npz"), Path(f"{stems[method]}.map.png")]
+            continue
+        written += write_method(run, points, method, stems[method], graph, job, log)
+    if job.projector_dir:
+        from .projector import export_projector
+
+        written.append(
+            export_projector(
+                job.projector_dir, points.codes, points.labels, points.label_names, points.images, points.typefaces
+            )
+        )
+        log(f"projector files in {job.projector_dir}")
+    return written
+
+
+def check_job(job: EmbedJob) -> list[str]:
+    """The job's methods, its other settings checked (one line for a bad one)."""
+    methods = check_methods(job.methods)
+    if job.split not in ("train", "test", "all"):
+        raise LatentmapError(f"unknown split '{job.split}': use train, test or all")
+    if job.map_size < 256:
+        raise LatentmapError("--map_size must be at least 256 pixels")
+    if job.max_points is not None and job.max_points < 5:
+        raise LatentmapError("--max_points must be at least 5")
+    return methods
+
+
+@dataclass
+class Encoded:
+    """The points of a map: dataset rows (or typefaces) and their codes, labels and images."""
+
+    rows: np.ndarray
+    codes: np.ndarray
+    labels: np.ndarray
+    images: np.ndarray
+    label_names: list[str]
+    size: int  # of the dataset (images, or typefaces)
+    unit: str  # "images" | "typefaces"
+    extra: dict[str, Any]  # what the embedding's metadata adds for these points
+    typefaces: np.ndarray | None  # each point's typeface, for the projector
+    seconds: float = 0.0
+
+
+def encoded_points(run: Any, dataset: Any, job: EmbedJob) -> Encoded:
+    """The job's split of the dataset (a seeded subsample of ``max_points``), encoded; a
+    typeface run's points are its typefaces."""
+    from ..train.typeface import TypefaceRun
+    from .typefaces import typeface_points
+
     start = time.perf_counter()
     if isinstance(run, TypefaceRun):  # one point per typeface
-        points = typeface_points(run, dataset, job.split, job.max_points, job.params.seed, job.thumbnail)
-        rows, codes, labels, images = points.rows, points.codes, points.labels, points.images
-        label_names, size, unit = points.label_names, points.count, "typefaces"
-        extra = {"points": "typefaces", "thumbnail": points.thumbnail, "chars": run.chars}
-        typefaces = None
+        found = typeface_points(run, dataset, job.split, job.max_points, job.params.seed, job.thumbnail)
+        extra = {"points": "typefaces", "thumbnail": found.thumbnail, "chars": run.chars}
+        encoded = Encoded(
+            found.rows,
+            found.codes,
+            found.labels,
+            found.images,
+            found.label_names,
+            found.count,
+            "typefaces",
+            extra,
+            None,
+        )
     else:
         rows = np.arange(len(dataset))
         if job.split != "all":
@@ -122,15 +181,17 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
         if job.max_points is not None and job.max_points < len(rows):
             rows = np.sort(np.random.default_rng(job.params.seed).choice(rows, size=job.max_points, replace=False))
         picked = dataset.subset(rows)
-        images, labels = picked.images, picked.labels
-        codes = run.encode(images)
-        label_names, size, unit, extra = dataset.label_names, len(dataset), "images", {}
         typefaces = picked.typefaces if picked.typeface_ids is not None else None
-    encode_seconds = time.perf_counter() - start
-    log(
-        f"encoded {len(rows):,} {job.split} {unit} of {run.dataset_spec} with {run.kind} run {run.path.name} "
-        f"({run.d_latent} dims, {encode_seconds:.1f} s)"
-    )
+        codes = run.encode(picked.images)
+        encoded = Encoded(
+            rows, codes, picked.labels, picked.images, dataset.label_names, len(dataset), "images", {}, typefaces
+        )
+    encoded.seconds = time.perf_counter() - start
+    return encoded
+
+
+def neighbour_graph(codes: np.ndarray, todo: list[str], job: EmbedJob, log: Any) -> Any:
+    """The nearest-neighbour graph t-SNE and UMAP share, found once (None when no method needs it)."""
     for method in todo:
         check_size(codes, method, job.params)
     k = shared_neighbours(len(codes), todo, job.params)
@@ -140,60 +201,55 @@ def embed_run(job: EmbedJob, log: Any = print) -> list[Path]:
     graph = shared_graph(codes, todo, job.params, progress=job.progress) if todo else None
     if graph is not None:
         log(f"neighbour graph: {graph.method} search, {graph.seconds:.1f} s")
-    written = []
-    for method in methods:
-        stem = stems[method]
-        if method in kept:
-            log(f"{method}: {stem}.npz already holds this embedding (same weights and parameters): kept")
-            written += [Path(f"{stem}.npz"), Path(f"{stem}.map.png")]
-            continue
-        log(f"{method}: projecting {len(rows):,} codes …")
-        used = graph if method not in ("pca", PLANE) else None
-        xy, seconds = project(codes, method, job.params, progress=job.progress, graph=used)
-        scores = quality(codes, xy, labels, seed=job.params.seed)
-        log(
-            f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
-            f"(latent {scores['knn10_accuracy_latent']:.3f}), trustworthiness {scores['trustworthiness']:.3f}"
-        )
-        metadata = {
-            "run": str(run.path.resolve()),
-            "run_name": run.path.name,
-            "weights_sha256": run.weights_sha256,
-            "model_kind": run.kind,
-            "dataset": run.dataset_spec,
-            "dataset_size": size,
-            "label_names": label_names,
-            "method": method,
-            "params": params_json(job.params),
-            "split": job.split,
-            "max_points": job.max_points,
-            "seconds": {"encode": encode_seconds, method: seconds}
-            | ({"neighbors": used.seconds} if used is not None else {}),
-            "neighbors": used.method if used is not None else None,
-            "quality": scores,
-            **extra,
-        }
-        embedding = Embedding(xy, codes, rows.astype(np.int64), labels, job.split, metadata)
-        written.append(embedding.save(Path(f"{stem}.npz")))
-        start = time.perf_counter()
-        title = f"{run.path.name} · {method} · {len(rows):,} {job.split} {unit}"
-        picture = render_map(
-            xy,
-            images,
-            labels,
-            label_names,
-            size=job.map_size,
-            seed=job.params.seed,
-            title=title,
-            progress=job.progress,
-        )
-        map_path = Path(f"{stem}.map.png")
-        save_png(picture, map_path)
-        written.append(map_path)
-        log(f"{method}: wrote {stem}.npz and {map_path.name} ({time.perf_counter() - start:.1f} s to render)")
-    if job.projector_dir:
-        from .projector import export_projector
+    return graph
 
-        written.append(export_projector(job.projector_dir, codes, labels, label_names, images, typefaces))
-        log(f"projector files in {job.projector_dir}")
-    return written
+
+def write_method(run: Any, points: Encoded, method: str, stem: Path, graph: Any, job: EmbedJob, log: Any) -> list[Path]:
+    """One method's projection, its embedding file and its map picture."""
+    from ..images import save_png
+    from .maps import render_map
+
+    log(f"{method}: projecting {len(points.rows):,} codes …")
+    used = graph if method not in ("pca", PLANE) else None
+    xy, seconds = project(points.codes, method, job.params, progress=job.progress, graph=used)
+    scores = quality(points.codes, xy, points.labels, seed=job.params.seed)
+    log(
+        f"{method}: {seconds:.1f} s; 10-NN accuracy 2D {scores['knn10_accuracy_2d']:.3f} "
+        f"(latent {scores['knn10_accuracy_latent']:.3f}), trustworthiness {scores['trustworthiness']:.3f}"
+    )
+    metadata = {
+        "run": str(run.path.resolve()),
+        "run_name": run.path.name,
+        "weights_sha256": run.weights_sha256,
+        "model_kind": run.kind,
+        "dataset": run.dataset_spec,
+        "dataset_size": points.size,
+        "label_names": points.label_names,
+        "method": method,
+        "params": params_json(job.params),
+        "split": job.split,
+        "max_points": job.max_points,
+        "seconds": {"encode": points.seconds, method: seconds}
+        | ({"neighbors": used.seconds} if used is not None else {}),
+        "neighbors": used.method if used is not None else None,
+        "quality": scores,
+        **points.extra,
+    }
+    embedding = Embedding(xy, points.codes, points.rows.astype(np.int64), points.labels, job.split, metadata)
+    written = [embedding.save(Path(f"{stem}.npz"))]
+    start = time.perf_counter()
+    title = f"{run.path.name} · {method} · {len(points.rows):,} {job.split} {points.unit}"
+    picture = render_map(
+        xy,
+        points.images,
+        points.labels,
+        points.label_names,
+        size=job.map_size,
+        seed=job.params.seed,
+        title=title,
+        progress=job.progress,
+    )
+    map_path = Path(f"{stem}.map.png")
+    save_png(picture, map_path)
+    log(f"{method}: wrote {stem}.npz and {map_path.name} ({time.perf_counter() - start:.1f} s to render)")
+    return [*written, map_path]

@@ -171,31 +171,7 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
     reg_lambda = options.reg_lambda if options.reg_lambda is not None else (1.0 if bernoulli else 0.01)
     if reg_lambda < 0:
         raise LatentmapError(f"--reg_lambda (--beta) must not be negative, got {reg_lambda}")
-    model = ModelConfig(
-        kind=options.kind,
-        n_features=n_features,
-        d_latent=options.d_latent,
-        layers=list(options.layers),
-        dec_layers=None if options.dec_layers is None else list(options.dec_layers),
-        activation=options.activation,
-        dropout_layer=options.dropout_layer,
-        dropout_rate=options.dropout_rate,
-        pixel_output=not options.pca_dims,
-        sparsity_lambda=options.sparsity_lambda,
-        binary_codes=options.binary_codes,
-        likelihood=options.likelihood if options.kind in ("vae", "typeface") else "mse",
-        arch=options.arch,
-        channels=list(options.channels),
-        code_weight=options.code_weight,
-        decoder_reg=options.decoder_reg,
-        decoder_weight=options.decoder_weight,
-        mmd_weight=options.mmd_weight,
-        adv_weight=options.adv_weight,
-        critic_gamma=options.critic_gamma,
-        n_chars=n_chars,
-        max_shots=options.max_shots,
-        variational=options.kind == "typeface" and variational,
-    )
+    model = model_config(options, n_features, n_chars)
     beta = BetaSchedule(
         kind=options.beta_schedule if options.kind == "vae" else "constant",
         low=options.beta_low,
@@ -229,6 +205,35 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
         },
         "options": {k: v for k, v in asdict(options).items() if k not in NOT_SAVED},
     }
+
+
+def model_config(options: TrainOptions, n_features: int, n_chars: int) -> ModelConfig:
+    """The network the options describe (ModelConfig checks its own values)."""
+    return ModelConfig(
+        kind=options.kind,
+        n_features=n_features,
+        d_latent=options.d_latent,
+        layers=list(options.layers),
+        dec_layers=None if options.dec_layers is None else list(options.dec_layers),
+        activation=options.activation,
+        dropout_layer=options.dropout_layer,
+        dropout_rate=options.dropout_rate,
+        pixel_output=not options.pca_dims,
+        sparsity_lambda=options.sparsity_lambda,
+        binary_codes=options.binary_codes,
+        likelihood=options.likelihood if options.kind in ("vae", "typeface") else "mse",
+        arch=options.arch,
+        channels=list(options.channels),
+        code_weight=options.code_weight,
+        decoder_reg=options.decoder_reg,
+        decoder_weight=options.decoder_weight,
+        mmd_weight=options.mmd_weight,
+        adv_weight=options.adv_weight,
+        critic_gamma=options.critic_gamma,
+        n_chars=n_chars,
+        max_shots=options.max_shots,
+        variational=options.kind == "typeface" and is_variational(options),
+    )
 
 
 def resume_options(options: TrainOptions, out: Path) -> tuple[TrainOptions, dict[str, Any]]:
