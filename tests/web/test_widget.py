@@ -297,6 +297,13 @@ def test_the_widget_in_marimo(tmp_path, page, space, datasets_dir, session_cache
                     }
                 }"""
             )
+            # marimo's cell is narrow: the header wraps, and the side panel still ends inside the cell
+            # (it scrolls) instead of running past its bottom edge, where its legend was cut off
+            inside = view.evaluate(
+                """(el) => el.shadowRoot.querySelector("aside").getBoundingClientRect().bottom
+                          <= el.getBoundingClientRect().bottom + 1"""
+            )
+            assert inside, "the side panel runs past the widget's bottom edge"
             page.mouse.click(clicked["x"], clicked["y"])
             page.get_by_text(f"picked rows: [{clicked['row']}]").wait_for()  # the dependent cell ran again
             screenshot(page, "widget-marimo")
