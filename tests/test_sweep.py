@@ -360,7 +360,7 @@ def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path,
 
 
 # README block -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
-PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size"}
+PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size", "training-length": "docs/training-length"}
 
 
 def test_the_readme_says_what_the_committed_reports_say():
