@@ -139,6 +139,20 @@ def lab(tmp_path_factory, datasets_dir, session_cache):
         yield server
 
 
+# A point well inside the widget's map: its screen position and dataset row (``el``: the widget).
+CLICKABLE_POINT = """(el) => {
+    const explorer = el.explorer;
+    const rect = explorer.map.canvas.getBoundingClientRect();
+    for (let i = 0; i < explorer.state.points.count; i++) {
+        const [x, y] = explorer.screenOf(i);
+        if (x > rect.left + 40 && x < rect.right - 40 && y > rect.top + 40 && y < rect.bottom - 40) {
+            const under = explorer.map.pick(x - rect.left, y - rect.top);
+            return { x, y, row: explorer.state.points.rows[under] };
+        }
+    }
+}"""
+
+
 def map_pixels(page) -> int:
     """Pixels of the widget's map that are not empty background."""
     return page.evaluate(
@@ -166,19 +180,7 @@ def test_the_example_notebook_in_jupyterlab(lab, page):
     screenshot(page, "widget-map")
 
     # a click on a point picks its dataset row; Python sees the same row
-    clicked = page.evaluate(
-        """() => {
-            const explorer = document.querySelector(".latentmap-widget").explorer;
-            const rect = explorer.map.canvas.getBoundingClientRect();
-            for (let i = 0; i < explorer.state.points.count; i++) {
-                const [x, y] = explorer.screenOf(i);
-                if (x > rect.left + 40 && x < rect.right - 40 && y > rect.top + 40 && y < rect.bottom - 40) {
-                    const under = explorer.map.pick(x - rect.left, y - rect.top);
-                    return { x, y, row: explorer.state.points.rows[under] };
-                }
-            }
-        }"""
-    )
+    clicked = page.locator(".latentmap-widget").evaluate(CLICKABLE_POINT)
     page.mouse.click(clicked["x"], clicked["y"])
     page.wait_for_function(
         "document.querySelector('.latentmap-widget').explorer.state.sources.length === 1", polling=100
@@ -284,19 +286,7 @@ def test_the_widget_in_marimo(tmp_path, page, space, datasets_dir, session_cache
             while not view.evaluate("(el) => Boolean(el.explorer?.state.points)"):
                 assert time.monotonic() < deadline, "the map never loaded its points"
                 time.sleep(0.2)
-            clicked = view.evaluate(
-                """(el) => {
-                    const explorer = el.explorer;
-                    const rect = explorer.map.canvas.getBoundingClientRect();
-                    for (let i = 0; i < explorer.state.points.count; i++) {
-                        const [x, y] = explorer.screenOf(i);
-                        if (x > rect.left + 40 && x < rect.right - 40 && y > rect.top + 40 && y < rect.bottom - 40) {
-                            const under = explorer.map.pick(x - rect.left, y - rect.top);
-                            return { x, y, row: explorer.state.points.rows[under] };
-                        }
-                    }
-                }"""
-            )
+            clicked = view.evaluate(CLICKABLE_POINT)
             # marimo's cell is narrow: the header wraps, and the side panel still ends inside the cell
             # (it scrolls) instead of running past its bottom edge, where its legend was cut off
             inside = view.evaluate(
