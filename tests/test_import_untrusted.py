@@ -5,6 +5,7 @@ holds; names from the user's files are stored and printed safely."""
 import gzip
 import io
 import json
+import os
 import re
 import struct
 import zipfile
@@ -177,8 +178,6 @@ def test_names_from_the_users_files_are_safe_to_store_and_print(root):
     names = [b"caf\xe9", b"red\x1b[31m", b"\xe2\x80\xaeevil", b"plain"]
     for i, raw in enumerate(names):
         path = folder.as_posix().encode() + b"/" + raw
-        import os
-
         os.makedirs(path)
         Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(path.decode("utf-8", "surrogateescape") + "/1.png")
     result = import_dataset([str(folder)], "names", ImportOptions(test_fraction=0.5), progress=False)

@@ -24,7 +24,17 @@ from . import store
 from .detect import open_sources
 from .labels import LabelBook, NamesFile, clean_name, read_label_names
 from .pixels import FITS, INVERTS, is_dark_on_light, to_mnist_style
-from .readers import READERS, Chunk, Reader, ReaderOption, ReadOptions, formats, reader_options, regular_file
+from .readers import (
+    READERS,
+    Chunk,
+    Reader,
+    ReaderOption,
+    ReadOptions,
+    file_options,
+    formats,
+    reader_options,
+    regular_file,
+)
 
 __all__ = [
     "FITS",
@@ -64,13 +74,13 @@ class ImportOptions:
 
     def identity(self) -> dict[str, Any]:
         """What changes the imported arrays (file options count by their content's hash)."""
-        files = {name for name, (_, option) in reader_options().items() if option.is_file}
+        files = file_options()
         general = {k: v for k, v in asdict(self).items() if k not in ("read", "label_names")}
         return {**general, **{k: v for k, v in sorted(self.read.items()) if k not in files and v not in (None, False)}}
 
     def option_files(self) -> dict[str, str]:
         """The files the options name (label names, a labels CSV): what they are -> path."""
-        files = {name for name, (_, option) in reader_options().items() if option.is_file}
+        files = file_options()
         named = {f"--{name} file": str(value) for name, value in self.read.items() if name in files and value}
         return {**({"label names file": self.label_names} if self.label_names else {}), **named}
 

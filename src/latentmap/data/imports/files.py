@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from ...errors import DataError
-from .pixels import PICTURE_ERRORS, picture_limits, read_picture
+from .pixels import PICTURE_ERRORS, read_picture
 from .readers import (
     FILE_CHUNK,
     IMAGE_SUFFIXES,
@@ -93,9 +92,8 @@ class FolderReader(Reader):
             pictures, labels, splits = [], [], []
             for file, split, label in self.entries[start : start + FILE_CHUNK]:
                 try:
-                    with picture_limits():
-                        pictures.append(read_picture(file))
-                except (*PICTURE_ERRORS, Image.DecompressionBombWarning) as exc:
+                    pictures.append(read_picture(file))
+                except PICTURE_ERRORS as exc:
                     problems.append((str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
                     continue
                 labels.append("" if label is None else label)
@@ -215,10 +213,9 @@ class ParquetReader(Reader):
                 try:
                     if not isinstance(data, bytes) or not data:
                         raise ValueError(f"no image bytes (a {type(data).__name__})")
-                    with picture_limits():
-                        pictures.append(read_picture(data))
+                    pictures.append(read_picture(data))
                     kept.append(i)
-                except (*PICTURE_ERRORS, Image.DecompressionBombWarning) as exc:
+                except PICTURE_ERRORS as exc:
                     problems.append((f"{self.path} row {row + i}", f"not a readable image ({exc})"))
             row += len(cells)
             split: str | np.ndarray | None = name_split

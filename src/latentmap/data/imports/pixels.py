@@ -25,7 +25,14 @@ INVERTS = ("auto", "yes", "no")
 # so a chunk of 512 pictures holds at most 512 x 112 x 112 bytes until they are fitted.
 MAX_PIXELS = 25_000_000
 KEEP_SIDE = 4 * SIDE
-PICTURE_ERRORS = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+PICTURE_ERRORS = (
+    OSError,
+    UnidentifiedImageError,
+    ValueError,
+    SyntaxError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,  # an error under picture_limits
+)
 
 
 @contextlib.contextmanager
@@ -42,10 +49,9 @@ def picture_limits() -> Iterator[None]:
 
 
 def read_picture(source: Path | bytes) -> np.ndarray:
-    """A picture file (or its bytes) -> grey uint8, at most KEEP_SIDE on its longer side.
-    Raises one of PICTURE_ERRORS (or Pillow's DecompressionBombWarning) for a bad one; call
-    it inside :func:`picture_limits`."""
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+    """A picture file (or its bytes) -> grey uint8, at most KEEP_SIDE on its longer side,
+    decoded under :func:`picture_limits`. Raises one of PICTURE_ERRORS for a bad one."""
+    with picture_limits(), Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
         image.draft("L", (KEEP_SIDE, KEEP_SIDE))  # JPEG: decoded at a fraction of its size
         pixels = grey(image)
     if max(pixels.shape) <= KEEP_SIDE:

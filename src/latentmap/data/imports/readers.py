@@ -124,6 +124,11 @@ def reader_options() -> dict[str, tuple[type[Reader], ReaderOption]]:
     return {option.name: (reader, option) for reader in READERS.values() for option in reader.options}
 
 
+def file_options() -> set[str]:
+    """The options whose value names a file (counted by its content, not its path)."""
+    return {name for name, (_, option) in reader_options().items() if option.is_file}
+
+
 def files_of(paths: list[Path], reader: type[Reader]) -> list[Path]:
     """The files of that format in the given paths (folders are listed, sorted)."""
     found: list[Path] = []
