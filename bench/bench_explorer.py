@@ -25,8 +25,8 @@ from tests.web.conftest import CHROMIUM, FLAGS, LiveServer
 
 from latentmap.data import load_dataset
 from latentmap.embed import EmbedJob, embed_run
-from latentmap.explore import LatentSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.spaces import LatentSpace
 from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.web.conftest import CHROMIUM, FLAGS, LiveServer
 
 from latentmap.embed import EmbedJob, embed_run
-from latentmap.explore import LatentSpace
+from latentmap.spaces import LatentSpace
 from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 

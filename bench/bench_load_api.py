@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 
 from latentmap.embed import EmbedJob, embed_run
-from latentmap.explore import LatentSpace
+from latentmap.spaces import LatentSpace
 from latentmap.train import TrainOptions, train
 from latentmap.web.background import free_port
 from latentmap.web.explorer import create_app

@@ -21,7 +21,7 @@ from tests.web.conftest import CHROMIUM, FLAGS, LiveServer
 from tests.web.lab import JupyterLab, run_cell, wait_for_points, write_notebook
 
 from latentmap.embed import EmbedJob, embed_run
-from latentmap.explore import LatentSpace
+from latentmap.spaces import LatentSpace
 from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 

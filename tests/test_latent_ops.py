@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from latentmap.explore.points import points_layout
 from latentmap.quality.interpolation import interpolation_weights, lerp, slerp
+from latentmap.spaces.points import points_layout
 
 
 def test_interpolation_weights():

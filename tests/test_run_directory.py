@@ -15,7 +15,7 @@ from latentmap import atomic, load_dataset
 from latentmap.cli import main
 from latentmap.embed import EmbeddingError, EmbedJob, embed_run
 from latentmap.errors import LatentmapWarning
-from latentmap.explore import LatentSpace
+from latentmap.spaces import LatentSpace
 from latentmap.train import TrainOptions, train
 from latentmap.train.evaluate import evaluate
 from latentmap.train.run import checkpoint_epoch, load_run, weights_epoch

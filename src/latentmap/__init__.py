@@ -32,10 +32,10 @@ def __getattr__(name: str) -> Any:
         from . import train
 
         return getattr(train, name)
-    if name == "explore":  # the explore package, callable: latentmap.explore(run or embedding) -> URL
-        import importlib
+    if name == "explore":  # the explorer served from Python: latentmap.explore(run or embedding) -> URL
+        from .web.background import explore
 
-        return importlib.import_module(".explore", __name__)
+        return explore
     if name == "widget":  # the explorer in a notebook cell (anywidget)
         from .web.widget import widget
 

@@ -84,7 +84,7 @@ def page(browser):
 @pytest.fixture(scope="session")
 def space(tmp_path_factory, datasets_dir, session_cache):
     """A small VAE on digits, embedded with PCA (2,000 points), loaded as the explorer does."""
-    from latentmap.explore import LatentSpace
+    from latentmap.spaces import LatentSpace
     from tests.conftest import built_once, shared_path
     from tests.web_fixtures import make_embedding
 

@@ -3,8 +3,8 @@
 import pytest
 
 from latentmap import load_dataset
-from latentmap.explore import LatentSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.spaces import LatentSpace
 from latentmap.web.explorer import create_app
 from tests.web.conftest import LiveServer, screenshot
 from tests.web_fixtures import make_embedding

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from latentmap import load_dataset
-from latentmap.explore import LatentSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.spaces import LatentSpace
 from latentmap.web.explorer import create_app
 from tests.web_fixtures import make_embedding
 
@@ -236,7 +236,7 @@ def test_a_stale_validity_layer_is_never_shown(spaces, digits_judge, tmp_path):
 
 
 def test_a_failed_validity_map_is_reported_once_not_restarted(tmp_path):
-    from latentmap.explore.map_inverse import ValidityMaps
+    from latentmap.spaces.map_inverse import ValidityMaps
 
     calls = []
 
@@ -368,7 +368,7 @@ def test_attributes_need_the_font_table(tmp_path, datasets_dir, small_fonts_dir,
 
 
 def test_samples_carry_verdicts_and_their_nearest_map_images(client, spaces):
-    from latentmap.explore.samples import nearest_images
+    from latentmap.spaces.samples import nearest_images
 
     vae, _ = spaces
     assert client.get("/api/spaces/0/info").json()["samplers"] == ["prior", "gaussian", "gmm"]
@@ -413,7 +413,7 @@ def test_attribute_vectors_are_computed_at_start_once_never_by_a_get(fonts_space
     import threading
     import time as clock
 
-    from latentmap.explore import space as space_module
+    from latentmap.spaces import space as space_module
 
     calls = []
     real = space_module.tmnist_attributes
@@ -441,7 +441,7 @@ def test_two_validity_starts_at_once_start_one_computation(tmp_path):
     import threading
     import time as clock
 
-    from latentmap.explore.map_inverse import ValidityMaps
+    from latentmap.spaces.map_inverse import ValidityMaps
 
     maps, runs = ValidityMaps(tmp_path / "v.npz"), []
 

@@ -133,7 +133,7 @@ def test_names_from_disk_are_shown_as_text_not_markup(browser, tmp_path, dataset
 
     from latentmap import load_dataset
     from latentmap.data.imports import import_dataset
-    from latentmap.explore import LatentSpace
+    from latentmap.spaces import LatentSpace
     from tests.web.conftest import LiveServer
     from tests.web_fixtures import make_embedding
 

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 
 from latentmap.embed.job import EmbedJob, embed_run
 from latentmap.errors import LatentmapError
-from latentmap.explore import load_space
-from latentmap.explore.space import to_uint8
-from latentmap.explore.typeface_space import MAX_GLYPHS, TypefaceSpace
 from latentmap.quality.judge import JudgeSlot, train_judge
+from latentmap.spaces import load_space
+from latentmap.spaces.space import to_uint8
+from latentmap.spaces.typeface_space import MAX_GLYPHS, TypefaceSpace
 from latentmap.train import TrainOptions, train
 from latentmap.web.explorer import create_app
 from tests.web.conftest import LiveServer, screenshot

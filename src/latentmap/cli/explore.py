@@ -35,7 +35,7 @@ def explore(
     no_token: bool = False,
     judge: bool = True,
 ) -> None:
-    from ..explore.load import load_spaces
+    from ..spaces.load import load_spaces
     from ..web.common import serve
     from ..web.explorer import create_app
     from ..web.security import Policy

@@ -37,7 +37,7 @@ def prepare_spaces(
     a temporary folder); ``log`` hears the steps."""
     from ..embed import EmbedJob, embed_run
     from ..embed.methods import PLANE
-    from ..explore.load import load_spaces
+    from ..spaces.load import load_spaces
     from ..train.run import Run, load_run
 
     quiet = log or (lambda *_: None)

@@ -1,4 +1,4 @@
-"""The latent explorer's HTTP API: thin routes over :class:`latentmap.explore.LatentSpace`.
+"""The latent explorer's HTTP API: thin routes over :class:`latentmap.spaces.LatentSpace`.
 
 Several embeddings can be served at once (``/api/spaces/{space}/...``) so the page can
 switch between, say, a VAE and an AE of the same data.
@@ -12,8 +12,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
-from ..explore import samples as sampling
-from ..explore.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
+from ..spaces import samples as sampling
+from ..spaces.space import MAX_ANALOGY_ROWS, MAX_DECODE, MAX_SOURCES, MAX_STRENGTH, LatentSpace
 from .common import STATIC, ImageGrid, JudgedGrid, image_grid, new_app
 from .security import Policy
 from .typeface_routes import add_typeface_routes

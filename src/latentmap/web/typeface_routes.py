@@ -1,5 +1,5 @@
 """The explorer's typeface-mode routes (``/api/spaces/{id}/typeface/...``): thin wrappers over
-:class:`latentmap.explore.typeface_space.TypefaceSpace`. Every answer is a judged grid of
+:class:`latentmap.spaces.typeface_space.TypefaceSpace`. Every answer is a judged grid of
 text set in typefaces, one row per typeface."""
 
 from collections.abc import Callable
@@ -10,8 +10,8 @@ from fastapi import FastAPI, Path
 from pydantic import BaseModel, Field
 
 from ..errors import RequestError
-from ..explore.space import MAX_SOURCES, MAX_STRENGTH, LatentSpace
-from ..explore.typeface_space import MAX_GLYPHS, MAX_SAMPLES, MAX_TEXT, TypefaceSpace
+from ..spaces.space import MAX_SOURCES, MAX_STRENGTH, LatentSpace
+from ..spaces.typeface_space import MAX_GLYPHS, MAX_SAMPLES, MAX_TEXT, TypefaceSpace
 from .common import JudgedGrid, image_grid
 
 Point = Annotated[int, Field(ge=0, le=2**31 - 1)]

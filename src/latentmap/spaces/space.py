@@ -94,7 +94,7 @@ class LatentSpace:
         if dataset is None or dataset.spec != run.dataset_spec:
             dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
         if meta.get("points") == "typefaces":
-            raise RequestError(f"{path} is a map of typefaces: load it with latentmap.explore.load_space")
+            raise RequestError(f"{path} is a map of typefaces: load it with latentmap.spaces.load_space")
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         check_weights(embedding, run.weights_sha256)
         rows = embedding.indices
