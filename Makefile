@@ -7,7 +7,7 @@ PREPARE ?= digits fashion
 # The CPU wheel; installed first so that no dependency pulls a newer (CUDA) torch.
 TORCH ?= torch==2.13.0
 
-.PHONY: setup install prepare warm test lint typecheck pytest bench clean
+.PHONY: setup install prepare warm test lint typecheck docs pytest bench clean
 
 setup: install prepare warm
 
@@ -24,14 +24,18 @@ install:
 prepare:
 	$(BIN)/latentmap data prepare $(PREPARE)
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
 lint:
-	$(BIN)/ruff check src tests bench *.py
-	$(BIN)/ruff format --check src tests bench *.py
+	$(BIN)/ruff check src tests bench docs *.py
+	$(BIN)/ruff format --check src tests bench docs *.py
 
 typecheck:
 	$(BIN)/mypy
+
+# The manual (MkDocs Material) into site/; --strict fails on a broken link or API reference.
+docs:
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet
 
 # Two workers, a file each (module fixtures are built once), the longest files first (the
 # order tests/conftest.py gives, not xdist's by test count); TEST_JOBS=0 runs in one process.
@@ -55,4 +59,4 @@ bench:
 	$(BIN)/python bench/bench_widget.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

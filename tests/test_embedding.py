@@ -330,3 +330,19 @@ def test_a_two_dim_space_is_its_own_map_and_decodes_exactly(tmp_path, data_opts)
     )
     with pytest.raises(LatentmapError, match="maps 2-dim codes as they are"):
         project(np.zeros((10, 8), np.float32), "codes", EmbedParams())
+
+
+def test_the_first_umap_says_it_compiles_once_and_the_next_is_quiet(tmp_path, monkeypatch, capsys):
+    """A pip user never ran `make setup`'s warm step: the first UMAP of a machine says it
+    compiles (and where the cache goes), and after a UMAP has run into that cache, no more."""
+    from latentmap.embed import jit_cache
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    assert jit_cache.use_user_cache() is False
+    assert "compiling its numba code once" in capsys.readouterr().err
+    jit_cache.mark_compiled()
+    assert jit_cache.use_user_cache() is True and capsys.readouterr().err == ""
+    monkeypatch.delenv("NUMBA_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setenv("LATENTMAP_CACHE", str(tmp_path / "data-cache"))  # a data cache does not move it
+    assert jit_cache.numba_cache_dir() == tmp_path / "user-cache" / "latentmap" / "numba"

@@ -7,7 +7,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "latentmap"
 MAX_LINES = 400
-UTILITIES = {"atomic", "cores", "errors", "images", "version"}
+UTILITIES = {"atomic", "cores", "errors", "extras", "images", "version"}
 # What each stage may import besides itself and the utilities: the stages before it.
 ALLOWED = {
     "data": set(),

@@ -322,7 +322,7 @@ def synthetic_report(dataset: str, models: dict[str, dict], sizes: dict[str, int
     }
 
 
-def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path, capsys):
+def test_the_answer_block_is_generated_and_written_between_its_markers(tmp_path, capsys):
     from latentmap.quality.verdict import TABLE, block, main, written_block
 
     report = synthetic_report(
@@ -359,20 +359,20 @@ def test_the_readme_block_is_generated_and_written_between_its_markers(tmp_path,
     assert main([str(path)]) == 2 and "error:" in capsys.readouterr().err
 
 
-# README block -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
+# block of the manual's answer page -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
 PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size", "training-length": "docs/training-length"}
 
 
-def test_the_readme_says_what_the_committed_reports_say():
+def test_the_answer_page_says_what_the_committed_reports_say():
     from latentmap.quality.verdict import block, written_block
 
     root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text()
+    page = (root / "docs" / "sweeps.md").read_text()
     for name, folder in PUBLISHED.items():
         reports = [json.loads(p.read_text()) for p in sorted((root / folder).glob("*/report.json"))]
         assert reports, f"no {folder}/*/report.json committed"
-        rerun = f"python -m latentmap.quality.verdict --write README.md --block {name} {folder}/*/report.json"
-        assert written_block(readme, name) == block(reports), f"the README's {name} block is stale: {rerun}"
+        rerun = f"python -m latentmap.quality.verdict --write docs/sweeps.md --block {name} {folder}/*/report.json"
+        assert written_block(page, name) == block(reports), f"docs/sweeps.md's {name} block is stale: {rerun}"
 
 
 def test_a_latent_size_report_gets_a_column_per_size():

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import DataError
+from ..extras import require
 from . import render
 
 # The 94 printable ASCII characters U+0021..U+007E, in code-point order.
@@ -81,7 +82,7 @@ def _open_csv(path: Path) -> io.BufferedIOBase:
 
 def read_csv(path: str | os.PathLike[str], charset: str, block_mb: int = 16) -> TmnistArrays:
     """Stream a published TMNIST CSV (plain or zipped) in vectorised blocks (pyarrow)."""
-    import pyarrow as pa
+    pa = require("pyarrow", "arrow", "reading TMNIST's published CSV files")
     from pyarrow import csv as pacsv
 
     path = Path(path)

@@ -137,9 +137,10 @@ def embed_tsne(
 def embed_umap(
     codes: np.ndarray, params: EmbedParams, progress: bool = False, graph: NeighborGraph | None = None
 ) -> np.ndarray:
-    import umap
+    from .jit_cache import enable_numba_caching, mark_compiled, use_user_cache
 
-    from .jit_cache import enable_numba_caching
+    compiled = use_user_cache()
+    import umap
 
     enable_numba_caching()
     reducer = umap.UMAP(
@@ -159,7 +160,10 @@ def embed_umap(
     with warnings.catch_warnings():
         # we give no search index, so UMAP.transform of new points is unavailable: not used here
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]")
-        return np.asarray(reducer.fit_transform(codes))
+        layout = np.asarray(reducer.fit_transform(codes))
+    if not compiled:
+        mark_compiled()
+    return layout
 
 
 def embed_plane(

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from ..data.datasets import Dataset
 from ..data.glyphs import GlyphGrid
 from ..data.typeface_split import lends
+from ..extras import require
 from ..train.typeface import TypefaceRun
 from .judge import Judge, judge_for
 from .stats import Items, bootstrap_interval, paired_difference
@@ -56,9 +56,10 @@ def ssim(images: np.ndarray, references: np.ndarray) -> np.ndarray:
     b = np.broadcast_to(references, shape).reshape(-1, 28, 28).astype(np.float32)
     pad = SSIM_WINDOW // 2
     out = np.empty(len(a))
+    metrics = require("skimage.metrics", "typeface", "the typeface completion scores (SSIM)")
     for start in range(0, len(a), 4096):
         wide_a, wide_b = (x[start : start + 4096].transpose(1, 0, 2).reshape(28, -1) for x in (a, b))
-        _, full = structural_similarity(wide_a, wide_b, win_size=SSIM_WINDOW, data_range=1.0, full=True)
+        _, full = metrics.structural_similarity(wide_a, wide_b, win_size=SSIM_WINDOW, data_range=1.0, full=True)
         glyphs = full.reshape(28, -1, 28).transpose(1, 0, 2)
         out[start : start + 4096] = glyphs[:, pad:-pad, pad:-pad].mean(axis=(1, 2))
     return out.reshape(shape[:-2])

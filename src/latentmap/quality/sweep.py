@@ -21,6 +21,7 @@ from typing import Any
 
 from ..cores import threads_per_process
 from ..errors import LatentmapError
+from ..extras import require
 from ..train import run as runs
 from .grid import RunSpec
 
@@ -152,10 +153,7 @@ def run_ray(tasks: list[Task], address: str, threads: int, gpus: float, report: 
     """Each run a Ray task on the cluster at ``address`` ('auto': the one this machine is in;
     'local': start one here). Run directories and logs go to ``tasks``' paths: on a cluster,
     a filesystem every node shares."""
-    try:
-        import ray
-    except ImportError:
-        raise LatentmapError("--ray needs Ray: pip install 'latentmap[ray]' (or pip install ray)") from None
+    ray = require("ray", "ray", "latentmap sweep --ray")
     if address == "local":
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
     else:

@@ -1,4 +1,4 @@
-"""The README's answer, generated from sweep reports (``report.json`` per dataset), so that no
+"""The manual's answer (docs/sweeps.md), generated from sweep reports (``report.json`` per dataset), so that no
 number or sentence about it can drift from what the reports say: a table per report (each
 model's headline metrics with their intervals and marks; in a grid over the latent size, a
 table per metric with a column per size), the panel of judges, and the verdict in words (per
@@ -6,12 +6,12 @@ headline metric, which models the reports call better or worse than the plain AE
 the difference and its q-value, which no different, and where the judges disagree).
 
     python -m latentmap.quality.verdict docs/answer/*/report.json
-    python -m latentmap.quality.verdict --write README.md docs/answer/*/report.json
-    python -m latentmap.quality.verdict --write README.md --block latent-size docs/latent-size/report.json
+    python -m latentmap.quality.verdict --write docs/sweeps.md docs/answer/*/report.json
+    python -m latentmap.quality.verdict --write docs/sweeps.md --block latent-size docs/latent-size/*/report.json
 
 ``--write`` puts the block between the file's ``<!-- answer: begin -->`` and
 ``<!-- answer: end -->`` lines (``--block NAME``: ``<!-- NAME: begin -->``), and nowhere else,
-so a test can hold the README to the committed reports (:func:`written_block`).
+so a test can hold the page to the committed reports (:func:`written_block`).
 """
 
 import argparse
@@ -27,7 +27,7 @@ from .compare import LOWER_IS_BETTER
 from .names import readable
 from .report import HEADLINE, MARKS, WORDS, judges_cell, q_text, signed
 
-# The README's columns: the full reports hold every headline metric.
+# The page's columns: the full reports hold every headline metric.
 TABLE = (
     "interpolation_validity",
     "smoothness",
@@ -202,7 +202,7 @@ def reading(reports: list[dict[str, Any]]) -> str:
 
 
 def block(reports: list[dict[str, Any]]) -> list[str]:
-    """The README's lines for these reports: the tables, how to read them, the verdict in words."""
+    """The page's lines for these reports: the tables, how to read them, the verdict in words."""
     bullets = verdict_bullets(reports)  # first: it says what is missing from a report
     lines: list[str] = []
     for report in reports:

@@ -2,12 +2,18 @@
 epoch, the KL weight, and each stage's figures as images, so that ``tensorboard --logdir
 DIR`` shows the runs under DIR (a sweep's, say) side by side."""
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 NOT_SCALARS = {"epoch", "stage"}
+
+
+def board_installed() -> bool:
+    """Whether the ``tensorboard`` package (the [tensorboard] extra) is there to write events."""
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 class Board:

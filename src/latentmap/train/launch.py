@@ -13,6 +13,7 @@ from ..data import load_dataset
 from ..errors import LatentmapError
 from . import distributed
 from . import run as runs
+from .board import board_installed
 from .data import load_train_data
 from .loop import Trainer
 from .options import TrainOptions, build_config, default_out, resume_options
@@ -74,6 +75,9 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         runs.write_config(out, config)
     distributed.barrier(world)  # the other ranks start once the run directory exists
     torch.set_num_threads(threads)
+    tensorboard = not options.no_tensorboard and board_installed()
+    if not options.no_tensorboard and not tensorboard and progress and world.is_main:
+        print("no TensorBoard logs: the tensorboard package is missing (pip install 'latentmap[tensorboard]')")
     trainer = Trainer(
         out,
         config,
@@ -85,7 +89,7 @@ def train(options: TrainOptions, progress: bool = True, on_epoch_end: Callable[[
         on_epoch_end=on_epoch_end,
         replaced=replaced,
         world=world,
-        tensorboard=not options.no_tensorboard,
+        tensorboard=tensorboard,
     )
     try:
         with flushed_subnormals():

@@ -26,6 +26,7 @@ import torch
 from ..atomic import publish_folder, staging_folder, write_text
 from ..cores import threads_per_process
 from ..errors import LatentmapError
+from ..extras import require
 from ..models import Family, register
 from .external import (
     LAYOUTS,
@@ -51,7 +52,7 @@ def first_line(exc: BaseException) -> str:
 
 
 def onnx_session(model: bytes, name: str) -> Any:
-    import onnxruntime as ort
+    ort = require("onnxruntime", "onnx", "running an ONNX model")
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads_per_process(1)
@@ -80,7 +81,7 @@ def tensors(graph: Any) -> Iterator[Any]:
 
 def read_run_model(path: Path) -> bytes:
     """A run's model file, refused if any tensor lives in external data."""
-    import onnx
+    onnx = require("onnx", "onnx", "an imported (ONNX) run")
     from onnx.external_data_helper import uses_external_data
 
     try:
@@ -99,7 +100,7 @@ def read_run_model(path: Path) -> bytes:
 def pack_onnx(source: Path, target: Path) -> None:
     """Copy a model as one self-contained file: exporters (torch's dynamo exporter among them)
     may keep the weights in a ``.data`` file beside it, which a run directory would lose."""
-    import onnx
+    onnx = require("onnx", "onnx", "latentmap import-model")
 
     try:
         model = onnx.load(str(source), load_external_data=False)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LatentmapError
+from ..extras import require
 from .common import STATIC
 
 try:
@@ -270,7 +271,7 @@ def widget(
     with progress lines). ``dataset``: the run's dataset, checked (a run is explored on the
     data it was trained on)."""
     if anywidget is None:
-        raise LatentmapError("latentmap.widget needs anywidget: pip install 'latentmap[notebook]'")
+        require("anywidget", "notebook", "latentmap.widget")  # says which extra installs it
     from .background import prepare_spaces
 
     targets = [target, *(compare or [])]

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import DataError
+from ...extras import require
 from .pixels import PICTURE_ERRORS, read_picture
 from .readers import (
     FILE_CHUNK,
@@ -149,7 +150,7 @@ class ParquetReader(Reader):
     )
 
     def __init__(self, path: Path, options: ReadOptions) -> None:
-        import pyarrow as pa
+        pa = require("pyarrow", "arrow", "importing Parquet files")
         import pyarrow.parquet as pq
 
         super().__init__(path, [path])

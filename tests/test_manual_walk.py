@@ -1,6 +1,7 @@
-"""The README is one path: its commands and Python examples run in order, as written, each
-on what the ones before it made (on small sizes: the test appends flags that shrink the
-work, and stands in for the browser where a command starts a server)."""
+"""The manual is one path: the commands and Python examples of its pages run in the order of
+its navigation, as written, each on what the ones before it made (on small sizes: the test
+appends flags that shrink the work, and stands in for the browser where a command starts a
+server)."""
 
 import json
 import re
@@ -8,11 +9,12 @@ import shlex
 from pathlib import Path
 
 import numpy as np
+import yaml
 from fastapi.testclient import TestClient
 
 from latentmap.embed.file import load_embedding
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
 # Not run here: setup and tests themselves, other tools, the demo (tests/test_commands.py),
 # torchrun (tests/test_distributed.py) and the benchmarks.
 SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
@@ -29,10 +31,16 @@ SCRIPTS = {"dense.py": ["train", "dense"], "vae.py": ["train", "vae"], "embed.py
 SCRIPTS |= {"explore_latent.py": ["explore"], "cluster_fonts.py": ["fonts"]}
 
 
-def steps() -> list[tuple[str, str]]:
-    """("python", code) and ("bash", command line) in the README's order."""
+def manual_pages() -> list[Path]:
+    """The manual's pages in the order of its navigation (the references and reports run nothing)."""
+    nav = yaml.safe_load((ROOT / "mkdocs.yml").read_text())["nav"]
+    return [ROOT / "docs" / page for entry in nav for page in entry.values() if isinstance(page, str)]
+
+
+def steps(text: str) -> list[tuple[str, str]]:
+    """("python", code) and ("bash", command line) in the order ``text`` has them."""
     found = []
-    for language, body in re.findall(r"```(python|bash)\n(.*?)```", README.read_text(), flags=re.S):
+    for language, body in re.findall(r"```(python|bash)\n(.*?)```", text, flags=re.S):
         if language == "python":
             found.append(("python", body))
             continue
@@ -43,12 +51,12 @@ def steps() -> list[tuple[str, str]]:
 
 
 def as_latentmap_args(line: str) -> list[str]:
-    """A README command line as ``latentmap`` arguments, with the quick flags."""
+    """A command line of the manual as ``latentmap`` arguments, with the quick flags."""
     words = shlex.split(line, comments=True)
     if words[0] == "python":
         args = [*SCRIPTS[words[1]], *words[2:]]
     else:
-        assert words[0] == "latentmap", f"README command that the path test cannot run: {line}"
+        assert words[0] == "latentmap", f"a command in the manual that the path test cannot run: {line}"
         args = words[1:]
     if args[0] == "evaluate" and "--nll_samples" in args:
         args[args.index("--nll_samples") + 1] = "5"
@@ -76,26 +84,27 @@ class Servers:
             assert client.get("/api/spaces").json()[0]["count"] > 0
 
 
-def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
+def test_the_manuals_path_runs_in_order(data_env, tmp_path, monkeypatch):
     from latentmap.cli import main
     from latentmap.quality import judge
     from latentmap.web import common
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").mkdir()
-    for grid in (README.parent / "examples").glob("*.toml"):  # as in a checkout, on small sizes
+    for grid in (ROOT / "examples").glob("*.toml"):  # as in a checkout, on small sizes
         small = grid.read_text().replace("epochs = 2\n", "epochs = 1\n").replace("max_train = 10000", "max_train = 800")
         (tmp_path / "examples" / grid.name).write_text(small)
     monkeypatch.setattr(judge, "SETTINGS", {**judge.SETTINGS, "epochs": 1, "max_train": 3000})
     servers = Servers()
     monkeypatch.setattr(common, "serve", servers)
     ran, namespace = [], {}
-    for kind, step in steps():
+    path = [(page, kind, step) for page in manual_pages() for kind, step in steps(page.read_text())]
+    for page, kind, step in path:
         if kind == "python":
-            exec(compile(step, "README.md", "exec"), namespace)
+            exec(compile(step, str(page), "exec"), namespace)
             continue
         args = as_latentmap_args(step)
-        assert main(args) == 0, f"README command failed: {step}"
+        assert main(args) == 0, f"{page.name}: the command failed: {step}"
         ran.append(args[0])
     assert {"data", "train", "evaluate", "compare", "judge", "sweep", "embed", "explore", "fonts"} <= set(ran)
     assert servers.served.count("latentmap explorer") == 4 and servers.served.count("latentmap typefaces") == 3
@@ -118,3 +127,16 @@ def test_the_readme_path_runs_in_order(data_env, tmp_path, monkeypatch):
     assert namespace["url"].startswith("http://127.0.0.1:") and namespace["my_codes"].shape == (10, 16)
     assert namespace["decoded"].shape == (len(namespace["images"]), 28, 28)
     assert namespace["codes"].shape[1] == namespace["run"].d_latent and np.isfinite(namespace["decoded"]).all()
+
+
+def test_the_readme_is_short_and_its_links_lead_somewhere():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 200
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {"docs/getting-started.md", "docs/sweeps.md", "docs/own-data.md"} <= set(links)
+    for link in links:
+        assert link.startswith("http") or (ROOT / link).exists(), f"README links to a missing {link}"
+    # every page of the manual's path is one the README leads to
+    assert {f"docs/{page.name}" for page in manual_pages() if page.name not in ("index.md", "changelog.md")} <= set(
+        links
+    )
