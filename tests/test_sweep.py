@@ -2,6 +2,7 @@
 that finishes on rerun, a broken run reported while the others complete, and Ray."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -359,6 +360,38 @@ def test_the_answer_block_is_generated_and_written_between_its_markers(tmp_path,
     assert main([str(path)]) == 2 and "error:" in capsys.readouterr().err
 
 
+def test_the_answer_picture_marks_the_confirmatory_call_and_hatches_a_contradiction(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from latentmap.quality.verdict import main
+    from latentmap.quality.verdict_picture import cells
+
+    report = synthetic_report(
+        "digits",
+        {
+            "dense": {"interpolation_validity": (0.5, None), "holes": (0.01, None)},
+            "vae": {"interpolation_validity": (0.6, "better"), "holes": (0.03, "worse")},
+            "rae": {"interpolation_validity": (0.52, "tie"), "holes": (0.01, "tie")},
+        },
+    )
+    report["confirmatory"] = "cnn@5%"
+    vae = report["models"][1]["versus_baseline"]
+    vae["interpolation_validity"]["judges"] = {"cnn@5%": "better", "mlp@20%": "worse", "mlp@5%": "tie"}
+    rae = report["models"][2]["versus_baseline"]
+    rae["holes"]["judges"] = {"cnn@5%": "tie", "cnn@20%": "better"}  # significant one way only: no contradiction
+    labels, effects, marks, contradicted = cells(report, ("interpolation_validity", "holes"))
+    assert labels == ["VAE, original loss", "RAE"] and marks == [["▲", "▼"], ["", ""]]
+    assert contradicted.tolist() == [[True, False], [False, False]]
+    # +0.02 with a 95% half-width of 0.01: z = 3.92, and a lower-is-better metric turns its sign
+    np.testing.assert_allclose(effects[0], [3.92, -3.92])
+    path, picture = tmp_path / "report.json", tmp_path / "verdict.png"
+    path.write_text(json.dumps(report))
+    assert main(["--picture", str(picture), str(path)]) == 0
+    with Image.open(picture) as image:
+        assert image.width > 400 and image.height > 200
+
+
 # block of the manual's answer page -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
 PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size", "training-length": "docs/training-length"}
 
@@ -373,6 +406,82 @@ def test_the_answer_page_says_what_the_committed_reports_say():
         assert reports, f"no {folder}/*/report.json committed"
         rerun = f"python -m latentmap.quality.verdict --write docs/sweeps.md --block {name} {folder}/*/report.json"
         assert written_block(page, name) == block(reports), f"docs/sweeps.md's {name} block is stale: {rerun}"
+        assert f"]({Path(folder).name}/verdict.png)" in page, f"docs/sweeps.md does not show {folder}/verdict.png"
+
+
+def test_a_change_along_the_axis_is_the_difference_of_differences_with_its_own_interval():
+    from scipy import stats as scipy_stats
+
+    from latentmap.quality.interaction import changes_along
+
+    report = synthetic_report(
+        "digits",
+        {
+            "dense": {"gmm_validity": (0.6, None)},
+            "vae": {"gmm_validity": (0.6, "tie")},
+            "v32": {"gmm_validity": (0.7, "better")},
+        },
+        sizes={"dense": 8, "vae": 8, "v32": 32},
+    )
+    vae, v32 = report["models"][1], report["models"][2]
+    v32["model"] = "digits-vae-d_latent=32"
+    vae["versus_baseline"]["gmm_validity"].update(difference=0.0, low=-0.02, high=0.02)
+    v32["versus_baseline"]["gmm_validity"].update(difference=0.06, low=0.04, high=0.08)
+    (change,) = changes_along(report, "d_latent", ("gmm_validity",))
+    se = math.hypot(0.02, 0.02) / scipy_stats.norm.ppf(0.975)  # no df in the report: normal
+    assert (change.start, change.end, change.better) == (8, 32, True)
+    assert change.change == pytest.approx(0.06) and change.low == pytest.approx(0.06 - 1.959964 * se, rel=1e-4)
+    assert change.p == pytest.approx(2 * scipy_stats.norm.sf(0.06 / se)) and change.q == pytest.approx(change.p)
+
+
+def printed_values(reports: list[dict]) -> set[str]:
+    """Every number the reports hold, as a reading may print it (0-3 decimals; q and p to two
+    significant digits; thresholds to 4 decimals), without its sign; along an axis, the
+    differences of differences too."""
+    from latentmap.quality.interaction import changes_along
+    from latentmap.quality.verdict import ALONG_SIZE, axis_of
+
+    found: set[str] = set()
+
+    def add(value, digits=(0, 1, 2, 3)) -> None:
+        if isinstance(value, int | float):
+            found.update(f"{abs(value):.{d}f}" for d in digits)
+
+    for report in reports:
+        axis = axis_of(report)
+        for change in changes_along(report, axis, ALONG_SIZE) if axis else []:
+            add(change.change)
+            found.add(f"{change.q:.2g}")
+        for judge in (report.get("panel") or {}).values():
+            add(judge["tau"], (3, 4))
+        for row in report["models"]:
+            for summary in filter(None, row["metrics"].values()):
+                for value in (summary["mean"], summary["low"], summary["high"], *summary["values"]):
+                    add(value)
+            for result in filter(None, (row.get("versus_baseline") or {}).values()):
+                for value in (result["difference"], result["low"], result["high"]):
+                    add(value)
+                for judged in [result, *(result.get("panel_results") or {}).values()]:
+                    add(judged.get("difference"))
+                    found.update(f"{judged[k]:.2g}" for k in ("p", "q") if judged.get(k) is not None)
+    return found
+
+
+def test_every_number_in_the_answer_pages_readings_is_one_its_reports_hold():
+    """The prose after each generated block is written by hand: each decimal or signed number
+    in it must be one the block's reports hold (a mean, interval end, seed value, difference,
+    p, q or threshold), so no reading quotes a number the reports do not say."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "sweeps.md").read_text()
+    for name, folder in PUBLISHED.items():
+        reports = [json.loads(p.read_text()) for p in sorted((root / folder).glob("*/report.json"))]
+        reading = re.split(r"^## |^!\[", page.rsplit(f"<!-- {name}: end -->", 1)[1], maxsplit=1, flags=re.M)[0]
+        numbers = re.findall(r"(?<![\w.])[+\-−]?\d+\.\d+|(?<![\w.])[+\-−]\d+(?![\w.])", reading)
+        assert len(numbers) >= 10, f"the {name} reading quotes almost no numbers: is it still there?"
+        unknown = [n for n in numbers if n.lstrip("+-−") not in printed_values(reports)]
+        assert not unknown, f"the {name} reading quotes numbers its reports do not hold: {unknown}"
 
 
 def test_a_latent_size_report_gets_a_column_per_size():

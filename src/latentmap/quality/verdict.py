@@ -8,6 +8,7 @@ the difference and its q-value, which no different, and where the judges disagre
     python -m latentmap.quality.verdict docs/answer/*/report.json
     python -m latentmap.quality.verdict --write docs/sweeps.md docs/answer/*/report.json
     python -m latentmap.quality.verdict --write docs/sweeps.md --block latent-size docs/latent-size/*/report.json
+    python -m latentmap.quality.verdict --picture docs/answer/verdict.png docs/answer/*/report.json
 
 ``--write`` puts the block between the file's ``<!-- answer: begin -->`` and
 ``<!-- answer: end -->`` lines (``--block NAME``: ``<!-- NAME: begin -->``), and nowhere else,
@@ -20,12 +21,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_text
+from ..atomic import write_bytes, write_text
 from ..errors import LatentmapError
 from .axis import AXES, families_over, values_along
 from .compare import LOWER_IS_BETTER
+from .interaction import changes_along
 from .names import readable
 from .report import HEADLINE, MARKS, WORDS, judges_cell, q_text, signed
+from .verdict_picture import verdict_picture
 
 # The page's columns: the full reports hold every headline metric.
 TABLE = (
@@ -45,6 +48,8 @@ SHORT = {
     "gmm_validity": "GMM validity",
     "gmm_fid": "GMM Fréchet dist.",
 }
+# The picture's columns: every column of the tables that compares against the plain AE (it has no prior).
+PICTURED = tuple(m for m in TABLE if m != "prior_validity")
 # A latent-size report's tables: the question's two validities and the samples' quality.
 ALONG_SIZE = ("interpolation_validity", "gmm_validity", "gmm_fid", "smoothness")
 
@@ -157,6 +162,31 @@ def size_tables(report: dict[str, Any], axis: str = "d_latent") -> list[str]:
     return lines[:-1]
 
 
+AXIS_WORDS = {"d_latent": "the latent size", "epochs": "the training length"}
+
+
+def interaction_bullets(report: dict[str, Any], axis: str) -> list[str]:
+    """Per metric of :data:`ALONG_SIZE`, where a model's difference from the plain AE changes
+    between neighbouring values of ``axis`` (the difference of differences, BH over them all)."""
+    changes = changes_along(report, axis, ALONG_SIZE)
+    heading = AXIS_HEADINGS.get(axis, axis + " = {}")
+    lines = [
+        f"**Does the difference change along {AXIS_WORDS.get(axis, axis)}?** The difference of differences "
+        f"between neighbouring values, Benjamini-Hochberg over its {len(changes)} steps:",
+        "",
+    ]
+    for metric in ALONG_SIZE:
+        moved = [c for c in changes if c.metric == metric and c.q < 0.05]
+        said = "; ".join(
+            f"{readable(c.family, str(report['dataset']))} {heading.format(c.start)} → {heading.format(c.end)} "
+            f"{signed(c.change)} [{signed(c.low)}, {signed(c.high)}], q {q_text(c.q, 2)} "
+            f"({'gains on' if c.better else 'loses to'} the AE)"
+            for c in moved
+        )
+        lines.append(f"- **{WORDS[metric]}** — " + (said or "no significant change") + ".")
+    return lines
+
+
 def ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
@@ -205,10 +235,12 @@ def block(reports: list[dict[str, Any]]) -> list[str]:
     """The page's lines for these reports: the tables, how to read them, the verdict in words."""
     bullets = verdict_bullets(reports)  # first: it says what is missing from a report
     lines: list[str] = []
+    changes: list[str] = []
     for report in reports:
         axis = axis_of(report)
         lines += [*(size_tables(report, axis) if axis else summary_table(report)), ""]
-    return [*lines, reading(reports), "", "**The verdict, generated from these reports:**", "", *bullets]
+        changes += ["", *interaction_bullets(report, axis)] if axis else []
+    return [*lines, reading(reports), "", "**The verdict, generated from these reports:**", "", *bullets, *changes]
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -244,6 +276,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("reports", nargs="+", help="report.json of each dataset (a sweep writes <out>/<dataset>/)")
     parser.add_argument("--write", metavar="FILE", help="put the block between FILE's markers of --block")
     parser.add_argument("--block", default="answer", help="the markers' name: <!-- NAME: begin --> (default: answer)")
+    parser.add_argument("--picture", metavar="PNG", help="also draw the answer in one picture (verdict_picture)")
     args = parser.parse_args(argv)
     try:
         reports = [json.loads(Path(path).read_text()) for path in args.reports]
@@ -254,6 +287,9 @@ def main(argv: list[str]) -> int:
             print(f"wrote {len(reports)} report(s) into {target}'s {args.block} block")
         else:
             print("\n".join(lines))
+        if args.picture:
+            write_bytes(args.picture, verdict_picture(reports, PICTURED, {m: column(m) for m in PICTURED}))
+            print(f"drew {len(reports)} report(s) in {args.picture}")
     except (OSError, ValueError, KeyError, LatentmapError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
