@@ -17,6 +17,7 @@ from latentmap.cli import main
 from latentmap.cores import threads_per_process
 from latentmap.errors import LatentmapError
 from latentmap.quality.grid import expand, read_grid
+from latentmap.quality.stats import Items
 from latentmap.quality.sweep import SweepOptions, run_sweep, state_of, train_command
 
 SMALL = "epochs = 1\nmax_train = 400\nlayers = [16]\nd_latent = 4\nbatch_size = 100\n"
@@ -26,6 +27,27 @@ def grid_file(folder: Path, body: str, common: str = SMALL) -> Path:
     path = folder / "grid.toml"
     path.write_text(f"[common]\n{common}\n{body}")
     return path
+
+
+def code_norm(measured) -> Items:
+    """A throwaway metric: how far each test image's code lies from the origin."""
+    return Items("test_images", np.linalg.norm(measured.codes, axis=1).astype(np.float64))
+
+
+@pytest.fixture
+def code_norm_metric():
+    """Registers :func:`code_norm` as a headline metric for one test, and forgets it after."""
+    from latentmap.quality import metric_table
+
+    views = [v for k, v in vars(metric_table).items() if k.isupper() and isinstance(v, list | set | dict)]
+    saved = [(view, view.copy()) for view in views]
+    metric_table.register_metric(
+        metric_table.Metric("code_norm", "code norm", range=metric_table.UNBOUNDED, headline=True, compute=code_norm)
+    )
+    yield
+    for view, copy in saved:
+        view.clear()
+        view.update(copy) if not isinstance(view, list) else view.extend(copy)
 
 
 @pytest.fixture
@@ -77,7 +99,11 @@ def test_a_grid_expands_into_named_validated_runs(tmp_path):
         read_grid(tmp_path / "bad.toml")
 
 
-def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_dir, session_cache, quick_judge):
+def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(
+    tmp_path, datasets_dir, session_cache, quick_judge, code_norm_metric
+):
+    """... and a metric registered by the user (code_norm, from this file) is measured by the
+    sweep's worker processes, compared, reported and put in the answer's verdict."""
     grid = grid_file(tmp_path, '[grid]\nkind = ["dense", "vae"]\nseed = [0, 1]\n')
     out = tmp_path / "out"
     panel = ("cnn", "mlp")
@@ -97,7 +123,10 @@ def test_a_sweep_trains_reports_and_a_rerun_trains_nothing(tmp_path, datasets_di
     assert "## Verdict" in (out / "digits" / "report.md").read_text()
     from latentmap.quality.verdict import SAID, block
 
-    lines = block([report])  # the README's answer, generated from what the sweep wrote
+    lines = block([report])  # the manual's answer, generated from what the sweep wrote
+    norm = report["models"][1]["versus_baseline"]["code_norm"]
+    assert norm["verdict"] in ("better", "worse", "tie", "split") and "code_norm" in report["models"][0]["metrics"]
+    assert any(b.startswith("- **code norm** — ") for b in lines)
     line = next(b for b in lines if b.startswith("- **interpolation validity**"))
     assert f"{SAID[vae['verdict']].capitalize()}: VAE, original loss" in line
     row = next(b for b in lines if b.startswith("| VAE, original loss |"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import LOWER_IS_BETTER
+from .metric_table import LOWER_IS_BETTER
 from .names import readable
 
 AXES = ("d_latent", "epochs")  # the grids' axes a report draws a figure along

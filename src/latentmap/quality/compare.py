@@ -20,19 +20,11 @@ from ..data import Dataset
 from ..errors import LatentmapError
 from ..train.run import Run
 from .judge import Judge
-from .metrics import METRICS, Probe, judged, make_probe, measure, measure_evidence, measurement_settings
+from .metric_table import LOWER_IS_BETTER, METRICS
+from .metrics import Probe, judged, make_probe, measure, measure_evidence, measurement_settings
 from .stats import Items, boot_count, bootstrap_interval, paired_difference, verdict
 
 STRIP_PAIRS = 3  # of each kind: same-class and different-class pairs
-LOWER_IS_BETTER = {
-    "reconstruction_mse",
-    "smoothness",
-    "smoothness_p90",
-    "gaussian_fid",
-    "prior_fid",
-    "gmm_fid",
-    "holes",
-}
 
 
 @dataclass
@@ -223,12 +215,13 @@ def table(comparison: Comparison) -> str:
 def markdown(comparison: Comparison) -> str:
     judge = comparison.judge
     first = comparison.runs[0]
+    lower = ", ".join(sorted(m for m in METRICS if m in LOWER_IS_BETTER))
     return (
         f"# Latent quality on {comparison.dataset}\n\n"
         f"Judge: test accuracy {judge['accuracy']:.4f}, tau {judge['tau']:.3f} (5th percentile of its top-class "
         f"confidence on real test images). {first['sizes']['pairs']} seeded test pairs "
         f"({first['sizes']['same_class_pairs']} same class), seed {first['seed']}, {first['mode']} interpolation; "
-        f"lower is better for {', '.join(sorted(LOWER_IS_BETTER))}. Brackets: 95% bootstrap interval over the "
+        f"lower is better for {lower}. Brackets: 95% bootstrap interval over the "
         "test pairs (or samples). Marks compare each run with the first on the same pairs: better or worse only "
         "where the paired 95% interval of the difference excludes 0, otherwise tie.\n\n"
         + table(comparison)

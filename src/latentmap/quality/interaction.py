@@ -16,7 +16,7 @@ from typing import Any
 from scipy import stats as scipy_stats
 
 from .axis import families_over
-from .compare import LOWER_IS_BETTER
+from .metric_table import LOWER_IS_BETTER
 from .stats import LEVEL, false_discoveries
 
 

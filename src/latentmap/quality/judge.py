@@ -37,6 +37,7 @@ from ..data import Dataset
 from ..errors import LatentmapError
 from ..version import __version__
 from .judge_nets import FEATURES, NETS, JudgeNetwork
+from .metric_table import LABEL_FREE
 
 TAU_QUANTILE = 0.05
 QUANTILES = (0.01, 0.05, 0.1, 0.2, 0.25, 0.5)  # of the top-class confidence on real test images
@@ -54,14 +55,13 @@ class UnlabelledError(JudgeError):
 
 
 # What a judge reads (everything `compare` measures but these) cannot be had without labels.
-LABEL_FREE_METRICS = ("reconstruction_mse", "smoothness", "smoothness_p90", "holes")
 
 
 def require_labels(dataset: Dataset) -> None:
     if not dataset.labelled:
         raise UnlabelledError(
             f"{dataset.spec} has no labels, and the judge is a classifier trained on them: validity, accuracy, "
-            f"precision/recall, FID and analogies need labels (only {', '.join(LABEL_FREE_METRICS)} do not); "
+            f"precision/recall, FID and analogies need labels (only {', '.join(LABEL_FREE)} do not); "
             "import it again with class folders or --labels CSV"
         )
 

@@ -39,6 +39,7 @@ from ..train.run import Run
 from . import stats
 from .interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .judge import Judge
+from .metric_table import METRICS, SAMPLERS, registered
 from .stats import Items, bootstrap_interval
 from .validity import class_confidence, strip_valid, validity_items
 
@@ -49,34 +50,6 @@ REAL_SAMPLES = 5000
 PRIOR_SAMPLES = 5000
 TRAIN_CODES = 20000
 MAX_TEST = 10000
-METRICS = (
-    "reconstruction_mse",
-    "reconstruction_accuracy",
-    "interpolation_validity",
-    "interpolation_validity_same_class",
-    "interpolation_validity_cross_class",
-    "interpolation_worst",
-    "extrapolation_validity_10",
-    "extrapolation_validity_50",
-    "smoothness",
-    "smoothness_p90",
-    "interpolation_precision",
-    "interpolation_recall",
-    "gaussian_validity",
-    "gaussian_precision",
-    "gaussian_recall",
-    "gaussian_fid",
-    "prior_validity",
-    "prior_precision",
-    "prior_recall",
-    "prior_fid",
-    "gmm_validity",
-    "gmm_precision",
-    "gmm_recall",
-    "gmm_fid",
-    "holes",
-    "analogy_accuracy",
-)
 
 
 @dataclass
@@ -187,6 +160,7 @@ def measurement_settings() -> dict[str, Any]:
         "train_codes": TRAIN_CODES,
         "fit_codes": samplers.FIT_CODES,
         "k_nearest": K_NEAREST,
+        "registered": [metric.name for metric in registered()],
     }
 
 
@@ -205,7 +179,31 @@ def sample_items(
     }
 
 
+def holes(paths: np.ndarray, train_codes: np.ndarray) -> tuple[Items, float]:
+    """Per pair, the share of its interpolation points farther from every train code than 99%
+    of train codes are from their nearest neighbour; and that distance."""
+    spacing = nearest_distances(train_codes, train_codes, exclude_self=True)
+    threshold = float(np.quantile(spacing, 0.99))
+    inner_codes = paths[:, :INTERMEDIATE_STEPS].reshape(-1, paths.shape[-1])
+    far = (nearest_distances(inner_codes, train_codes) > threshold).reshape(len(paths), INTERMEDIATE_STEPS)
+    return Items("pairs", far.mean(axis=1)), threshold
+
+
 # --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Measured:
+    """What a measurement has computed, handed to a registered metric's ``compute``."""
+
+    run: Run
+    dataset: Dataset  # the run's dataset; ``probe.test`` holds the test images measured
+    judge: Judge
+    probe: Probe
+    codes: np.ndarray  # (n, d) codes of probe.test.images
+    reconstructions: np.ndarray  # (n, 28, 28) in [0, 1]
+    paths: np.ndarray  # (pairs, 9, d): the 7 inner points of each pair's path, then 10% and 50% beyond
+    train_codes: np.ndarray  # codes of probe.train_rows
 
 
 def measure(
@@ -280,17 +278,12 @@ def measure_evidence(
     items["interpolation_precision"] = Items("realism_samples", covered(fake_feats, real_feats).astype(float))
     items["interpolation_recall"] = Items("real_images", covered(real_feats, fake_feats).astype(float))
 
-    # holes: interpolation points far from every train code
     train_codes = run.encode(dataset.images[probe.train_rows])
-    spacing = nearest_distances(train_codes, train_codes, exclude_self=True)
-    threshold = float(np.quantile(spacing, 0.99))
-    inner_codes = path[:, :INTERMEDIATE_STEPS].reshape(-1, run.d_latent)
-    far = (nearest_distances(inner_codes, train_codes) > threshold).reshape(len(a), INTERMEDIATE_STEPS)
-    items["holes"] = Items("pairs", far.mean(axis=1))
+    items["holes"], threshold = holes(path, train_codes)
 
     # samples: a Gaussian and a Gaussian mixture fitted to the train codes, and the prior N(0, I)
     # of the runs trained towards it
-    for offset, sampler in enumerate(("gaussian", "gmm", "prior"), start=1):
+    for offset, sampler in enumerate(SAMPLERS, start=1):
         if sampler != "prior" or run.has_prior:
             images = run.sample(PRIOR_SAMPLES, sampler, probe.seed + offset, dataset)
             items |= sample_items(sampler, images, judge, real_feats, evidence)
@@ -299,6 +292,9 @@ def measure_evidence(
     ia, ib, ic = probe.analogies.T
     analogy_probs, _ = judge.predict(run.decode(codes[ic] + codes[ib] - codes[ia]))
     evidence["analogies"] = class_confidence(judge, analogy_probs, test.labels[ic][:, None])
+
+    measured = Measured(run, dataset, judge, probe, codes, recon, path, train_codes)
+    items |= {metric.name: metric.compute(measured) for metric in registered() if metric.compute}
 
     details = {
         "seed": probe.seed,

@@ -18,11 +18,13 @@ def snapshot() -> dict[str, Any]:
     """The measurement settings of this process (sizes, the judge's training settings),
     handed to the workers so they measure exactly as it would."""
     from ..train import samplers
-    from . import judge, metrics, stats
+    from . import judge, metric_table, metrics, stats
 
     sizes = {name: getattr(metrics, name) for name in ("REAL_SAMPLES", "PRIOR_SAMPLES", "TRAIN_CODES")}
     replicates = {name: getattr(stats, name) for name in ("N_BOOT", "N_BOOT_SETWISE")}
-    return {"sizes": sizes, "replicates": replicates, "fit_codes": samplers.FIT_CODES, "judge": dict(judge.SETTINGS)}
+    registered = metric_table.registered()  # pickled by reference: their compute must be importable
+    return {"sizes": sizes, "replicates": replicates, "fit_codes": samplers.FIT_CODES, "judge": dict(judge.SETTINGS),
+            "metrics": registered}  # fmt: skip
 
 
 def start_worker(settings: dict[str, Any], threads: int) -> None:
@@ -30,7 +32,7 @@ def start_worker(settings: dict[str, Any], threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     from ..train import samplers
-    from . import metrics, stats
+    from . import metric_table, metrics, stats
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # numpy's BLAS too: two workers on two cores, not four threads
@@ -39,6 +41,8 @@ def start_worker(settings: dict[str, Any], threads: int) -> None:
     for name, value in settings["replicates"].items():
         setattr(stats, name, value)
     samplers.FIT_CODES = settings["fit_codes"]
+    for metric in settings["metrics"]:
+        metric_table.register_metric(metric)
     WORKER.update(settings)
 
 

@@ -16,14 +16,16 @@ only where every judge makes it: where they differ the verdict is ``split``.
 import dataclasses
 import json
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..atomic import ensure_writable_dir, write_bytes
-from .compare import LOWER_IS_BETTER, Comparison, finite, fmt
+from .compare import Comparison, finite, fmt
 from .grid import RunSpec
-from .judge import LABEL_FREE_METRICS, TAU_QUANTILE
+from .judge import TAU_QUANTILE
+from .metric_table import HEADLINE, LABEL_FREE, LOWER_IS_BETTER, RANGES, WORDS
 from .report_models import Model, baselines_of, items_of, measured, models_of, shape
 from .report_picture import picture
 from .stats import (
@@ -42,36 +44,7 @@ from .stats import (
     verdict,
 )
 
-HEADLINE = (
-    "interpolation_validity",
-    "interpolation_validity_cross_class",
-    "smoothness",
-    "gaussian_validity",
-    "gaussian_fid",
-    "gmm_validity",
-    "gmm_fid",
-    "prior_validity",
-    "prior_fid",
-    "holes",
-    "analogy_accuracy",
-)
 FDR = 0.05  # Benjamini-Hochberg level over a report's family
-# What each metric can be: intervals are clipped to it (a share below 0 means nothing).
-RANGES = {metric: (0.0, math.inf) if metric.endswith("_fid") else (0.0, 1.0) for metric in HEADLINE}
-RANGES["smoothness"] = (-1.0, 1.0)
-WORDS = {
-    "interpolation_validity": "interpolation validity",
-    "interpolation_validity_cross_class": "cross-class interpolation validity",
-    "smoothness": "smoothness",
-    "gaussian_validity": "Gaussian sample validity",
-    "gaussian_fid": "Gaussian sample Fréchet distance (judge features)",
-    "prior_validity": "N(0, I) sample validity",
-    "prior_fid": "N(0, I) sample Fréchet distance (judge features)",
-    "gmm_validity": "GMM sample validity",
-    "gmm_fid": "GMM sample Fréchet distance (judge features)",
-    "holes": "holes",
-    "analogy_accuracy": "analogies",
-}
 
 
 @dataclass
@@ -165,7 +138,7 @@ def judge_by_panel(
             model, baseline = named[row["model"]], named[row["baseline"]]
             found = {}
             for metric, primary in row["versus_baseline"].items():
-                if metric in LABEL_FREE_METRICS:  # no judge reads it: its p is the same for every judge
+                if metric in LABEL_FREE:  # no judge reads it: its p is the same for every judge
                     found[metric] = primary and {"p": primary["p"], "low": primary["low"], "high": primary["high"]}
                 else:
                     found[metric] = versus(variant, model, baseline, metric, spreads.differences[metric])
@@ -173,7 +146,7 @@ def judge_by_panel(
         mark(seen)
         for row, judged in zip(compared, seen, strict=True):
             for metric, result in row["versus_baseline"].items():
-                if result is not None and metric not in LABEL_FREE_METRICS:
+                if result is not None and metric not in LABEL_FREE:
                     call = judged["versus_baseline"][metric]
                     result.setdefault("judges", {})[name] = call["verdict"]
                     kept = {key: call.get(key) for key in ("difference", "p", "q", "verdict")}
@@ -236,26 +209,40 @@ def confirmatory_judge(judges: dict[str, dict[str, Any]] | None) -> str | None:
     return next((name for name, one in (judges or {}).items() if one.get("quantile") == TAU_QUANTILE), None)
 
 
+CALLS = ("better", "worse", "tie", "split")  # split: the judges disagree
+T = TypeVar("T")
+
+
+def sort_calls(
+    results: Iterable[tuple[Any, dict[str, Any] | None]], say: Callable[[Any, dict[str, Any]], T]
+) -> dict[str, list[T]]:
+    """Each measured ``(key, result)`` said by ``say`` under its call, in :data:`CALLS` order:
+    the one sorting behind report.md's verdict and the answer's bullets."""
+    calls: dict[str, list[T]] = {call: [] for call in CALLS}
+    for key, result in results:
+        if result is not None:
+            calls[result["verdict"]].append(say(key, result))
+    return calls
+
+
 def verdict_lines(rows: list[dict[str, Any]]) -> list[str]:
     if not any("versus_baseline" in row for row in rows):
         return ["No plain AE (kind dense) in this sweep: models are not judged against one."]
+
+    def said(metric: str, result: dict[str, Any]) -> str:
+        if result["verdict"] not in ("better", "worse"):
+            return WORDS[metric]
+        interval = f"[{signed(result['low'])}, {signed(result['high'])}]"
+        return f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {q_text(result['q'])})"
+
+    words = {"better": "better on", "worse": "worse on", "tie": "no significant difference on",
+             "split": "the judges disagree on"}  # fmt: skip
     lines = []
     for row in rows:
-        if "versus_baseline" not in row:
-            continue
-        calls: dict[str, list[str]] = {"better": [], "worse": [], "tie": [], "split": []}
-        for metric, result in row["versus_baseline"].items():
-            if result is not None:
-                interval = f"[{signed(result['low'])}, {signed(result['high'])}]"
-                text = f"{WORDS[metric]} ({signed(result['difference'])} {interval}, q {q_text(result['q'])})"
-                calls[result["verdict"]].append(text if result["verdict"] in ("better", "worse") else WORDS[metric])
-        parts = [f"better on {', '.join(calls['better'])}" if calls["better"] else ""]
-        parts.append(f"worse on {', '.join(calls['worse'])}" if calls["worse"] else "")
-        parts.append(f"no significant difference on {', '.join(calls['tie'])}" if calls["tie"] else "")
-        parts.append(f"the judges disagree on {', '.join(calls['split'])}" if calls["split"] else "")
-        seeds = len(row["seeds"])
-        said = "; ".join(p for p in parts if p)
-        lines.append(f"{row['model']} against {row['baseline']} ({seeds} seed(s)): {said}.")
+        if "versus_baseline" in row:
+            calls = sort_calls(row["versus_baseline"].items(), said)
+            parts = "; ".join(f"{words[call]} {', '.join(found)}" for call, found in calls.items() if found)
+            lines.append(f"{row['model']} against {row['baseline']} ({len(row['seeds'])} seed(s)): {parts}.")
     return lines
 
 
@@ -365,7 +352,7 @@ def write_report(
     contents = [
         (json.dumps(finite(report), indent=1, allow_nan=False) + "\n").encode(),
         markdown(report).encode(),
-        picture(report, HEADLINE, [comparison.strips[m.runs[0]] for m in models_of(specs)]),
+        picture(report, tuple(HEADLINE), [comparison.strips[m.runs[0]] for m in models_of(specs)]),
     ]
     for axis in AXES:  # a grid along the axis (latent size, training length): each metric against it
         if len(families_over(report["models"], axis)) > 0:

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .compare import LOWER_IS_BETTER, draw_strips
+from .compare import draw_strips
+from .metric_table import LOWER_IS_BETTER
 from .names import readable
 
 

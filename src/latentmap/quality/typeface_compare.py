@@ -22,6 +22,7 @@ from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, l
 from ..train.typeface import TypefaceRun
 from .completion_scores import UNIT, completion_items, completion_task
 from .judge import Judge
+from .metric_table import LOWER_IS_BETTER, UNMARKED
 from .stats import Items, bootstrap_interval, paired_difference, verdict
 
 SHOTS = 4
@@ -39,9 +40,6 @@ METRICS = (
     "gmm_validity",
     "prior_validity",
 )
-# The same for every run (real glyphs borrowed or averaged, not the model's): never marked.
-BASELINES = {"nearest_mse", "knearest_mse", "zero_shot_mse", "nearest_ssim"}
-LOWER_IS_BETTER = {"completion_mse", "nearest_mse", "knearest_mse", "zero_shot_mse"}
 
 
 def glyph_validity(judge: Judge, glyphs: np.ndarray) -> np.ndarray:
@@ -99,7 +97,7 @@ def compare_typeface_runs(
         intervals = {name: bootstrap_interval(it, seed) for name, it in items.items()}
         against: dict[str, Any] = {}
         for name in items:
-            if k and name in measured[0] and name not in BASELINES:
+            if k and name in measured[0] and name not in UNMARKED:
                 difference, low, high = paired_difference(items[name], measured[0][name], seed)
                 against[name] = [difference, low, high, verdict(low, high, name in LOWER_IS_BETTER)]
         entries.append(

@@ -11,10 +11,10 @@ import numpy as np
 
 from .interpolation import INTERMEDIATE_STEPS
 from .judge import Judge, group_of
+from .metric_table import SAMPLERS
 from .stats import Items
 
 WRONG_CLASS = -1.0  # below every tau: a decode of the wrong class is never valid
-SAMPLERS = ("gaussian", "gmm", "prior")
 
 
 def class_confidence(judge: Judge, probs: np.ndarray, allowed: np.ndarray) -> np.ndarray:

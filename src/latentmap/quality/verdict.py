@@ -24,30 +24,14 @@ from typing import Any
 from ..atomic import write_bytes, write_text
 from ..errors import LatentmapError
 from .axis import AXES, families_over, values_along
-from .compare import LOWER_IS_BETTER
 from .interaction import changes_along
+from .metric_table import COLUMNS, HEADLINE, LOWER_IS_BETTER, METRICS, WORDS
 from .names import readable
-from .report import HEADLINE, MARKS, WORDS, judges_cell, q_text, signed
+from .report import CALLS, MARKS, judges_cell, q_text, signed, sort_calls
 from .verdict_picture import verdict_picture
 
-# The page's columns: the full reports hold every headline metric.
-TABLE = (
-    "interpolation_validity",
-    "smoothness",
-    "gaussian_validity",
-    "prior_validity",
-    "gmm_validity",
-    "gmm_fid",
-    "holes",
-    "analogy_accuracy",
-)
-SHORT = {
-    "interpolation_validity": "interp. validity",
-    "gaussian_validity": "Gaussian validity",
-    "prior_validity": "N(0, I) validity",
-    "gmm_validity": "GMM validity",
-    "gmm_fid": "GMM Fréchet dist.",
-}
+# The page's columns (the table's metrics with a column title): the full reports hold every headline metric.
+TABLE = tuple(metric for metric in METRICS if metric in COLUMNS)
 # The picture's columns: every column of the tables that compares against the plain AE (it has no prior).
 PICTURED = tuple(m for m in TABLE if m != "prior_validity")
 # A latent-size report's tables: the question's two validities and the samples' quality.
@@ -57,23 +41,25 @@ ALONG_SIZE = ("interpolation_validity", "gmm_validity", "gmm_fid", "smoothness")
 def calls(reports: list[dict[str, Any]], metric: str) -> dict[str, dict[str, list[str]]]:
     """verdict -> model -> where a report made that call (the dataset, when there are several,
     with the difference and q)."""
-    found: dict[str, dict[str, list[str]]] = {"better": {}, "worse": {}, "tie": {}, "split": {}}
+    found: dict[str, dict[str, list[str]]] = {call: {} for call in CALLS}
     several = len({str(r["dataset"]) for r in reports}) > 1
     for report in reports:
         dataset = str(report["dataset"])
-        for row in report["models"]:
-            result = (row.get("versus_baseline") or {}).get(metric)
-            if result is None:
-                continue
+
+        def said(model: str, result: dict[str, Any], dataset: str = dataset) -> tuple[str, str]:
             detail = ""
             if result["verdict"] in ("better", "worse"):
                 detail = f"{signed(result['difference'])}, q {q_text(result['q'], 2)}"
             elif result["verdict"] == "split":
                 detail = judges_cell(result)
-            said = detail
             if several:
-                said = f"{dataset}: {detail}" if result["verdict"] == "split" else f"{dataset} {detail}".strip()
-            found[result["verdict"]].setdefault(readable(str(row["model"]), dataset), []).append(said)
+                detail = f"{dataset}: {detail}" if result["verdict"] == "split" else f"{dataset} {detail}".strip()
+            return readable(model, dataset), detail
+
+        results = [(str(row["model"]), (row.get("versus_baseline") or {}).get(metric)) for row in report["models"]]
+        for call, pairs in sort_calls(results, said).items():
+            for model, detail in pairs:
+                found[call].setdefault(model, []).append(detail)
     return found
 
 
@@ -107,7 +93,7 @@ def verdict_bullets(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def column(metric: str) -> str:
-    return SHORT.get(metric, WORDS[metric]) + (" ↓" if metric in LOWER_IS_BETTER else "")
+    return COLUMNS.get(metric, WORDS[metric]) + (" ↓" if metric in LOWER_IS_BETTER else "")
 
 
 def cell(summary: dict[str, Any] | None, versus: dict[str, Any] | None, metric: str) -> str:

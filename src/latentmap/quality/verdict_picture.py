@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .compare import LOWER_IS_BETTER
+from .metric_table import LOWER_IS_BETTER
 from .names import readable
 
 STRONGEST = 6.0  # colour saturates here: beyond it, every difference is plain
