@@ -148,3 +148,54 @@ def test_non_finite_codes_and_malformed_json(client):
         "/api/spaces/0/interpolate", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 422
+
+
+def walk_experiment():
+    """A throwaway experiment, as a contributor adds one: a module with its request, its
+    route and the request the widget's picks make."""
+    import types
+
+    from fastapi import APIRouter
+    from pydantic import BaseModel, Field
+
+    from latentmap.web.common import JudgedGrid
+    from latentmap.web.explorer.spaces import Row, Space, judged
+
+    walk = types.ModuleType("walk")
+    walk.router, walk.GRIDS = APIRouter(), ("/api/spaces/{space_id}/walk",)
+
+    class WalkRequest(BaseModel):
+        start: Row
+        steps: int = Field(5, ge=1, le=16)
+
+    @walk.router.post("/api/spaces/{space_id}/walk")
+    def random_walk(one: Space, request: WalkRequest) -> JudgedGrid:
+        code = one.codes_of(one.check_rows([request.start], "start"))[0]
+        noise = np.random.default_rng(0).normal(scale=0.3, size=(request.steps, len(code)))
+        codes = (code + np.cumsum(noise, axis=0)).astype(np.float32)
+        return JudgedGrid(**judged(one, one.decode(codes)[None]))
+
+    walk.from_picks = lambda picks, target, b: ("/api/spaces/0/walk", {"start": picks[0]}) if picks else None
+    return walk
+
+
+def test_an_experiment_added_to_the_table_is_served_and_reaches_the_widget(space, monkeypatch):
+    from latentmap.web.explorer.experiments import EXPERIMENTS, grid_routes
+    from latentmap.web.widget import ExplorerWidget
+
+    monkeypatch.setitem(EXPERIMENTS, "walk", walk_experiment())
+    client = TestClient(create_app([space]), base_url="http://127.0.0.1:8000")
+    assert "/api/spaces/{space_id}/walk" in client.get("/openapi.json").json()["paths"]
+    answer = client.post(
+        "/api/spaces/0/walk", json={"start": 3, "steps": 4}, headers={"Origin": "http://127.0.0.1:8000"}
+    )
+    assert answer.status_code == 200 and pixels(answer.json()).shape == (1, 4, 28, 28)
+    assert client.post("/api/spaces/0/walk", json={"start": 3, "steps": 99}).status_code == 422  # its own bounds
+    assert grid_routes().match("/api/spaces/0/walk")
+    made = ExplorerWidget([space])
+    try:
+        made.experiment, made.picks = "walk", [int(space.rows[0])]
+        grid = made.result()
+        assert grid.experiment == "walk" and grid.images.shape == (1, 5, 28, 28) and grid.images.any()
+    finally:
+        made.close()

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import LatentmapError
 from ..extras import require
 from .common import STATIC
+from .explorer.experiments import EXPERIMENTS, grid_routes
 
 try:
     import anywidget
@@ -34,8 +35,6 @@ except ImportError:  # the notebook extra is not installed: widget() says so
 JS = STATIC / "js"
 ENTRY = "explorer.js"
 MAX_URL = 8192
-# Requests whose answer is an experiment grid: the last one is what result() returns.
-GRID_ROUTES = re.compile(r"^/api/(spaces/\d+/(interpolate|analogy|morph|samples|attribute)|compare/\w+)$")
 
 
 def page_modules(entry: str = ENTRY) -> dict[str, str]:
@@ -183,7 +182,7 @@ if anywidget is not None:
             data = body.encode() if isinstance(body, str) else None
 
             def done(status: int, content_type: str, answer: bytes) -> None:
-                if status == 200 and method == "POST" and GRID_ROUTES.match(url.split("?")[0]):
+                if status == 200 and method == "POST" and grid_routes().match(url.split("?")[0]):
                     self.last = grid_result(url.split("?")[0], json.loads(answer))
                 self.send({"type": "response", "id": ident, "status": status, "content_type": content_type}, [answer])
 
@@ -208,12 +207,9 @@ if anywidget is not None:
             return grid_result(url, json.loads(answer))
 
         def kernel_request(self) -> tuple[str, dict[str, Any]] | None:
-            picks, target = list(self.picks), self.target
-            if self.experiment == "interpolation" and picks and target is not None:
-                return "/api/compare/interpolate", {"spaces": [0], "sources": picks, "target": target}
-            if self.experiment == "analogy" and picks and target is not None and self.b is not None:
-                return "/api/compare/analogy", {"spaces": [0], "c": picks, "a": target, "b": self.b}
-            return None
+            """The request the experiment's table entry makes of the picks, if it makes one."""
+            from_picks = getattr(EXPERIMENTS.get(self.experiment), "from_picks", None)
+            return from_picks(list(self.picks), self.target, self.b) if from_picks else None
 
         def application(self) -> InProcessApp:
             if self.app is None:
