@@ -184,3 +184,17 @@ def test_the_package_names_are_plain_modules_and_functions():
     import latentmap.spaces
 
     assert inspect.isfunction(latentmap.explore) and type(latentmap.spaces) is types.ModuleType
+
+
+def test_the_explorers_es_modules_keep_no_state_of_their_own():
+    """Each startExplorer call holds its own state (two widget views share the modules and
+    nothing else): no top-level `let` or `var` in the modules the explorer runs. The typeface
+    mode and the clustering app are page scripts, one per document."""
+    import re
+
+    static = PACKAGE / "web" / "static" / "js"
+    page_scripts = {"typefaces.js", "fonts.js", "explorer-page.js", "widget.js"}
+    for path in sorted(static.glob("*.js")):
+        if path.name not in page_scripts:
+            found = re.findall(r"^(?:let|var)\s+\w+", path.read_text(), flags=re.M)
+            assert not found, f"{path.name} keeps module-level state: {found}"

@@ -1,54 +1,57 @@
 // Thin request helpers: JSON in/out, errors surface the server's one-line message. Requests
-// go over `fetch` on the page; the notebook widget swaps in its kernel channel (same routes,
-// same answers, as Response objects), so every module above runs unchanged in both.
+// go over `fetch` on the page; the notebook widget hands its explorer the kernel channel
+// (same routes, same answers, as Response objects), so every module runs unchanged in both.
 
-let transport = (url, init) => fetch(url, init);
+/**
+ * Request helpers over `transport(url, init)` (a `fetch`, or the widget's kernel channel):
+ * each explorer makes its own, so nothing here is shared between two of them.
+ */
+export function connect(transport = (url, init) => fetch(url, init)) {
+  const request = (url, init = {}) => transport(url, init);
 
-/** Route every request of this page (this module instance) through `send(url, init)`. */
-export function setTransport(send) {
-  transport = send;
-}
-
-export function request(url, init = {}) {
-  return transport(url, init);
-}
-
-export async function getJSON(url) {
-  const response = await request(url);
-  if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
-  return response.json();
-}
-
-export async function postJSON(url, body) {
-  const response = await request(url, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const data = await response.json();
-  if (!response.ok) {
-    const detail = Array.isArray(data.detail)
-      ? data.detail.map((d) => `${d.loc?.at(-1) ?? "request"}: ${d.msg}`).join("; ")
-      : data.detail;
-    throw new Error(detail ?? response.statusText);
+  async function getJSON(url) {
+    const response = await request(url);
+    if (!response.ok) throw new Error((await response.json()).detail ?? response.statusText);
+    return response.json();
   }
-  return data;
+
+  async function postJSON(url, body) {
+    const response = await request(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const data = await response.json();
+    if (!response.ok) {
+      const detail = Array.isArray(data.detail)
+        ? data.detail.map((d) => `${d.loc?.at(-1) ?? "request"}: ${d.msg}`).join("; ")
+        : data.detail;
+      throw new Error(detail ?? response.statusText);
+    }
+    return data;
+  }
+
+  async function getBytes(url) {
+    const response = await request(url);
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    return response.arrayBuffer();
+  }
+
+  /** The image at `url`, decoded off the main thread (an ImageBitmap): drawing a freshly
+   * loaded <img> decodes it synchronously inside the frame, which took seconds when a zoom
+   * first touched dozens of 330k-point atlases. */
+  async function loadImage(url) {
+    const response = await request(url);
+    if (!response.ok) throw new Error(`cannot load ${url}: ${response.status}`);
+    return createImageBitmap(await response.blob());
+  }
+
+  return { request, getJSON, postJSON, getBytes, loadImage };
 }
 
-export async function getBytes(url) {
-  const response = await request(url);
-  if (!response.ok) throw new Error(`${url}: ${response.status}`);
-  return response.arrayBuffer();
-}
-
-/** The image at `url`, decoded off the main thread (an ImageBitmap): drawing a freshly
- * loaded <img> decodes it synchronously inside the frame, which took seconds when a zoom
- * first touched dozens of 330k-point atlases. */
-export async function loadImage(url) {
-  const response = await request(url);
-  if (!response.ok) throw new Error(`cannot load ${url}: ${response.status}`);
-  return createImageBitmap(await response.blob());
-}
+// The pages that run once per document (the typeface mode, the clustering app) use `fetch`.
+export const pageApi = connect();
+export const { request, getJSON, postJSON, getBytes, loadImage } = pageApi;
 
 /**
  * `task(...args)` (returning a promise) with one call in flight: calls made meanwhile are

@@ -1,10 +1,9 @@
 // A map's points from the API (info + the binary points blob), shared by the glyph and the
 // typeface pages, and the handle tests use to find a point on the page.
-import { getBytes, getJSON } from "./api.js";
 
-export async function loadPoints(k) {
-  const info = await getJSON(`/api/spaces/${k}/info`);
-  const buffer = await getBytes(`/api/spaces/${k}/points?v=${info.version}`);
+export async function loadPoints(api, k) {
+  const info = await api.getJSON(`/api/spaces/${k}/info`);
+  const buffer = await api.getBytes(`/api/spaces/${k}/points?v=${info.version}`);
   const n = info.count, layout = info.points_layout;
   const xy = new Float32Array(buffer, layout.xy, 2 * n);
   const x = new Float32Array(n), y = new Float32Array(n);

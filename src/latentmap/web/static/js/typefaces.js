@@ -2,7 +2,7 @@
 // sets the text in that typeface (decoded from its code); hovering empty space sets it in the
 // typeface that map position decodes to. Experiments: interpolation between two typefaces
 // (whole-text strips), attribute vectors on typeface codes, new typefaces from a sampler.
-import { getJSON, latestOnly, loadImage, postJSON, showError } from "./api.js";
+import { getJSON, latestOnly, loadImage, pageApi, postJSON, showError } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { renderGrid } from "./grids.js";
 import { MapView } from "./mapview.js";
@@ -24,7 +24,7 @@ const api = (route) => `/api/spaces/${state.space}/typeface/${route}`;
 
 async function loadSpace(k) {
   state.space = k;
-  const { info, points } = await loadPoints(k);
+  const { info, points } = await loadPoints(pageApi, k);
   const n = info.count;
   const table = palette(info.label_names.length).map(packed);
   state.info = info;

@@ -1,6 +1,6 @@
 // The explorer in a notebook output cell (anywidget). The kernel sends the page's own modules
-// as text; they are linked here through blob URLs (fresh ones per view: each view has its own
-// module state) and run in a shadow root holding the page's markup and style. Requests go to
+// as text; they are linked here through blob URLs (revoked with the view) and run in a shadow
+// root holding the page's markup and style; each view's explorer keeps its own state. Requests go to
 // the kernel over the widget's channel and come back as Response objects, so the modules
 // cannot tell the kernel from the server.
 
@@ -57,9 +57,7 @@ async function render({ model, el }) {
   shadow.append(style, page);
 
   const urls = link(model.get("_modules"));
-  const api = await import(urls["api.js"]);
   const kernel = channel(model);
-  api.setTransport(kernel.send);
   const { startExplorer } = await import(urls["explorer.js"]);
 
   let fromView = false; // a pick made on the map: the model change it causes is not applied back
@@ -83,6 +81,7 @@ async function render({ model, el }) {
       model.save_changes();
     },
     keys: el,
+    transport: kernel.send,
   });
   const follow = () => { if (!fromView) explorer.setPicks(model.get("picks"), model.get("target"), model.get("b")); };
   model.on("change:picks", follow);
