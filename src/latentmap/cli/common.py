@@ -5,7 +5,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from ..errors import LatentmapError, LatentmapWarning
 
@@ -25,6 +25,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+T = TypeVar("T")
+
+
+def from_args(cls: type[T], args: argparse.Namespace, **given: Any) -> T:
+    """The dataclass ``cls`` with each field the parsed ``args`` hold (same names), and ``given``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)} - set(given)  # type: ignore[arg-type]
+    return cls(**{name: getattr(args, name) for name in names if hasattr(args, name)}, **given)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

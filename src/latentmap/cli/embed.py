@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..embed.job import EmbedJob, embed_run
 from ..embed.methods import METHODS, NEIGHBOR_SEARCHES, PLANE, EmbedParams
-from .common import DefaultsFormatter, OneLineParser, add_data_options, run
+from .common import DefaultsFormatter, OneLineParser, add_data_options, from_args, run
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,30 +69,7 @@ def job_from_args(args: argparse.Namespace) -> EmbedJob:
         kind, projector = args.export
         if kind != "projector":
             raise LatentmapError(f"unknown export format '{kind}': use 'projector DIR'")
-    params = EmbedParams(
-        perplexity=args.perplexity,
-        n_neighbors=args.n_neighbors,
-        min_dist=args.min_dist,
-        metric=args.metric,
-        seed=args.seed,
-        n_jobs=args.n_jobs,
-        neighbors=args.neighbors,
-    )
-    return EmbedJob(
-        run=args.run,
-        methods=args.methods,
-        split=args.split,
-        max_points=args.max_points,
-        params=params,
-        map_size=args.map_size,
-        out_dir=args.out_dir,
-        projector_dir=projector,
-        overwrite=args.overwrite,
-        thumbnail=args.thumbnail,
-        data_dir=args.data_dir,
-        fonts_dir=args.fonts_dir,
-        cache_dir=args.cache_dir,
-    )
+    return from_args(EmbedJob, args, params=from_args(EmbedParams, args), projector_dir=projector)
 
 
 def run_embed(args: argparse.Namespace) -> None:

@@ -2,7 +2,7 @@
 
 import argparse
 
-from .common import DefaultsFormatter, add_data_options
+from .common import DefaultsFormatter, add_data_options, from_args
 
 
 def cmd_sweep(args: argparse.Namespace) -> None:
@@ -12,20 +12,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
     if args.gpus_per_run and not args.ray:
         raise LatentmapError("--gpus_per_run places runs on a Ray cluster: give --ray ADDRESS (or auto, local)")
     outcomes = run_sweep(
-        SweepOptions(
-            grid=args.grid,
-            out=args.out,
-            jobs=args.jobs,
-            ray=args.ray,
-            gpus_per_run=args.gpus_per_run,
-            pairs=args.pairs,
-            seed=args.seed,
-            report=not args.no_report,
-            judges=tuple(dict.fromkeys(args.judges)),
-            data_dir=args.data_dir,
-            fonts_dir=args.fonts_dir,
-            cache_dir=args.cache_dir,
-        )
+        from_args(SweepOptions, args, report=not args.no_report, judges=tuple(dict.fromkeys(args.judges)))
     )
     counts = {status: sum(o.status == status for o in outcomes) for status in ("complete", "trained", "resumed")}
     failed = sum(o.status == "failed" for o in outcomes)

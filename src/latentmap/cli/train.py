@@ -11,7 +11,7 @@ from dataclasses import fields
 from ..models import FAMILIES, trainable_kinds
 from ..train import TrainOptions, train
 from ..train.schedules import LR_SCHEDULES
-from .common import DefaultsFormatter, OneLineParser, add_data_options, run
+from .common import DefaultsFormatter, OneLineParser, add_data_options, from_args, run
 
 
 def flag(group: argparse._ActionsContainer, name: str, *aliases: str, **kwargs: object) -> None:
@@ -185,7 +185,7 @@ def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
     # A flag counts as set when it differs from its default (what --resume may not change).
     defaults = vars(build_parser(kind).parse_args([]))
     explicit = frozenset(k for k, v in vars(args).items() if k in known and v != defaults.get(k))
-    return TrainOptions(kind=kind, explicit=explicit, **{k: v for k, v in vars(args).items() if k in known})
+    return from_args(TrainOptions, args, kind=kind, explicit=explicit)
 
 
 def run_training(kind: str, args: argparse.Namespace) -> None:

@@ -2,12 +2,14 @@
 typeface run's map of typefaces (:class:`TypefaceSpace`), as its metadata says."""
 
 import os
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..embed.file import load_embedding
+from .opening import open_embedding
 from .space import LatentSpace
 from .typeface_space import TypefaceSpace
+
+if TYPE_CHECKING:
+    from ..train.run import Run
 
 
 def load_space(
@@ -17,21 +19,13 @@ def load_space(
     cache_dir: str | None = None,
     dataset: Any = None,
     judge_slot: Any = None,
-    run: Any = None,
+    run: "Run | None" = None,
 ) -> LatentSpace:
     """``run``: the run the embedding was made from, when it cannot be loaded from its
     directory (a model wrapped in Python)."""
-    from ..data import load_dataset
-    from ..train.run import load_run
-
-    path = Path(path)
-    embedding = load_embedding(path)
-    if embedding.metadata.get("points") != "typefaces":
-        return LatentSpace.load(path, data_dir, fonts_dir, cache_dir, dataset, judge_slot, run)
-    run = run if run is not None else load_run(embedding.metadata["run"])
-    if dataset is None or dataset.spec != run.dataset_spec:
-        dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
-    space = TypefaceSpace.from_embedding(path, embedding, run, dataset)
+    path, embedding, run, dataset = open_embedding(path, run, dataset, data_dir, fonts_dir, cache_dir)
+    kind = TypefaceSpace if embedding.metadata.get("points") == "typefaces" else LatentSpace
+    space = kind.from_embedding(path, embedding, run, dataset)
     space.judge_slot = judge_slot
     return space
 
@@ -43,7 +37,7 @@ def load_spaces(
     cache_dir: str | None,
     judge: bool = True,
     log: Any = print,
-    run: Any = None,
+    run: "Run | None" = None,
 ) -> list[LatentSpace]:
     """The embeddings as LatentSpaces; spaces of one dataset share it and its judge (loaded
     from the cache, or trained in the background while the app already serves). ``run``: as

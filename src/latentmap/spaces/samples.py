@@ -3,7 +3,7 @@ Gaussian or a Gaussian mixture fitted to its train codes), each with its nearest
 the map in pixel space, so a glance tells new images from copies and shows where the
 sampler's mass lies."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -11,13 +11,16 @@ from ..errors import LatentmapError, RequestError
 from ..images import to_uint8
 from ..train import samplers
 
+if TYPE_CHECKING:
+    from ..train.run import Run
+
 COLUMNS = 8  # samples per grid row
 MAX_ROWS = 8
 NEAREST = 3  # nearest map images per sample
 CHUNK = 8192  # map images compared at once (bounded memory on full TMNIST)
 
 
-def offered(run: Any) -> list[str]:
+def offered(run: "Run") -> list[str]:
     """The samplers a run offers: the prior only where training pulled its codes to N(0, I)."""
     return [name for name in samplers.SAMPLERS if name != "prior" or run.has_prior]
 

@@ -14,19 +14,24 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..data.glyphs import glyph_table
-from ..embed.file import check_matches, check_weights, load_embedding
+from ..embed.file import Embedding, check_matches, check_weights
 from ..errors import RequestError
 from ..images import to_uint8
 from ..quality.interpolation import INTERMEDIATE_STEPS, interpolation_weights, lerp, slerp
 from .attributes import Attribute, class_attribute, has_font_metadata, tmnist_attributes
 from .map_inverse import GRID, SUBSAMPLES, MapInverse, ValidityMaps, check_xy, extent_of, grid_positions
 from .once import compute_in_background, once_property
-from .points import ATLAS_COLUMNS, ATLAS_SIZE, atlas_png, checked, points_blob, points_layout
+from .opening import map_info, open_embedding
+from .points import atlas_png, checked, points_blob
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from ..train.run import Run
 
 MAX_SOURCES = 10
 MAX_ANALOGY_ROWS = 7
@@ -34,26 +39,6 @@ MAX_DECODE = 512
 MAX_MORPH_CHARS = 32
 MAX_STRENGTH = 2.0
 TOP_CLASSES = 3
-
-
-def map_info(path: Path, embedding: Any, run: Any, dataset: Any) -> dict[str, Any]:
-    """What the page needs to know about any map: names, sizes, the atlas and points layout."""
-    n = len(embedding.indices)
-    meta = embedding.metadata
-    return {
-        "name": path.name.removesuffix(".npz"),
-        "run": meta.get("run_name", Path(meta["run"]).name),
-        "dataset": run.dataset_spec,
-        "method": meta.get("method", ""),
-        "kind": run.kind,
-        "d_latent": run.d_latent,
-        "count": n,
-        "split": embedding.split,
-        "atlas": {"columns": ATLAS_COLUMNS, "per_atlas": ATLAS_SIZE, "thumb": 28, "count": -(-n // ATLAS_SIZE)},
-        "quality": meta.get("quality", {}),
-        "points_layout": points_layout(n),
-        "typeface_metadata": has_font_metadata(dataset),
-    }
 
 
 @dataclass(eq=False)  # identity hashing: the per-instance caches below key on it
@@ -68,7 +53,7 @@ class LatentSpace:
     images: np.ndarray  # (N, 28, 28) uint8, the dataset rows of the embedded points
     typeface_ids: np.ndarray  # (N,) int32, -1 outside TMNIST
     category_ids: np.ndarray  # (N,) int16, -1 when unknown
-    run: Any  # latentmap.train.Run
+    run: "Run"
     rows: np.ndarray  # (N,) int64 dataset row of each point
     dataset: Any  # latentmap.data.Dataset, shared by the spaces of one dataset
     judge_slot: Any = None  # latentmap.quality.judge.JudgeSlot: verdicts once a judge is ready
@@ -80,21 +65,21 @@ class LatentSpace:
         data_dir: str | None = None,
         fonts_dir: str | None = None,
         cache_dir: str | None = None,
-        dataset: Any = None,
+        dataset: "Dataset | None" = None,
         judge_slot: Any = None,
-        run: Any = None,
+        run: "Run | None" = None,
     ) -> "LatentSpace":
-        from ..data import load_dataset
-        from ..train.run import load_run
-
-        path = Path(path)
-        embedding = load_embedding(path)
-        meta = embedding.metadata
-        run = run if run is not None else load_run(meta["run"])
-        if dataset is None or dataset.spec != run.dataset_spec:
-            dataset = load_dataset(run.dataset_spec, data_dir=data_dir, fonts_dir=fonts_dir, cache_dir=cache_dir)
-        if meta.get("points") == "typefaces":
+        """The space of a glyph map (a map of typefaces: :func:`latentmap.spaces.load_space`)."""
+        path, embedding, run, dataset = open_embedding(path, run, dataset, data_dir, fonts_dir, cache_dir)
+        if embedding.metadata.get("points") == "typefaces":
             raise RequestError(f"{path} is a map of typefaces: load it with latentmap.spaces.load_space")
+        space = cls.from_embedding(path, embedding, run, dataset)
+        space.judge_slot = judge_slot
+        return space
+
+    @classmethod
+    def from_embedding(cls, path: Path, embedding: Embedding, run: "Run", dataset: "Dataset") -> "LatentSpace":
+        """The space of a glyph map whose file, run and dataset are open."""
         check_matches(embedding, run.dataset_spec, len(dataset), d_latent=run.d_latent)
         check_weights(embedding, run.weights_sha256)
         rows = embedding.indices
@@ -129,7 +114,7 @@ class LatentSpace:
             run,
             rows,
             dataset,
-            judge_slot,
+            None,
         )
 
     @property

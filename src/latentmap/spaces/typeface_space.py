@@ -9,7 +9,7 @@ character. Points are rows of the run's glyph grid (typefaces), not dataset rows
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -23,8 +23,13 @@ from ..train.typeface import TypefaceRun
 from .attributes import Attribute, has_font_metadata, typeface_pairs
 from .map_inverse import check_xy
 from .once import once_property
+from .opening import map_info
 from .samples import offered
-from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace, map_info
+from .space import MAX_SOURCES, MAX_STRENGTH, LatentSpace
+
+if TYPE_CHECKING:
+    from ..data import Dataset
+    from ..train.run import Run
 
 DEFAULT_TEXT = "Hamburgefonstiv"
 MAX_TEXT = 24
@@ -41,8 +46,13 @@ class TypefaceSpace(LatentSpace):
 
     grid: GlyphGrid | None = None
 
+    @property
+    def chars(self) -> list[str]:
+        """The charset of the typeface run behind the map (from_embedding checks its kind)."""
+        return cast(TypefaceRun, self.run).chars
+
     @classmethod
-    def from_embedding(cls, path: Path, embedding: Embedding, run: Any, dataset: Any) -> "TypefaceSpace":
+    def from_embedding(cls, path: Path, embedding: Embedding, run: "Run", dataset: "Dataset") -> "TypefaceSpace":
         """The space of a typeface map (``load_space`` reads the file, the run and the dataset)."""
         if not isinstance(run, TypefaceRun):
             raise LatentmapError(f"{path} is a typeface map but {run.path} is a {run.kind} run: re-run latentmap embed")
@@ -93,7 +103,7 @@ class TypefaceSpace(LatentSpace):
         text = text or self.info["text"]
         if len(text) > MAX_TEXT:
             raise RequestError(f"at most {MAX_TEXT} characters of text, got {len(text)}")
-        unknown = sorted({c for c in text if c not in self.run.chars})
+        unknown = sorted({c for c in text if c not in self.chars})
         if unknown:
             raise RequestError(f"characters {''.join(unknown[:5])!r} are not in this model's charset")
         return text
@@ -118,7 +128,7 @@ class TypefaceSpace(LatentSpace):
         verdicts = self.verdicts(grid)
         if verdicts is None:
             return None
-        wanted = [self.run.chars.index(c) for c in self.text_of(text)]
+        wanted = [self.chars.index(c) for c in self.text_of(text)]
         for row in verdicts:
             for cell, char in zip(row, wanted, strict=True):
                 cell["valid"] = bool(cell["valid"] and cell["label"] == char)
