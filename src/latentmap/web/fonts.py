@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
@@ -132,90 +132,104 @@ def is_png(path: Path) -> bool:
         return False
 
 
+def fonts_of(http: Request) -> FontsApp:
+    state: FontsApp = http.app.state.fonts
+    return state
+
+
+Fonts = Annotated[FontsApp, Depends(fonts_of)]
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def index() -> FileResponse:
+    return FileResponse(STATIC / "fonts.html")
+
+
+@router.get("/api/info")
+def info(state: Fonts) -> dict[str, Any]:
+    corpus = state.corpus
+    return {
+        "dataset": corpus.dataset.spec,
+        "typefaces": len(corpus.names),
+        "chars": list(corpus.chars),
+        "good": corpus.good,
+        "glyph_counts": {k: v.tolist() for k, v in corpus.glyph_counts.items()},
+        "out_dir": str(state.out_dir),
+        "codes": corpus.codes_from or None,
+    }
+
+
+@router.post("/api/cluster", responses={429: {"description": "another clustering is running"}})
+def cluster(state: Fonts, request: ClusterRequest) -> dict[str, Any]:
+    params = ClusterParams(**request.model_dump(exclude={"chars"}))
+    if not state.busy.acquire(blocking=False):
+        raise HTTPException(429, "another clustering is running: try again when it ends", {"Retry-After": "2"})
+    try:
+        clustering = cluster_typefaces(state.corpus, request.chars, params)
+    finally:
+        state.busy.release()
+    key = state.add(clustering)
+    return {
+        "result": key,
+        "chars": list(clustering.chars),
+        "summary": clustering.summary,
+        "clusters": [
+            {"members": c.tolist(), "distances": np.round(d, 5).tolist()}
+            for c, d in zip(clustering.clusters, clustering.distances, strict=True)
+        ],
+        "noise": clustering.noise.tolist(),
+    }
+
+
+@router.get(
+    "/api/results/{result}/tile/{cluster}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+def tile(
+    state: Fonts,
+    result: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
+    cluster: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
+    char: Annotated[str, Query(min_length=1, max_length=1)],
+    columns: Annotated[int, Query(ge=1, le=200)] = 12,
+) -> Response:
+    """The display character of every typeface in a cluster, nearest the centre first."""
+    from PIL import Image
+
+    from ..images import tile as tile_images
+
+    clustering, corpus = state.result(result), state.corpus
+    if not 0 <= cluster < len(clustering.clusters):
+        raise HTTPException(404, f"no cluster {cluster} in clustering {result}")
+    if char not in corpus.chars:
+        raise HTTPException(422, f"unknown character {char!r}")
+    glyphs = [corpus.glyph(int(f), char) for f in clustering.clusters[cluster]]
+    stack = np.stack([g if g is not None else np.zeros((28, 28), np.uint8) for g in glyphs])
+    out = io.BytesIO()
+    Image.fromarray(tile_images(stack, ncols=columns, gap=1, background=30)).save(out, "PNG", compress_level=1)
+    return Response(out.getvalue(), media_type="image/png")
+
+
+@router.post("/api/save")
+def save(state: Fonts, request: SaveRequest) -> dict[str, Any]:
+    from ..data import write_font_set
+    from ..images import save_png
+    from ..typefaces import dataset_sizes
+
+    clustering, corpus = state.result(request.result), state.corpus
+    font_set, chosen = font_set_for(clustering, corpus, request.fractions)
+    json_path, png_path = state.target(request.path, request.overwrite)
+    picture = font_chars_image(corpus, chosen, clustering.chars)
+    write_font_set(json_path, font_set)
+    save_png(picture, png_path)
+    return {
+        "font_set": str(json_path),
+        "font_chars": str(png_path),
+        **dataset_sizes(corpus, chosen, len(clustering.chars)),
+    }
+
+
 def create_app(state: FontsApp, policy: Policy | None = None) -> FastAPI:
     app = new_app("latentmap typefaces", "Cluster typefaces and save a balanced font_set.json.", policy)
-    corpus = state.corpus
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "fonts.html")
-
-    @app.get("/api/info")
-    def info() -> dict[str, Any]:
-        return {
-            "dataset": corpus.dataset.spec,
-            "typefaces": len(corpus.names),
-            "chars": list(corpus.chars),
-            "good": corpus.good,
-            "glyph_counts": {k: v.tolist() for k, v in corpus.glyph_counts.items()},
-            "out_dir": str(state.out_dir),
-            "codes": corpus.codes_from or None,
-        }
-
-    @app.post("/api/cluster", responses={429: {"description": "another clustering is running"}})
-    def cluster(request: ClusterRequest) -> dict[str, Any]:
-        params = ClusterParams(**request.model_dump(exclude={"chars"}))
-        if not state.busy.acquire(blocking=False):
-            raise HTTPException(429, "another clustering is running: try again when it ends", {"Retry-After": "2"})
-        try:
-            clustering = cluster_typefaces(corpus, request.chars, params)
-        finally:
-            state.busy.release()
-        key = state.add(clustering)
-        return {
-            "result": key,
-            "chars": list(clustering.chars),
-            "summary": clustering.summary,
-            "clusters": [
-                {"members": c.tolist(), "distances": np.round(d, 5).tolist()}
-                for c, d in zip(clustering.clusters, clustering.distances, strict=True)
-            ],
-            "noise": clustering.noise.tolist(),
-        }
-
-    @app.get(
-        "/api/results/{result}/tile/{cluster}.png",
-        response_class=Response,
-        responses={200: {"content": {"image/png": {}}}},
-    )
-    def tile(
-        result: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
-        cluster: Annotated[int, PathParam(ge=0, le=2**31 - 1)],
-        char: Annotated[str, Query(min_length=1, max_length=1)],
-        columns: Annotated[int, Query(ge=1, le=200)] = 12,
-    ) -> Response:
-        """The display character of every typeface in a cluster, nearest the centre first."""
-        from PIL import Image
-
-        from ..images import tile as tile_images
-
-        clustering = state.result(result)
-        if not 0 <= cluster < len(clustering.clusters):
-            raise HTTPException(404, f"no cluster {cluster} in clustering {result}")
-        if char not in corpus.chars:
-            raise HTTPException(422, f"unknown character {char!r}")
-        glyphs = [corpus.glyph(int(f), char) for f in clustering.clusters[cluster]]
-        stack = np.stack([g if g is not None else np.zeros((28, 28), np.uint8) for g in glyphs])
-        out = io.BytesIO()
-        Image.fromarray(tile_images(stack, ncols=columns, gap=1, background=30)).save(out, "PNG", compress_level=1)
-        return Response(out.getvalue(), media_type="image/png")
-
-    @app.post("/api/save")
-    def save(request: SaveRequest) -> dict[str, Any]:
-        from ..data import write_font_set
-        from ..images import save_png
-        from ..typefaces import dataset_sizes
-
-        clustering = state.result(request.result)
-        font_set, chosen = font_set_for(clustering, corpus, request.fractions)
-        json_path, png_path = state.target(request.path, request.overwrite)
-        picture = font_chars_image(corpus, chosen, clustering.chars)
-        write_font_set(json_path, font_set)
-        save_png(picture, png_path)
-        return {
-            "font_set": str(json_path),
-            "font_chars": str(png_path),
-            **dataset_sizes(corpus, chosen, len(clustering.chars)),
-        }
-
+    app.state.fonts = state
+    app.include_router(router)
     return app
