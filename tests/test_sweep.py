@@ -353,7 +353,7 @@ def synthetic_report(dataset: str, models: dict[str, dict], sizes: dict[str, int
 
 
 def test_the_answer_block_is_generated_and_written_between_its_markers(tmp_path, capsys):
-    from latentmap.quality.verdict import TABLE, block, main, written_block
+    from latentmap.quality.verdict import TABLE, block, written_block
 
     report = synthetic_report(
         "digits",
@@ -366,7 +366,7 @@ def test_the_answer_block_is_generated_and_written_between_its_markers(tmp_path,
     path.write_text(json.dumps(report))
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n\n<!-- answer: begin -->\n- an old sentence\n<!-- answer: end -->\n\nAfter.\n")
-    assert main(["--write", str(readme), str(path)]) == 0
+    assert main(["answer", str(path), "--write", str(readme)]) == 0
     text = readme.read_text()
     lines = written_block(text)
     assert lines == block([json.loads(path.read_text())])
@@ -377,23 +377,22 @@ def test_the_answer_block_is_generated_and_written_between_its_markers(tmp_path,
     assert "a CNN (test accuracy 99.00% on digits) and a pixel MLP" in "\n".join(lines)
     assert "the 1st, 5th and 20th percentile" in "\n".join(lines)
     assert text.startswith("# Title\n\n<!-- answer: begin -->\n| digits |") and text.endswith("end -->\n\nAfter.\n")
-    assert main(["--write", str(readme), str(path)]) == 0 and readme.read_text() == text  # the same again
+    assert main(["answer", str(path), "--write", str(readme)]) == 0 and readme.read_text() == text  # the same again
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     capsys.readouterr()
-    assert main(["--write", str(plain), str(path)]) == 2 and plain.read_text() == "no markers\n"
+    assert main(["answer", str(path), "--write", str(plain)]) == 2 and plain.read_text() == "no markers\n"
     assert "needs one '<!-- answer: begin -->' line" in capsys.readouterr().err
-    assert main(["--write", str(readme), "--block", "sizes", str(path)]) == 2  # another block's markers
+    assert main(["answer", str(path), "--write", str(readme), "--block", "sizes"]) == 2  # another block's markers
     assert "'<!-- sizes: begin -->'" in capsys.readouterr().err and readme.read_text() == text
     path.write_text("{not json")
-    assert main([str(path)]) == 2 and "error:" in capsys.readouterr().err
+    assert main(["answer", str(path)]) == 2 and "error:" in capsys.readouterr().err
 
 
 def test_the_answer_picture_marks_the_confirmatory_call_and_hatches_a_contradiction(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from latentmap.quality.verdict import main
     from latentmap.quality.verdict_picture import cells
 
     report = synthetic_report(
@@ -416,7 +415,7 @@ def test_the_answer_picture_marks_the_confirmatory_call_and_hatches_a_contradict
     np.testing.assert_allclose(effects[0], [3.92, -3.92])
     path, picture = tmp_path / "report.json", tmp_path / "verdict.png"
     path.write_text(json.dumps(report))
-    assert main(["--picture", str(picture), str(path)]) == 0
+    assert main(["answer", str(path), "--picture", str(picture)]) == 0
     with Image.open(picture) as image:
         assert image.width > 400 and image.height > 200
 
@@ -433,7 +432,7 @@ def test_the_answer_page_says_what_the_committed_reports_say():
     for name, folder in PUBLISHED.items():
         reports = [json.loads(p.read_text()) for p in sorted((root / folder).glob("*/report.json"))]
         assert reports, f"no {folder}/*/report.json committed"
-        rerun = f"python -m latentmap.quality.verdict --write docs/sweeps.md --block {name} {folder}/*/report.json"
+        rerun = f"latentmap answer {folder}/*/report.json --write docs/sweeps.md --block {name}"
         assert written_block(page, name) == block(reports), f"docs/sweeps.md's {name} block is stale: {rerun}"
         assert f"]({Path(folder).name}/verdict.png)" in page, f"docs/sweeps.md does not show {folder}/verdict.png"
 

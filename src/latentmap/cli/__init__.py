@@ -14,14 +14,14 @@ from .common import OneLineParser, run
 
 
 def build_parser() -> OneLineParser:
-    from . import data, demo, embed, evaluate, explore, fonts, import_model, judge, sweep, train, typeface
+    from . import answer, data, demo, embed, evaluate, explore, fonts, import_model, judge, sweep, train, typeface
 
     parser = OneLineParser(
         prog="latentmap", description="Learn and explore latent representations of MNIST-style images."
     )
     parser.add_argument("--version", action="version", version=f"latentmap {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for family in (data, train, import_model, typeface, evaluate, judge, sweep, embed, explore, fonts, demo):
+    for family in (data, train, import_model, typeface, evaluate, judge, sweep, answer, embed, explore, fonts, demo):
         family.register(commands)
     return parser
 

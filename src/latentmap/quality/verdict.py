@@ -5,19 +5,16 @@ table per metric with a column per size), the panel of judges, and the verdict i
 headline metric, which models the reports call better or worse than the plain AE where, with
 the difference and its q-value, which no different, and where the judges disagree).
 
-    python -m latentmap.quality.verdict docs/answer/*/report.json
-    python -m latentmap.quality.verdict --write docs/sweeps.md docs/answer/*/report.json
-    python -m latentmap.quality.verdict --write docs/sweeps.md --block latent-size docs/latent-size/*/report.json
-    python -m latentmap.quality.verdict --picture docs/answer/verdict.png docs/answer/*/report.json
+    latentmap answer docs/answer/*/report.json
+    latentmap answer docs/answer/*/report.json --write docs/sweeps.md --picture docs/answer/verdict.png
+    latentmap answer docs/latent-size/*/report.json --write docs/sweeps.md --block latent-size
 
 ``--write`` puts the block between the file's ``<!-- answer: begin -->`` and
 ``<!-- answer: end -->`` lines (``--block NAME``: ``<!-- NAME: begin -->``), and nowhere else,
 so a test can hold the page to the committed reports (:func:`written_block`).
 """
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -257,30 +254,25 @@ def with_block(text: str, lines: list[str], name: str = "answer", source: str = 
     return "\n".join([*old[: begin + 1], *lines, *old[end:]]) + "\n"
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m latentmap.quality.verdict", description=__doc__.split("\n")[0])
-    parser.add_argument("reports", nargs="+", help="report.json of each dataset (a sweep writes <out>/<dataset>/)")
-    parser.add_argument("--write", metavar="FILE", help="put the block between FILE's markers of --block")
-    parser.add_argument("--block", default="answer", help="the markers' name: <!-- NAME: begin --> (default: answer)")
-    parser.add_argument("--picture", metavar="PNG", help="also draw the answer in one picture (verdict_picture)")
-    args = parser.parse_args(argv)
+def answer(report_paths: list[str], write: str | None = None, name: str = "answer", picture: str | None = None) -> str:
+    """The answer's block for these report.json files: written between ``write``'s markers of
+    block ``name`` (else returned to print), and drawn in one picture at ``picture``."""
     try:
-        reports = [json.loads(Path(path).read_text()) for path in args.reports]
+        reports = [json.loads(Path(path).read_text()) for path in report_paths]
+    except (OSError, ValueError) as exc:
+        raise LatentmapError(f"cannot read the reports: {exc}") from exc
+    try:
         lines = block(reports)
-        if args.write:
-            target = Path(args.write)
-            write_text(target, with_block(target.read_text(), lines, args.block, str(target)))
-            print(f"wrote {len(reports)} report(s) into {target}'s {args.block} block")
-        else:
-            print("\n".join(lines))
-        if args.picture:
-            write_bytes(args.picture, verdict_picture(reports, PICTURED, {m: column(m) for m in PICTURED}))
-            print(f"drew {len(reports)} report(s) in {args.picture}")
-    except (OSError, ValueError, KeyError, LatentmapError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+        said = "\n".join(lines)
+        if write:
+            target = Path(write)
+            write_text(target, with_block(target.read_text(), lines, name, str(target)))
+            said = f"wrote {len(reports)} report(s) into {target}'s {name} block"
+        if picture:
+            write_bytes(picture, verdict_picture(reports, PICTURED, {m: column(m) for m in PICTURED}))
+            said += f"\ndrew {len(reports)} report(s) in {picture}"
+    except (KeyError, TypeError) as exc:
+        raise LatentmapError(f"a report lacks what a sweep writes ({exc}): is it a report.json?") from exc
+    except OSError as exc:
+        raise LatentmapError(f"cannot write the answer: {exc}") from exc
+    return said
