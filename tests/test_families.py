@@ -88,7 +88,7 @@ def test_mmd_with_the_imq_kernel_equals_a_hand_computation():
 
 def test_rae_losses_equal_hand_computations():
     torch.manual_seed(0)
-    config = ModelConfig(kind="rae", n_features=784, d_latent=3, code_weight=0.1, decoder_weight=0.01)
+    config = ModelConfig(kind="rae", n_features=784, d_latent=3, options={"code_weight": 0.1, "decoder_weight": 0.01})
     model = build_model(config)
     x = torch.rand(4, 784)
     out = model(x)
@@ -100,7 +100,7 @@ def test_rae_losses_equal_hand_computations():
     assert float(terms["code"]) == pytest.approx(float(code))
     assert float(terms["decoder"]) == pytest.approx(float((weights**2).sum()))
     assert float(loss) == pytest.approx(float(recon + 0.1 * code + 0.01 * (weights**2).sum()), rel=1e-6)
-    gp = build_model(ModelConfig(kind="rae", n_features=784, d_latent=3, decoder_reg="gp"))
+    gp = build_model(ModelConfig(kind="rae", n_features=784, d_latent=3, options={"decoder_reg": "gp"}))
     z = torch.zeros(2, 3)  # sigmoid(W z + b): gradient sigmoid'(b) * W
     s = torch.sigmoid(gp.decoder[0].bias)
     jacobian = (s * (1 - s))[:, None] * gp.decoder[0].weight  # (784, 3)
@@ -110,7 +110,7 @@ def test_rae_losses_equal_hand_computations():
 
 def test_acai_critic_targets_and_gradients_equal_hand_computations():
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind="acai", n_features=784, d_latent=3, layers=[8], adv_weight=0.5))
+    model = build_model(ModelConfig(kind="acai", n_features=784, d_latent=3, layers=[8], options={"adv_weight": 0.5}))
     x = torch.rand(5, 784)
     out = model(x, generator=torch.Generator().manual_seed(1))
     alpha = out["alpha"]
@@ -196,3 +196,47 @@ def test_a_fitted_sampler_is_keyed_by_the_data_too(tmp_path, datasets_dir, sessi
     on_fashion = run.sampler("gmm", fashion)
     assert not np.allclose(on_digits.means, on_fashion.means)  # refitted, not the digits one
     assert np.allclose(run.sampler("gmm", fashion).means, on_fashion.means)  # and kept for fashion
+
+
+@pytest.fixture
+def shrink_family():
+    """A throwaway family, as a contributor adds one: a model module with one hyper-parameter
+    declared once, by its Flag; registered for one test and forgotten after."""
+    from latentmap.models import family as families
+    from latentmap.models.dense import DenseAutoencoder
+
+    class ShrinkingAutoencoder(DenseAutoencoder):
+        def loss(self, x, out, beta):
+            recon, terms = super().loss(x, out, beta)
+            shrink = (out["code"] ** 2).sum(dim=1).mean()
+            return recon + self.config.shrink * shrink, {**terms, "shrink": shrink}
+
+    saved = dict(families.FAMILIES)
+    flag = families.Flag("shrink", "weight of the squared code norm", float, 0.05, minimum=0)
+    families.register(
+        families.Family("shrinkae", "Train an AE whose codes shrink.", ShrinkingAutoencoder, flags=(flag,))
+    )
+    yield
+    families.FAMILIES.clear()
+    families.FAMILIES.update(saved)
+
+
+def test_a_family_added_from_its_module_alone_reaches_help_checks_grids_runs_and_resume(
+    shrink_family, tmp_path, data, capsys
+):
+    from latentmap.quality.grid import expand
+
+    with pytest.raises(SystemExit):
+        main(["train", "shrinkae", "--help"])
+    assert "--shrink SHRINK" in capsys.readouterr().out
+    assert main(["train", "shrinkae", "--shrink", "-1", *QUICK, "--out", str(tmp_path / "bad"), *data]) == 2
+    assert "--shrink must not be negative, got -1" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    runs = expand({"grid": {"kind": ["shrinkae", "dense"], "shrink": [0.0, 0.5], "seed": [0]}})
+    shrinking = [r for r in runs if r.options["kind"] == "shrinkae"]
+    assert len(shrinking) == 2 and len(runs) == 3  # the dense AE has no --shrink: one run, not two
+    out = tmp_path / "run"
+    assert main(["train", "shrinkae", "--shrink", "0.5", "--layers", "32", *QUICK, "--out", str(out), *data]) == 0
+    run = load_run(out)
+    assert run.model.config.shrink == 0.5 and run.config["options"]["family"] == {"shrink": 0.5}
+    assert main(["train", "shrinkae", "--resume", "--shrink", "0.1", "--out", str(out), *data]) == 2
+    assert "--shrink cannot change" in capsys.readouterr().err

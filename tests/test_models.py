@@ -25,7 +25,9 @@ def test_straight_through_binary_codes():
 
 
 def test_sparse_binary_model_codes_are_exactly_binary():
-    model = build_model(ModelConfig(kind="sparse", n_features=784, d_latent=64, layers=[32], binary_codes=True))
+    model = build_model(
+        ModelConfig(kind="sparse", n_features=784, d_latent=64, layers=[32], options={"binary_codes": True})
+    )
     codes = model.encode(torch.rand(50, 784))
     assert set(codes.unique().tolist()) <= {0.0, 1.0}
 
@@ -55,8 +57,9 @@ def test_decoder_defaults_to_the_reversed_encoder():
         ({"layers": [10], "dropout_layer": 1}, "out of range"),
         ({"layers": [], "dropout_layer": 0}, "out of range"),
         ({"dropout_rate": 1.0}, "dropout_rate"),
-        ({"likelihood": "poisson"}, "likelihood"),
-        ({"likelihood": "bernoulli", "pixel_output": False}, "--pca_dims"),
+        ({"options": {"likelihood": "poisson"}}, "likelihood"),
+        ({"options": {"likelihood": "bernoulli"}, "pixel_output": False}, "--pca_dims"),
+        ({"options": {"code_weight": 0.1}}, "has no code_weight: --code_weight belongs to rae"),
     ],
 )
 def test_bad_model_configs(kwargs, message):

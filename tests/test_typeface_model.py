@@ -43,7 +43,13 @@ def trained(tmp_path_factory, data):
 
 def tiny_model(variational: bool = False, n_chars: int = 5) -> torch.nn.Module:
     config = ModelConfig(
-        kind="typeface", n_features=784, d_latent=3, layers=[16], n_chars=n_chars, max_shots=3, variational=variational
+        kind="typeface",
+        n_features=784,
+        d_latent=3,
+        layers=[16],
+        n_chars=n_chars,
+        variational=variational,
+        options={"max_shots": 3},
     )
     torch.manual_seed(0)
     return build_model(config).eval()
@@ -96,7 +102,9 @@ def test_training_steps_reconstruct_a_random_subset_of_each_typeface():
 
 
 def test_the_bernoulli_likelihood_is_the_mean_binary_cross_entropy_of_the_targets():
-    config = ModelConfig(kind="typeface", n_features=784, d_latent=3, layers=[16], n_chars=5, likelihood="bernoulli")
+    config = ModelConfig(
+        kind="typeface", n_features=784, d_latent=3, layers=[16], n_chars=5, options={"likelihood": "bernoulli"}
+    )
     model = build_model(config).eval()
     x = torch.rand(2, 5, 784)
     x[1, 2] = float("nan")

@@ -181,11 +181,13 @@ def add_training_flags(parser: argparse.ArgumentParser, kind: str) -> None:
 
 
 def options_from_args(kind: str, args: argparse.Namespace) -> TrainOptions:
-    known = {f.name for f in fields(TrainOptions)} - {"explicit"}
+    own = FAMILIES[kind].options  # the kind's flags: its TrainOptions.family mapping
+    known = ({f.name for f in fields(TrainOptions)} - {"explicit", "family"}) | own
     # A flag counts as set when it differs from its default (what --resume may not change).
     defaults = vars(build_parser(kind).parse_args([]))
     explicit = frozenset(k for k, v in vars(args).items() if k in known and v != defaults.get(k))
-    return from_args(TrainOptions, args, kind=kind, explicit=explicit)
+    family = {name: getattr(args, name) for name in own if hasattr(args, name)}
+    return from_args(TrainOptions, args, kind=kind, explicit=explicit, family=family)
 
 
 def run_training(kind: str, args: argparse.Namespace) -> None:

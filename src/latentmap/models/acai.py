@@ -64,8 +64,10 @@ FAMILY = register(
         "guesses the mixing weight of decoded interpolants teaches the decoder to make them look real.",
         AdversarialAutoencoder,
         flags=(
-            Flag("adv_weight", "lambda: weight of the critic's answer on interpolants", float, 0.5),
-            Flag("critic_gamma", "the critic also sees gamma x + (1 - gamma) recon(x)", float, 0.2),
+            Flag("adv_weight", "lambda: weight of the critic's answer on interpolants", float, 0.5, minimum=0),
+            Flag(
+                "critic_gamma", "the critic also sees gamma x + (1 - gamma) recon(x)", float, 0.2, minimum=0, maximum=1
+            ),
         ),
         rank=5,
     )

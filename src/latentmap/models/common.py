@@ -1,7 +1,7 @@
 """Pieces shared by every autoencoder: the model config, MLP stacks, the base class."""
 
 import itertools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import torch
@@ -9,6 +9,7 @@ from torch import nn
 
 from ..errors import LatentmapError
 from .conv import conv_decoder, conv_trunk
+from .family import FAMILIES, family_value
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
@@ -24,20 +25,13 @@ class ModelConfig:
     dropout_layer: int | None = None
     dropout_rate: float = 0.5
     pixel_output: bool = True  # sigmoid outputs in [0, 1]; False in PCA space (linear)
-    sparsity_lambda: float = 1e-3  # sparse: weight of the L1 activity penalty
-    binary_codes: bool = False  # sparse: Heaviside codes with a straight-through gradient
-    likelihood: str = "mse"  # vae: "mse" (the original loss) or "bernoulli" (the ELBO)
     arch: str = "mlp"  # mlp | conv (strided 4x4 convolutions, 28x28 pixels only)
     channels: list[int] = field(default_factory=lambda: [16, 32])  # conv: widths of the blocks
-    code_weight: float = 1e-2  # rae: beta of the 0.5 ||z||^2 code penalty
-    decoder_reg: str = "l2"  # rae: l2 (decoder weights) or gp (gradient penalty)
-    decoder_weight: float = 1e-4  # rae: weight of the decoder regulariser
-    mmd_weight: float = 10.0  # wae: weight of the MMD to N(0, I) (inverse multiquadratic kernel)
-    adv_weight: float = 0.5  # acai: weight of the critic's answer on interpolants in the AE loss
-    critic_gamma: float = 0.2  # acai: the critic also sees gamma x + (1 - gamma) recon(x), target 0
     n_chars: int = 0  # typeface: characters of the charset (glyphs per typeface)
-    max_shots: int = 8  # typeface: the encoder is shown 1..max_shots glyphs per typeface
     variational: bool = False  # typeface: a Gaussian posterior and a KL to N(0, I)
+    # The family's own hyper-parameters (its Flags: code_weight, likelihood, ...), read as
+    # attributes (config.code_weight): checked against the family's flags, defaults filled in.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         sizes = [*self.layers, *(self.dec_layers or []), self.d_latent, self.n_features]
@@ -52,8 +46,9 @@ class ModelConfig:
             raise LatentmapError(f"--dropout_rate must be in [0, 1), got {self.dropout_rate}")
         if self.activation not in ACTIVATIONS:
             raise LatentmapError(f"unknown activation '{self.activation}': use {', '.join(ACTIVATIONS)}")
-        if self.likelihood not in ("mse", "bernoulli"):
-            raise LatentmapError(f"unknown likelihood '{self.likelihood}': use mse or bernoulli")
+        family = FAMILIES.get(self.kind)
+        if family is not None and family.trainable:
+            self.options = family.check_values(self.options)
         if self.likelihood == "bernoulli" and not self.pixel_output:
             raise LatentmapError("--likelihood bernoulli models pixels: it cannot be combined with --pca_dims")
         if self.arch not in ("mlp", "conv"):
@@ -62,26 +57,36 @@ class ModelConfig:
             raise LatentmapError("--arch conv works on 28x28 pixels: it cannot be combined with --pca_dims / --whiten")
         if self.arch == "conv" and not (self.channels and all(isinstance(c, int) and c > 0 for c in self.channels)):
             raise LatentmapError(f"--channels must be positive integers, got {self.channels}")
-        if self.decoder_reg not in ("l2", "gp"):
-            raise LatentmapError(f"unknown --decoder_reg '{self.decoder_reg}': use l2 or gp")
-        if not 0 <= self.critic_gamma <= 1:
-            raise LatentmapError(f"--critic_gamma must be in [0, 1], got {self.critic_gamma}")
         if self.kind == "typeface" and (self.n_chars < 1 or self.max_shots < 1):
             raise LatentmapError(
                 f"a typeface model needs characters and --max_shots >= 1, got {self.n_chars} and {self.max_shots}"
             )
         if self.kind == "typeface" and not self.pixel_output:
             raise LatentmapError("the typeface model works on pixels: it cannot be combined with --pca_dims / --whiten")
-        for name in ("code_weight", "decoder_weight", "mmd_weight", "sparsity_lambda", "adv_weight"):
-            if getattr(self, name) < 0:
-                raise LatentmapError(f"--{name} must not be negative, got {getattr(self, name)}")
 
     @property
     def decoder_layers(self) -> list[int]:
         return list(reversed(self.layers)) if self.dec_layers is None else list(self.dec_layers)
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for names that are no field: a family flag, from ``options`` or its default.
+        if name.startswith("__") or name == "options":
+            raise AttributeError(name)
+        return family_value(self.options, name)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, saved: dict[str, Any]) -> "ModelConfig":
+        """A saved config; one written before the family mapping keeps its flags at the top."""
+        known = {f.name for f in fields(cls)}
+        flags = {k: v for k, v in saved.items() if k not in known}
+        options = {**flags, **saved.get("options", {})}
+        family = FAMILIES.get(str(saved.get("kind")))
+        if family is not None:  # older configs saved every family's flags: keep the kind's own
+            options = {k: v for k, v in options.items() if k in family.options}
+        return cls(**{k: v for k, v in saved.items() if k in known and k != "options"}, options=options)
 
 
 def mlp(

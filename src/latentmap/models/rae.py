@@ -46,9 +46,9 @@ FAMILY = register(
         "sampled from a density fitted to its codes.",
         RegularisedAutoencoder,
         flags=(
-            Flag("code_weight", "beta of the 0.5 ||z||^2 code penalty", float, 1e-2),
+            Flag("code_weight", "beta of the 0.5 ||z||^2 code penalty", float, 1e-2, minimum=0),
             Flag("decoder_reg", "l2: decoder weights; gp: gradient penalty", default="l2", choices=("l2", "gp")),
-            Flag("decoder_weight", "weight of the decoder regulariser", float, 1e-4),
+            Flag("decoder_weight", "weight of the decoder regulariser", float, 1e-4, minimum=0),
         ),
         rank=3,
     )

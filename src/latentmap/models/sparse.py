@@ -34,7 +34,7 @@ FAMILY = register(
         layers=(256,),
         d_latent=128,
         flags=(
-            Flag("sparsity_lambda", "weight of the L1 activity penalty on the code", float, 1e-3),
+            Flag("sparsity_lambda", "weight of the L1 activity penalty on the code", float, 1e-3, minimum=0),
             Flag("binary_codes", "binary codes: Heaviside step, straight-through gradient", switch=True),
         ),
         rank=1,

@@ -63,7 +63,7 @@ FAMILY = register(
         "wae",
         "Train a Wasserstein autoencoder (Tolstikhin et al. 2018): codes pulled to N(0, I) by an MMD penalty.",
         WassersteinAutoencoder,
-        flags=(Flag("mmd_weight", "weight of the MMD to N(0, I) (IMQ kernel)", float, 10.0),),
+        flags=(Flag("mmd_weight", "weight of the MMD to N(0, I) (IMQ kernel)", float, 10.0, minimum=0),),
         has_prior=True,
         rank=4,
     )

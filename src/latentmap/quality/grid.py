@@ -37,14 +37,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LatentmapError
+from ..models.family import every_flag
 from ..train.options import TrainOptions, applies, build_config, with_kind_defaults
 
 # How a run is trained, not what is trained: allowed in [common] and [[runs]], passed to the
 # training command, never part of a run's identity (its directory and comparisons).
 HOW_KEYS = ("no_plot", "no_tensorboard", "device")
 # Where runs go and what the sweep itself decides: never in a grid.
-NOT_GRID_KEYS = {"out", "resume", "overwrite", "explicit", "data_dir", "fonts_dir", "cache_dir", *HOW_KEYS}
-GRID_KEYS = sorted({f.name for f in fields(TrainOptions)} - NOT_GRID_KEYS)
+NOT_GRID_KEYS = {"out", "resume", "overwrite", "explicit", "family", "data_dir", "fonts_dir", "cache_dir", *HOW_KEYS}
+
+
+def grid_keys() -> list[str]:
+    """The common training flags and every registered family's own (its Flags in models/)."""
+    return sorted(({f.name for f in fields(TrainOptions)} - NOT_GRID_KEYS) | set(every_flag()))
+
+
 SECTIONS = {"common", "grid", "runs"}
 
 
@@ -98,11 +105,12 @@ def check_keys(table: dict[str, Any], where: str, how_allowed: bool = True) -> N
         raise LatentmapError(
             f"{', '.join(how)} in {where} says how runs train, not what they are: set it in [common] or [[runs]]"
         )
-    unknown = sorted(set(table) - set(GRID_KEYS) - set(HOW_KEYS))
+    keys = grid_keys()
+    unknown = sorted(set(table) - set(keys) - set(HOW_KEYS))
     if unknown:
         raise LatentmapError(
             f"unknown key(s) {', '.join(unknown)} in {where}: use training flag names "
-            f"({', '.join(GRID_KEYS[:8])}, ...; see `latentmap train dense --help`)"
+            f"({', '.join(keys[:8])}, ...; see `latentmap train dense --help`)"
         )
 
 

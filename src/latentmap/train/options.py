@@ -3,7 +3,7 @@ validation, the run's config.json built from them, and the options a resumed run
 """
 
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,13 @@ import torch
 
 from ..errors import LatentmapError
 from ..models import FAMILIES, Family, ModelConfig, trainable_kinds
+from ..models.family import every_flag, family_value
 from ..version import __version__
 from . import run as runs
 from .schedules import LR_SCHEDULES, BetaSchedule
 
 
-@dataclass
+@dataclass(init=False)  # __init__ below also takes the family flags by name
 class TrainOptions:
     """Every option of ``dense.py`` / ``vae.py`` / ``latentmap train`` (same names)."""
 
@@ -45,35 +46,12 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     max_train: int | None = None
-    # sparse
-    sparsity_lambda: float = 1e-3
-    binary_codes: bool = False
-    # vae
-    reg_lambda: float | None = None
-    likelihood: str = "mse"
     # architecture (every kind)
     arch: str = "mlp"
     channels: list[int] = field(default_factory=lambda: [16, 32])
-    # rae
-    code_weight: float = 1e-2
-    decoder_reg: str = "l2"
-    decoder_weight: float = 1e-4
-    # wae
-    mmd_weight: float = 10.0
-    # acai
-    adv_weight: float = 0.5
-    critic_gamma: float = 0.2
-    # typeface
-    typeface_kind: str = "ae"
-    max_shots: int = 8
-    dynamic_binarization: bool = False
-    beta_schedule: str = "constant"
-    beta_low: float = 0.0
-    beta_high: float | None = None
-    warmup: float = 0.25
-    cycles: int = 4
-    cycle_lead: float = 0.0
-    cycle_ramp: float = 0.5
+    # the kind's own flags, declared once in its models/ module (code_weight, likelihood, the
+    # KL schedule, ...): given values, read as attributes with the flag's default otherwise
+    family: dict[str, Any] = field(default_factory=dict)
     # data locations
     data_dir: str | None = None
     fonts_dir: str | None = None
@@ -81,8 +59,26 @@ class TrainOptions:
     # options the user set explicitly; on --resume only epochs and stages may change
     explicit: frozenset[str] = frozenset()
 
+    def __getattr__(self, name: str) -> Any:
+        # Only for names that are no field: a family flag, as given or its default.
+        if name.startswith("__") or name == "family":
+            raise AttributeError(name)
+        return family_value(self.family, name)
 
-TYPEFACE_KINDS = ("ae", "vae")
+    def __init__(self, **values: Any) -> None:
+        """Options by name, as the command line, grid files and Python give them: a family
+        flag among them (``likelihood="bernoulli"``) goes into ``family``."""
+        known = {f.name: f for f in fields(self)}
+        flags = {name: values.pop(name) for name in [k for k in values if k not in known]}
+        unknown = sorted(set(flags) - set(every_flag()))
+        if unknown:
+            raise TypeError(f"TrainOptions has no option(s) {', '.join(unknown)}")
+        for name, spec in known.items():
+            if name in values:
+                setattr(self, name, values[name])
+            else:
+                setattr(self, name, spec.default if spec.default_factory is MISSING else spec.default_factory())
+        self.family = {**self.family, **flags}
 
 
 def trainable_family(kind: str) -> Family:
@@ -150,7 +146,8 @@ def default_out(options: TrainOptions) -> Path:
 
 def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> dict[str, Any]:
     """The run's config.json content; validates every option (raises before any file is written)."""
-    trainable_family(options.kind)  # refuses an unknown kind
+    family = trainable_family(options.kind)  # refuses an unknown kind
+    options.family = family.check_values(options.family)  # and flags of another kind, bad values
     for name in ("epochs", "stages", "batch_size"):
         if getattr(options, name) < 1:
             raise LatentmapError(f"--{name} must be at least 1")
@@ -163,8 +160,6 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
     bernoulli = options.kind == "vae" and options.likelihood == "bernoulli"
     if options.dynamic_binarization and not bernoulli:
         raise LatentmapError("--dynamic_binarization goes with --likelihood bernoulli")
-    if options.typeface_kind not in TYPEFACE_KINDS:
-        raise LatentmapError(f"unknown typeface model kind '{options.typeface_kind}': use ae or vae")
     if options.kind == "typeface" and options.pca_dims:
         raise LatentmapError("the typeface model works on pixels: it cannot be combined with --pca_dims / --whiten")
     variational = is_variational(options)
@@ -219,20 +214,11 @@ def model_config(options: TrainOptions, n_features: int, n_chars: int) -> ModelC
         dropout_layer=options.dropout_layer,
         dropout_rate=options.dropout_rate,
         pixel_output=not options.pca_dims,
-        sparsity_lambda=options.sparsity_lambda,
-        binary_codes=options.binary_codes,
-        likelihood=options.likelihood if options.kind in ("vae", "typeface") else "mse",
         arch=options.arch,
         channels=list(options.channels),
-        code_weight=options.code_weight,
-        decoder_reg=options.decoder_reg,
-        decoder_weight=options.decoder_weight,
-        mmd_weight=options.mmd_weight,
-        adv_weight=options.adv_weight,
-        critic_gamma=options.critic_gamma,
         n_chars=n_chars,
-        max_shots=options.max_shots,
         variational=options.kind == "typeface" and is_variational(options),
+        options=dict(options.family),
     )
 
 

@@ -138,7 +138,7 @@ def load_checkpoint(run_dir: Path) -> dict[str, Any]:
 
 
 def model_from_config(config: dict[str, Any]) -> Autoencoder:
-    return build_model(ModelConfig(**config["model"]))
+    return build_model(ModelConfig.from_json(config["model"]))
 
 
 def has_kl(model: ModelConfig) -> bool:
