@@ -102,20 +102,14 @@ class LatentSpace:
             "categories": categories,
             "dataset_size": len(dataset),
         }
-        return cls(
-            path,
-            info,
-            embedding.xy,
-            embedding.codes,
-            embedding.labels,
-            dataset.images[rows],
-            typeface_ids,
-            category_ids,
-            run,
-            rows,
-            dataset,
-            None,
-        )
+        return cls.of_map(path, info, embedding, run, dataset, dataset.images[rows], typeface_ids, category_ids)
+
+    @classmethod
+    def of_map(cls, path: Path, info: dict[str, Any], embedding: Embedding, run: "Run", dataset: "Dataset",
+               images: np.ndarray, typeface_ids: np.ndarray, category_ids: np.ndarray, **more: Any) -> Any:  # fmt: skip
+        """A space of the map's points (``embedding``) with the images and ids its kind shows."""
+        xy, codes, labels, rows = embedding.xy, embedding.codes, embedding.labels, embedding.indices
+        return cls(path, info, xy, codes, labels, images, typeface_ids, category_ids, run, rows, dataset, **more)
 
     @property
     def count(self) -> int:

@@ -76,21 +76,18 @@ class TypefaceSpace(LatentSpace):
         }
         thumbnail = run.chars.index(info["thumbnail"]) if info["thumbnail"] in run.chars else 0
         images = np.where(grid.present[rows, thumbnail][:, None, None], grid.images[rows, thumbnail], 0)
-        return cls(
+        space: TypefaceSpace = cls.of_map(
             path,
             info,
-            embedding.xy,
-            embedding.codes,
-            embedding.labels,
+            embedding,
+            run,
+            dataset,
             images.astype(np.uint8),
             rows.astype(np.int32),
             labels[rows].astype(np.int16),
-            run,
-            rows,
-            dataset,
-            None,
-            grid,
+            grid=grid,
         )
+        return space
 
     @property
     def typeface_run(self) -> TypefaceRun:

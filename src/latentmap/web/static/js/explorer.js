@@ -9,22 +9,10 @@
 import { connect, latestOnly, showError, textNode } from "./api.js";
 import { css, packed, palette } from "./colors.js";
 import { gridPNG, renderGrid } from "./grids.js";
+import { EXPERIMENTS } from "./experiments.js";
 import { MapView } from "./mapview.js";
 import { loadPoints, screenOf } from "./spaces.js";
 
-const MAX_SOURCES = 10;
-const MAX_C = 7;
-const INTERPOLATION_HEADINGS = ["src", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "tgt", "+10%", "+50%"];
-const MORPH_HEADINGS = ["A", "1/8", "2/8", "3/8", "4/8", "5/8", "6/8", "7/8", "B"];
-const EXPERIMENTS = {
-  interpolation: "Interpolation", analogy: "Analogy", morph: "Typeface morph", attribute: "Attribute vector",
-  samples: "Samples",
-};
-const SAMPLERS = {
-  prior: "the prior N(0, I)", gaussian: "a Gaussian fitted to the train codes",
-  gmm: "a 10-component Gaussian mixture fitted to the train codes",
-};
-const SAMPLE_ROWS = 4;
 const MARKERS = {
   source: { color: "#3ddc84", shape: "circle" },
   target: { color: "#ff5a5a", shape: "square" },
@@ -60,6 +48,9 @@ export function startExplorer(where = document, overrides = {}) {
     sampler: "gmm", seed: 0, samples: null, selection: [],
   };
   let map = null;
+  const controlsOf = {}; // experiment name -> its controls' element
+  // What the experiment modules see of this explorer (they keep no state of their own).
+  const x = { state, el, api, markers: MARKERS, compared: () => compared(), refresh: () => refresh(), markNearestOnHover: (c, g) => markNearestOnHover(c, g) };
 
   // ------------------------------------------------------------------ loading
 
@@ -81,10 +72,14 @@ export function startExplorer(where = document, overrides = {}) {
     map.setPoints(state.points);
     clearFilter();
     showLegend("class");
-    el("experiment").querySelector('[value="morph"]').disabled = !info.typefaces.length;
     el("compare").parentElement.style.display = sameDatasetSpaces().length > 1 ? "" : "none";
-    await setupAttributes();
-    setupSamplers();
+    for (const experiment of Object.values(EXPERIMENTS)) {
+      const said = experiment.onSpace ? await experiment.onSpace(x) : { available: experiment.available?.(x) ?? true };
+      const option = el("experiment").querySelector(`[value="${experiment.name}"]`);
+      option.disabled = !said.available;
+      option.title = said.why ?? ""; // why it is off, from the server
+      if (!said.available && state.experiment === experiment.name) state.experiment = "interpolation";
+    }
     if (state.validity) showValidity();
     updateExperiment(); // picks are rows: they stay, and show where this map has them
     requestGrid();
@@ -128,146 +123,57 @@ export function startExplorer(where = document, overrides = {}) {
     requestGrid(); // samples need no picks
   }
 
-  /** Clicks pick dataset rows; shift-click (or right-click) sets the target / A. */
+  /** The picks in the model of every space of this dataset when comparing, this one first. */
+  function compared() {
+    const ids = state.compare ? sameDatasetSpaces().map((s) => s.k) : [state.space];
+    return [state.space, ...ids.filter((k) => k !== state.space)];
+  }
+
+  /** Clicks pick dataset rows, as the experiment says (shift-click or right-click: the target / A). */
   function pick(index, shift) {
-    const row = state.points.rows[index];
-    const e = state.experiment;
-    if (e === "samples") return; // samples come from the sampler, not from picks
-    if (e === "interpolation" || e === "morph") {
-      const limit = e === "morph" ? 1 : MAX_SOURCES;
-      if (state.target === null && !shift && state.sources.length < limit) {
-        if (!state.sources.includes(row)) state.sources.push(row);
-      } else if (state.sources.length) {
-        state.target = row;
-      } else {
-        state.sources.push(row);
-      }
-    } else if (e === "attribute") {
-      if (!state.sources.includes(row) && state.sources.length < MAX_SOURCES) state.sources.push(row);
-    } else if (state.a === null && !shift && state.cs.length < MAX_C) {
-      if (!state.cs.includes(row)) state.cs.push(row);
-    } else if (!state.cs.length) {
-      state.cs.push(row);
-    } else if (state.a === null) {
-      state.a = row;
-    } else if (state.b === null && !shift) {
-      state.b = row;
-    } else if (shift) {
-      state.a = row;
-    } else {
-      state.b = row;
-    }
+    EXPERIMENTS[state.experiment].pick(x, state.points.rows[index], shift);
+    refresh();
+  }
+
+  function refresh() {
     updateExperiment();
     requestGrid();
   }
 
-  const HELP = {
-    interpolation: () => `Click up to ${MAX_SOURCES} <b style="color:${MARKERS.source.color}">sources</b>, then shift-click ` +
-      `(or right-click) a <b style="color:${MARKERS.target.color}">target</b>; later clicks change the target.`,
-    analogy: () => `Click up to ${MAX_C} <b style="color:${MARKERS.c.color}">C</b> images, then shift-click ` +
-      `<b style="color:${MARKERS.a.color}">A</b> and click <b style="color:${MARKERS.b.color}">B</b>: ` +
-      `D = C + B − A. Later clicks change B, shift-clicks change A.`,
-    morph: () => `Click a glyph of typeface <b style="color:${MARKERS.source.color}">A</b>, then shift-click one of ` +
-      `typeface <b style="color:${MARKERS.target.color}">B</b>: each character of the text morphs from A to B.`,
-    attribute: () => `Click up to ${MAX_SOURCES} images, choose a vector and drag the strength: each row shows the ` +
-      `image, its reconstruction, and its code + strength × vector decoded.`,
-    samples: () => `New images decoded from codes drawn from ${SAMPLERS[state.sampler]}, with the judge's verdicts. ` +
-      `Hover a sample to mark its nearest images on the map (pixel distance); <b>new draw</b> takes the next seed.`,
-  };
-
   function updateExperiment() {
-    const e = state.experiment;
-    el("experiment").value = e;
-    el("experiment-title").textContent = EXPERIMENTS[e];
-    el("experiment-help").innerHTML = HELP[e]();
-    el("interpolation-mode").style.display = e === "interpolation" ? "" : "none";
-    el("morph-controls").style.display = e === "morph" ? "" : "none";
-    el("attribute-controls").style.display = e === "attribute" ? "" : "none";
-    el("samples-controls").style.display = e === "samples" ? "" : "none";
+    const e = EXPERIMENTS[state.experiment];
+    el("experiment").value = e.name;
+    el("experiment-title").textContent = e.title;
+    el("experiment-help").innerHTML = e.help(x); // the module's own markup; numbers and colours only
+    for (const [name, control] of Object.entries(controlsOf)) control.style.display = name === e.name ? "" : "none";
     const markers = [];
     const mark = (row, kind, label) => {
       const index = row === null ? undefined : state.rowIndex?.get(row);
       if (index !== undefined) markers.push({ index, label, ...MARKERS[kind] });
     };
-    if (e === "analogy") {
-      state.cs.forEach((r, k) => mark(r, "c", `C${k + 1}`));
-      mark(state.a, "a", "A");
-      mark(state.b, "b", "B");
-      el("status").textContent = `${state.cs.length} C image(s)` + (state.a !== null ? `, A #${state.a}` : "") +
-        (state.b !== null ? `, B #${state.b}` : "");
-    } else if (e === "samples") {
-      el("status").textContent = `${SAMPLE_ROWS * 8} samples, seed ${state.seed}`;
-    } else {
-      state.sources.forEach((r, k) => mark(r, "source", e === "morph" ? "A" : `S${k + 1}`));
-      mark(state.target, "target", e === "morph" ? "B" : "T");
-      el("status").textContent = `${state.sources.length} pick(s)` + (state.target !== null ? `, target #${state.target}` : "");
-    }
+    el("status").textContent = e.show(x, mark);
     map.setMarkers(markers);
     saveHash();
   }
 
-  function ready() {
-    const e = state.experiment;
-    if (e === "interpolation" || e === "morph") return state.sources.length && state.target !== null;
-    if (e === "analogy") return state.cs.length && state.a !== null && state.b !== null;
-    if (e === "samples") return true;
-    return state.sources.length && state.attribute !== null;
-  }
-
   async function requestGrid() {
-    if (!ready()) return;
+    const e = EXPERIMENTS[state.experiment];
+    if (!e.ready(x)) return;
     const ticket = ++state.request;
-    const e = state.experiment;
-    const compared = state.compare ? sameDatasetSpaces().map((s) => s.k) : [state.space];
-    const spaces = [state.space, ...compared.filter((k) => k !== state.space)];
     try {
-      let sections;
-      if (e === "interpolation" || e === "analogy") {
-        const body = e === "interpolation"
-          ? { spaces, sources: state.sources, target: state.target, mode: state.mode }
-          : { spaces, c: state.cs, a: state.a, b: state.b };
-        const answer = await postJSON(`/api/compare/${e === "interpolation" ? "interpolate" : "analogy"}`, body);
-        sections = answer.grids.map((grid) => ({
-          grid, title: `${grid.kind}: ${grid.name}`,
-          headings: e === "interpolation" ? INTERPOLATION_HEADINGS : ["C", "D"], originals: e === "interpolation" ? [0, 8] : [0],
-        }));
-      } else if (e === "morph") {
-        const grid = await postJSON(`/api/spaces/${state.space}/morph`, { a: state.sources[0], b: state.target, text: state.text });
-        sections = [{ grid, headings: MORPH_HEADINGS, originals: [0, 8], rowLabels: grid.chars, gaps: grid.shared }];
-      } else if (e === "samples") {
-        const grid = await postJSON(`/api/spaces/${state.space}/samples`,
-          { sampler: state.sampler, rows: SAMPLE_ROWS, seed: state.seed });
-        const valid = grid.verdicts ? grid.verdicts.flat().filter((v) => v.valid).length : null;
-        sections = [{ grid, headings: [], originals: [], title: `${grid.rows * grid.cols} samples from ${SAMPLERS[grid.sampler]}` +
-          (valid === null ? "" : ` · ${valid} valid`) }];
-        state.samples = grid;
-      } else {
-        const grid = await postJSON(`/api/spaces/${state.space}/attribute`,
-          { rows: state.sources, name: state.attribute, strength: state.strength });
-        el("attribute-info").textContent = `${grid.description} · built from ${grid.pairs.toLocaleString()} ` +
-          (state.info.typefaces.length ? "typeface pairs" : "images");
-        sections = [{ grid, headings: ["image", "recon", `${state.strength > 0 ? "+" : ""}${state.strength}×`], originals: [0] }];
-      }
+      const sections = await e.sections(x);
       if (ticket !== state.request) return; // a newer request superseded this one
       const container = el("grid");
       container.replaceChildren();
       for (const section of sections) renderGrid(container, section, state.info.label_names);
-      if (e === "samples") markNearestOnHover(container, state.samples);
-      container.dataset.experiment = e;
+      e.shown?.(x, container);
+      container.dataset.experiment = e.name;
     } catch (error) {
       showError(el("status"), error.message);
     }
   }
 
   // ------------------------------------------------------------------ samples
-
-  function setupSamplers() {
-    const select = el("sampler");
-    const offered = state.info.samplers || [];
-    select.replaceChildren(...offered.map((name) => new Option(SAMPLERS[name], name)));
-    if (!offered.includes(state.sampler)) state.sampler = offered.includes("gmm") ? "gmm" : offered[0];
-    select.value = state.sampler;
-  }
 
   /** Hovering sample i marks its nearest images on the map and names them in the hover panel. */
   function markNearestOnHover(container, grid) {
@@ -288,33 +194,6 @@ export function startExplorer(where = document, overrides = {}) {
       });
       cell.addEventListener("mouseleave", () => { map.setMarkers([]); state.nearestShown = null; });
     });
-  }
-
-  // ------------------------------------------------------------------ attribute vectors
-
-  async function setupAttributes() {
-    const select = el("attribute-name");
-    select.replaceChildren();
-    state.attribute = null;
-    const option = el("experiment").querySelector('[value="attribute"]');
-    try {
-      const offer = await getJSON(`/api/spaces/${state.space}/attributes`);
-      if (offer.kind === "class") {
-        const names = offer.classes;
-        names.forEach((a, i) => names.forEach((b, j) => {
-          if (i !== j) select.append(new Option(`mean ${a} − mean ${b}`, `class:${i}-${j}`));
-        }));
-      } else {
-        for (const a of offer.attributes) select.append(new Option(`${a.name} (${a.pairs} pairs)`, a.name));
-      }
-      state.attribute = select.value || null;
-      option.disabled = !select.options.length;
-      option.title = "";
-    } catch (error) {
-      option.disabled = true; // the control is hidden; the server says why
-      option.title = error.message;
-      if (state.experiment === "attribute") state.experiment = "interpolation";
-    }
   }
 
   // ------------------------------------------------------------------ hover, decode anywhere, filters
@@ -412,38 +291,23 @@ export function startExplorer(where = document, overrides = {}) {
     const p = new URLSearchParams();
     p.set("space", state.space);
     p.set("e", state.experiment);
-    if (state.sources.length) p.set("src", state.sources.join(","));
-    if (state.target !== null) p.set("t", state.target);
-    if (state.cs.length) p.set("c", state.cs.join(","));
-    if (state.a !== null) p.set("a", state.a);
-    if (state.b !== null) p.set("b", state.b);
-    if (state.mode !== "linear") p.set("mode", state.mode);
+    EXPERIMENTS[state.experiment].save(x, p);
     if (state.compare) p.set("compare", "1");
     if (state.validity) p.set("validity", "1");
-    if (state.experiment === "morph") p.set("text", state.text);
-    if (state.experiment === "attribute" && state.attribute) { p.set("attr", state.attribute); p.set("s", state.strength); }
-    if (state.experiment === "samples") { p.set("sampler", state.sampler); p.set("seed", state.seed); }
     host.saveView(p);
     host.picked(picks());
   }
 
-  /** What a click made: the rows picked and the target (C images and A for an analogy). */
+  /** What a click made: the rows picked and the target (C images, A and B for an analogy). */
   function picks() {
-    return state.experiment === "analogy"
-      ? { experiment: "analogy", picks: [...state.cs], target: state.a, b: state.b }
-      : { experiment: state.experiment, picks: [...state.sources], target: state.target, b: null };
+    return { experiment: state.experiment, ...EXPERIMENTS[state.experiment].picked(x) };
   }
 
   /** Picks set from outside (the notebook): the grid follows. */
   function setPicks(rows, target = null, b = null) {
-    const valid = (row) => Number.isInteger(row) && row >= 0;
-    if (state.experiment === "samples") state.experiment = "interpolation";
-    if (state.experiment === "analogy") {
-      Object.assign(state, { cs: rows.filter(valid).slice(0, MAX_C), a: valid(target) ? target : null, b: valid(b) ? b : null });
-    }
-    else Object.assign(state, { sources: rows.filter(valid).slice(0, MAX_SOURCES), target: valid(target) ? target : null });
-    updateExperiment();
-    requestGrid();
+    if (!EXPERIMENTS[state.experiment].setPicks) state.experiment = "interpolation"; // samples take no picks
+    EXPERIMENTS[state.experiment].setPicks(x, rows, target, b);
+    refresh();
   }
 
   function select(indices) {
@@ -455,17 +319,23 @@ export function startExplorer(where = document, overrides = {}) {
 
   function readHash() {
     const p = host.readView();
-    const rows = (key) => (p.get(key) || "").split(",").filter(Boolean).map(Number).filter(Number.isInteger);
-    const one = (key) => (p.has(key) && Number.isInteger(Number(p.get(key))) ? Number(p.get(key)) : null);
+    const space = Number(p.get("space"));
+    const experiment = EXPERIMENTS[p.get("e")] ? p.get("e") : "interpolation";
     return {
-      space: one("space") ?? 0,
-      experiment: EXPERIMENTS[p.get("e")] ? p.get("e") : "interpolation",
-      sources: rows("src"), target: one("t"), cs: rows("c"), a: one("a"), b: one("b"),
-      mode: p.get("mode") === "slerp" ? "slerp" : "linear",
+      space: Number.isInteger(space) && space >= 0 ? space : 0, experiment,
       compare: p.get("compare") === "1", validity: p.get("validity") === "1",
-      text: p.get("text") ?? state.text, attribute: p.get("attr"), strength: Number(p.get("s") ?? 1),
-      sampler: SAMPLERS[p.get("sampler")] ? p.get("sampler") : "gmm", seed: Math.max(0, one("seed") ?? 0),
+      ...EXPERIMENTS[experiment].read(p, state),
     };
+  }
+
+  /** The experiments in the menu and each one's controls (shown while it is on). */
+  function mountExperiments() {
+    const menu = el("experiment");
+    const controls = el("experiment-controls");
+    for (const experiment of Object.values(EXPERIMENTS)) {
+      menu.append(new Option(experiment.title, experiment.name));
+      if (experiment.controls) controls.insertBefore(controlsOf[experiment.name] = experiment.controls(x), el("download"));
+    }
   }
 
   // ------------------------------------------------------------------ wiring
@@ -488,17 +358,6 @@ export function startExplorer(where = document, overrides = {}) {
     el("space").addEventListener("change", (e) => loadSpace(Number(e.target.value)));
     el("compare").addEventListener("change", (e) => { state.compare = e.target.checked; saveHash(); requestGrid(); });
     el("validity").addEventListener("change", (e) => toggleValidity(e.target.checked));
-    el("interpolation-mode").addEventListener("change", (e) => { state.mode = e.target.value; saveHash(); requestGrid(); });
-    el("morph-text").addEventListener("change", (e) => { state.text = e.target.value; saveHash(); requestGrid(); });
-    el("attribute-name").addEventListener("change", (e) => { state.attribute = e.target.value; saveHash(); requestGrid(); });
-    el("sampler").addEventListener("change", (e) => { state.sampler = e.target.value; updateExperiment(); requestGrid(); });
-    el("resample").addEventListener("click", () => { state.seed += 1; updateExperiment(); requestGrid(); });
-    el("strength").addEventListener("input", (e) => {
-      state.strength = Number(e.target.value);
-      el("strength-value").textContent = state.strength.toFixed(1);
-      saveHash();
-      requestGrid();
-    });
     el("download").addEventListener("click", () => {
       const link = document.createElement("a");
       link.download = `latentmap-${state.experiment}.png`;
@@ -523,16 +382,8 @@ export function startExplorer(where = document, overrides = {}) {
     Object.assign(state, { ...saved, space: saved.space < state.spaces.length ? saved.space : 0 });
     el("compare").checked = state.compare;
     el("validity").checked = state.validity;
-    el("interpolation-mode").value = state.mode;
-    el("morph-text").value = state.text;
-    el("strength").value = state.strength;
-    el("strength-value").textContent = state.strength.toFixed(1);
-    const attribute = state.attribute;
+    mountExperiments();
     await loadSpace(state.space);
-    if (attribute && [...el("attribute-name").options].some((o) => o.value === attribute)) {
-      state.attribute = el("attribute-name").value = attribute;
-      requestGrid();
-    }
   }
 
   map = new MapView(el("map"), (k) => loadImage(`/api/spaces/${state.space}/atlas/${k}.png?v=${state.info.version}`));
