@@ -298,3 +298,49 @@ def test_samples_grid_and_nearest_images_on_hover(page, servers):
     page.select_option("#sampler", "prior")
     page.wait_for_function("window.explorer.state.samples.sampler === 'prior'")
     assert "the prior N(0, I)" in page.inner_text("#grid")
+
+
+WALK_MODULE = """
+export default {
+  name: "walk", title: "Random walk",
+  help: () => "Click an image: five steps of a random walk from its code.",
+  pick(x, row) { x.state.sources = [row]; },
+  show(x, mark) { x.state.sources.forEach((r) => mark(r, "source", "W")); return `${x.state.sources.length} pick(s)`; },
+  ready: (x) => x.state.sources.length > 0,
+  async sections(x) {
+    const grid = await x.api.postJSON(`/api/spaces/${x.state.space}/walk`, { start: x.state.sources[0], steps: 5 });
+    return [{ grid, headings: ["1", "2", "3", "4", "5"], originals: [] }];
+  },
+  save(x, params) { if (x.state.sources.length) params.set("src", x.state.sources.join(",")); },
+  read: (params) => ({ sources: (params.get("src") || "").split(",").filter(Boolean).map(Number) }),
+  picked: (x) => ({ picks: [...x.state.sources], target: null, b: null }),
+  setPicks(x, rows) { x.state.sources = rows.slice(0, 1); },
+};
+"""
+
+
+def test_an_experiment_added_as_two_modules_appears_on_the_page(page, servers, tmp_path, monkeypatch):
+    """A contributor's experiment: its Python module (tests/web/test_explorer_api.py's walk) and
+    its ES module, with one line in each table; the page offers it, a click runs it."""
+    import shutil
+
+    from latentmap.web import common
+    from latentmap.web.explorer import maps
+    from latentmap.web.explorer.experiments import EXPERIMENTS
+    from tests.web.test_explorer_api import walk_experiment
+
+    static = shutil.copytree(common.STATIC, tmp_path / "static")
+    (static / "js" / "experiment-walk.js").write_text(WALK_MODULE)
+    table = static / "js" / "experiments.js"
+    text = table.read_text().replace("\nexport const", '\nimport walk from "./experiment-walk.js";\n\nexport const')
+    table.write_text(text.replace("[interpolation, analogy, morph, attribute, samples]", "[interpolation, walk]"))
+    monkeypatch.setattr(common, "STATIC", static)
+    monkeypatch.setattr(maps, "STATIC", static)
+    monkeypatch.setitem(EXPERIMENTS, "walk", walk_experiment())
+    with LiveServer(create_app([servers["vae"]])) as server:
+        open_explorer(page, server, "#e=walk")
+        assert page.locator("#experiment option").all_inner_texts() == ["Interpolation", "Random walk"]
+        assert page.text_content("#experiment-title") == "Random walk"
+        click_point(page, isolated_points(page, 1)[0])
+        page.wait_for_function("document.querySelectorAll('#grid canvas.cell').length === 5")
+        assert page.get_attribute("#grid", "data-experiment") == "walk" and "e=walk" in page.url
