@@ -99,16 +99,16 @@ def test_unknown_spec_and_split(data_env):
 def test_typeface_split_is_by_family_and_about_15_percent():
     names = np.array([f"Font{i}-{style}" for i in range(2000) for style in ("Regular", "Bold", "Italic")])
     fonts = {"name": names, "family": np.array([""] * len(names))}
-    is_test = split.typeface_is_test(fonts)
+    is_test = split.typeface_split(fonts).is_test
     assert 0.13 < is_test.mean() < 0.17
     # every weight and style of a family lands on the same side (the stem before '-')
     assert (is_test.reshape(-1, 3) == is_test.reshape(-1, 3)[:, :1]).all()
     # the same name always lands on the same side, whatever else is in the corpus
     reverse = {k: v[::-1] for k, v in fonts.items()}
-    np.testing.assert_array_equal(split.typeface_is_test(reverse), is_test[::-1])
+    np.testing.assert_array_equal(split.typeface_split(reverse).is_test, is_test[::-1])
     # the manifest's family wins over the file name
     listed = {"name": np.array(["A-Regular", "B-Regular"]), "family": np.array(["Same", "Same"])}
-    assert len(set(split.typeface_is_test(listed).tolist())) == 1
+    assert len(set(split.typeface_split(listed).is_test.tolist())) == 1
 
 
 def test_families_whose_names_extend_another_split_together():
@@ -116,7 +116,7 @@ def test_families_whose_names_extend_another_split_together():
     names += ["Robotron-Regular", "NotoSerif-Regular", "OpenSans-Regular"]
     listed = ["Roboto", "Roboto Flex", "", "Noto Sans", "Noto Sans Armenian", "Robotron", "Noto Serif", ""]
     fonts = {"name": np.array(names), "family": np.array(listed)}
-    grouped = split.typeface_split(fonts)
+    grouped = split.typeface_split(fonts).is_test
     group = dict(zip(names, grouped.group.tolist(), strict=True))
     # manifest names and CamelCase file stems alike: a name that extends another joins it
     assert group["RobotoFlex-Regular"] == group["RobotoSlab-Bold"] == group["Roboto-Regular"] == "Roboto"

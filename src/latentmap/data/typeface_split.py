@@ -147,8 +147,3 @@ def lends(groups: np.ndarray) -> np.ndarray:
     """Per training typeface (by its split group): whether the completion baselines may lend
     its glyphs (the others are the scoring judge's to learn from)."""
     return name_hashes(groups) >= JUDGE_CUT
-
-
-def typeface_is_test(fonts: dict[str, np.ndarray]) -> np.ndarray:
-    """The split from names alone (no glyphs to compare)."""
-    return typeface_split(fonts).is_test

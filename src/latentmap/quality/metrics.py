@@ -132,12 +132,6 @@ def covered(points: np.ndarray, support: np.ndarray, k: int = K_NEAREST, chunk: 
     return out
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEAREST) -> tuple[float, float]:
-    """Improved precision (share of fake samples covered by the real set) and recall (share
-    of real samples covered by the fake set)."""
-    return float(covered(fake, real, k).mean()), float(covered(real, fake, k).mean())
-
-
 def smoothness_scores(paths: np.ndarray) -> np.ndarray:
     """ACAI smoothness per path of images (n, steps + 1, ...): largest step / length - 1/steps."""
     flat = paths.reshape(len(paths), paths.shape[1], -1).astype(np.float64)

@@ -97,11 +97,6 @@ class FrechetReference:
         return float(((self.mean - mean) ** 2).sum() + np.trace(self.cov) + np.trace(cov) - 2 * cross)
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two feature sets (FID's formula)."""
-    return FrechetReference(a).distance(b)
-
-
 def replicates(unit: str, n: int, seed: int, count: int) -> np.ndarray:
     """(count, n) bootstrap index rows, the same for every run with this unit and size."""
     digest = hashlib.sha256(f"{unit}:{n}:{seed}".encode()).digest()
