@@ -89,14 +89,18 @@ def test_the_core_trains_and_each_missing_extra_is_one_line_naming_it(tmp_path, 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
-    """The wheel, built as `python -m build` builds it (without isolation: no network) and
-    installed with --no-deps into a folder outside the checkout."""
+    """The sdist and wheel, built as `python -m build` builds them (without isolation: no
+    network) and checked by twine; the wheel installed with --no-deps outside the checkout."""
     folder = tmp_path_factory.mktemp("wheel")
-    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(folder / "dist"), str(ROOT)]
-    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    build = [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(folder / "dist"), str(ROOT)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)  # the sdist, then the wheel from it
     (wheel,) = (folder / "dist").glob("latentmap-*-py3-none-any.whl")
+    (sdist,) = (folder / "dist").glob("latentmap-*.tar.gz")
     assert wheel.name == f"latentmap-{package_version()}-py3-none-any.whl"
-    twine = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel)], capture_output=True)
+    assert sdist.stat().st_size < 8 << 20  # sources, tests and the manual, no local state
+    twine = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)], capture_output=True
+    )
     assert twine.returncode == 0, twine.stdout
     site = folder / "site"
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)]
