@@ -472,28 +472,28 @@ def test_a_pixel_mlp_is_a_second_judge_of_another_kind(digits, tmp_path, monkeyp
     quick = {"epochs": 2, "max_train": 10000}
     monkeypatch.setenv("LATENTMAP_THREADS", "abc")  # judge training follows the one thread rule...
     with pytest.raises(LatentmapError, match="LATENTMAP_THREADS"):
-        judges.judge_for(digits, tmp_path, progress=False, arch="mlp", **quick)
+        judges.judge_for(digits, tmp_path, progress=False, net="mlp", **quick)
     monkeypatch.setenv("LATENTMAP_THREADS", "1")
     threads = torch.get_num_threads()
-    mlp = judges.judge_for(digits, tmp_path, progress=False, arch="mlp", **quick)
+    mlp = judges.judge_for(digits, tmp_path, progress=False, net="mlp", **quick)
     assert torch.get_num_threads() == threads  # ...and leaves the caller's thread count as it was
-    assert isinstance(mlp.net, PixelJudgeNet) and mlp.info["settings"]["arch"] == "mlp"
+    assert isinstance(mlp.net, PixelJudgeNet) and mlp.info["settings"]["net"] == "mlp"
     probs, features = mlp.predict(digits.split("test").images[:300])
     assert features.shape == (300, 128) and (probs.argmax(axis=1) == digits.split("test").labels[:300]).mean() > 0.9
-    again = judges.judge_for(digits, tmp_path, train_if_missing=False, arch="mlp", **quick)  # read from the cache
+    again = judges.judge_for(digits, tmp_path, train_if_missing=False, net="mlp", **quick)  # read from the cache
     assert isinstance(again.net, PixelJudgeNet) and again.fingerprint == mlp.fingerprint
-    # the CNN keeps the name it had before judges had an arch; the MLP gets its own
+    # the CNN keeps the name it had before judges had a network setting; the MLP gets its own
     cnn = judges.judge_settings(**quick)
-    named = {k: v for k, v in cnn.items() if k != "arch"}
+    named = {k: v for k, v in cnn.items() if k != "net"}
     old = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8]
     assert judges.judge_key(digits, cnn).endswith(old)
-    assert judges.judge_key(digits, cnn) != judges.judge_key(digits, judges.judge_settings(arch="mlp", **quick))
+    assert judges.judge_key(digits, cnn) != judges.judge_key(digits, judges.judge_settings(net="mlp", **quick))
     # tau at other quantiles of the confidence on real images: stricter or more lenient
     assert mlp.at(0.01).tau <= mlp.tau <= mlp.at(0.2).tau and mlp.at(0.05).tau == mlp.tau
     with pytest.raises(JudgeError, match="keeps the quantiles"):
         mlp.at(0.3)
-    with pytest.raises(LatentmapError, match="unknown judge arch"):
-        judges.judge_settings(arch="resnet")
+    with pytest.raises(LatentmapError, match="unknown judge network"):
+        judges.judge_settings(net="resnet")
 
 
 def test_every_published_compare_json_has_its_intervals_and_sizes():

@@ -325,8 +325,8 @@ def test_the_verdict_in_words_says_what_the_reports_say():
 def synthetic_report(dataset: str, models: dict[str, dict], sizes: dict[str, int] | None = None) -> dict:
     """A report.json as the sweep writes it: model -> {metric: (mean, verdict against the AE)}."""
     panel = {
-        f"{arch}@{q}%": {"arch": arch, "quantile": q / 100, "tau": 0.9, "accuracy": 0.99}
-        for arch in ("cnn", "mlp")
+        f"{net}@{q}%": {"net": net, "quantile": q / 100, "tau": 0.9, "accuracy": 0.99}
+        for net in ("cnn", "mlp")
         for q in (1, 5, 20)
     }
     rows = []
@@ -580,7 +580,7 @@ def test_the_mark_is_the_confirmatory_judges_and_only_an_opposite_call_contradic
         for items in cnn
     ]
     comparison = Comparison("digits", {"accuracy": 0.99, "tau": 0.98}, runs=runs, items=cnn)
-    judges = {name: {"arch": name[:3], "quantile": 0.05, "tau": 0.9, "accuracy": 0.99} for name in ("cnn@5%", "mlp@5%")}
+    judges = {name: {"net": name[:3], "quantile": 0.05, "tau": 0.9, "accuracy": 0.99} for name in ("cnn@5%", "mlp@5%")}
     report = build(comparison, specs, {"cnn@5%": cnn, "mlp@5%": mlp}, judges)
     assert report["confirmatory"] == "cnn@5%"
     vae = report["models"][1]["versus_baseline"]

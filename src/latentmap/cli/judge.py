@@ -36,7 +36,7 @@ def cmd_judge_train(args: argparse.Namespace) -> None:
     from ..quality.judge import SETTINGS, judge_key, judge_paths, judge_settings, save_judge, train_judge
 
     dataset = dataset_from_args(args, args.spec)
-    settings = judge_settings(epochs=args.epochs, max_train=args.max_train, seed=args.seed, arch=args.arch)
+    settings = judge_settings(epochs=args.epochs, max_train=args.max_train, seed=args.seed, net=args.net)
     judge = train_judge(dataset, **settings)
     weights, info = judge_paths(dataset.spec, judge_key(dataset, settings), cache_dir_of(args))
     save_judge(judge, weights, info)
@@ -122,7 +122,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--max_train", "--max-train", type=int, default=None, help="train on a seeded subsample")
     train.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     train.add_argument(
-        "--arch",
+        "--net",
         choices=["cnn", "mlp"],
         default="cnn",
         help="cnn (the judge every part uses) or mlp (a pixel MLP: a second judge of another kind)",

@@ -42,8 +42,9 @@ from .metric_table import LABEL_FREE
 TAU_QUANTILE = 0.05
 QUANTILES = (0.01, 0.05, 0.1, 0.2, 0.25, 0.5)  # of the top-class confidence on real test images
 CONFUSABLE = 0.15  # share of a class predicted as another that makes the two one group
-# The judge all parts use: a CNN ("arch": "mlp" is a pixel MLP, a second judge of another kind).
-SETTINGS: dict[str, Any] = {"epochs": 6, "batch_size": 128, "max_train": None, "seed": 0, "arch": "cnn"}
+# The judge all parts use: a CNN ("net": "mlp" is a pixel MLP, a second judge of another kind).
+# ("net", not "arch": a model's --arch is mlp | conv, a judge's network is cnn | mlp.)
+SETTINGS: dict[str, Any] = {"epochs": 6, "batch_size": 128, "max_train": None, "seed": 0, "net": "cnn"}
 
 
 class JudgeError(LatentmapError):
@@ -86,9 +87,10 @@ def data_hash(dataset: Dataset) -> str:
 
 
 def judge_key(dataset: Dataset, settings: dict[str, Any]) -> str:
-    """Names a judge by its data and its training settings (the CNN's without its arch, so
-    judges trained before there was a choice keep their names)."""
-    named = {k: v for k, v in settings.items() if not (k == "arch" and v == "cnn")}
+    """Names a judge by its data and its training settings (the CNN's without its network, so
+    judges trained before there was a choice keep their names; the setting keeps its first
+    name, "arch", in the key, so cached judges keep theirs too)."""
+    named = {("arch" if k == "net" else k): v for k, v in settings.items() if not (k == "net" and v == "cnn")}
     digest = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()[:8]
     return f"{data_hash(dataset)}-{digest}"
 
@@ -97,8 +99,8 @@ def judge_settings(**overrides: Any) -> dict[str, Any]:
     unknown = set(overrides) - set(SETTINGS)
     if unknown:
         raise LatentmapError(f"unknown judge setting(s) {', '.join(sorted(unknown))}: use {', '.join(SETTINGS)}")
-    if overrides.get("arch", "cnn") not in NETS:
-        raise LatentmapError(f"unknown judge arch '{overrides['arch']}': use {', '.join(NETS)}")
+    if overrides.get("net", "cnn") not in NETS:
+        raise LatentmapError(f"unknown judge network '{overrides['net']}': use {', '.join(NETS)}")
     return {**SETTINGS, **overrides}
 
 
@@ -195,7 +197,7 @@ def train_judge(
     max_train: int | None = SETTINGS["max_train"],
     seed: int = SETTINGS["seed"],
     progress: bool = True,
-    arch: str = SETTINGS["arch"],
+    net: str = SETTINGS["net"],
 ) -> Judge:
     """Train on the dataset's train split; measure on its test split."""
     require_labels(dataset)
@@ -211,8 +213,8 @@ def train_judge(
         rows = np.sort(rng.choice(rows, size=max_train, replace=False))
     torch.manual_seed(seed)
     n_classes = len(dataset.label_names)
-    net = NETS[arch](n_classes)
-    optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
+    network = NETS[net](n_classes)
+    optimizer = torch.optim.Adam(network.parameters(), lr=2e-3)
     steps = -(-len(rows) // batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=epochs * steps)
     x_all, y_all = as_batch(train.images[rows]), torch.from_numpy(train.labels[rows])
@@ -221,11 +223,11 @@ def train_judge(
     bar = tqdm(total=epochs * steps, desc=f"training the judge for {dataset.spec}", disable=None if progress else True)
     with bar, torch_threads(threads):
         for _ in range(epochs):
-            net.train()
+            network.train()
             order = torch.randperm(len(rows), generator=generator)
             for step in range(steps):
                 batch = order[step * batch_size : (step + 1) * batch_size]
-                loss = F.cross_entropy(net(x_all[batch]), y_all[batch])
+                loss = F.cross_entropy(network(x_all[batch]), y_all[batch])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -234,7 +236,7 @@ def train_judge(
                 if step % 50 == 0 and not bar.disable:
                     bar.set_postfix(loss=f"{loss.item():.3f}")
     seconds = time.perf_counter() - started
-    judge = Judge(net, {"label_names": dataset.label_names})
+    judge = Judge(network, {"label_names": dataset.label_names})
     probs, _ = judge.predict(test.images)
     predicted = probs.argmax(axis=1)
     confusion = np.zeros((n_classes, n_classes), np.int64)
@@ -261,7 +263,7 @@ def train_judge(
                 "batch_size": batch_size,
                 "max_train": max_train,
                 "seed": seed,
-                "arch": arch,
+                "net": net,
             },
             "train_seconds": seconds,
             "versions": {"latentmap": __version__, "torch": torch.__version__},
@@ -290,10 +292,11 @@ def read_judge(weights: Path, info_path: Path, expected_hash: str | None = None)
         raise JudgeError(f"{info_path} is not a judge description: delete it and retrain")
     if expected_hash is not None and info["data_hash"] != expected_hash:
         raise JudgeError(f"judge {info_path.name} was trained on other data: run `latentmap judge train`")
-    arch = info.get("settings", {}).get("arch", "cnn")  # judges from before the choice are CNNs
-    if arch not in NETS:
-        raise JudgeError(f"{info_path} describes a judge of unknown arch '{arch}': delete it and retrain")
-    net = NETS[arch](len(info["label_names"]))
+    settings = info.get("settings", {})
+    kind = settings.get("net", settings.get("arch", "cnn"))  # judges from before the choice are CNNs
+    if kind not in NETS:
+        raise JudgeError(f"{info_path} describes a judge of unknown network '{kind}': delete it and retrain")
+    net = NETS[kind](len(info["label_names"]))
     try:
         net.load_state_dict(state)
     except (RuntimeError, KeyError) as exc:
@@ -326,7 +329,7 @@ def judge_for(
             return read_judge(weights, info, data_hash(dataset))
         if announce is not None:
             announce(
-                f"no {'' if chosen['arch'] == 'cnn' else chosen['arch'] + ' '}judge for {dataset.spec} yet: training "
+                f"no {'' if chosen['net'] == 'cnn' else chosen['net'] + ' '}judge for {dataset.spec} yet: training "
                 "one first (about a minute on 2 cores; cached for next time)"
             )
         judge = train_judge(dataset, progress=progress, **chosen)

@@ -20,15 +20,15 @@ from .stats import Items
 QUANTILES = (0.01, 0.05, 0.2)
 
 
-def label(arch: str, quantile: float) -> str:
-    return f"{arch}@{quantile:.0%}"
+def label(net: str, quantile: float) -> str:
+    return f"{net}@{quantile:.0%}"
 
 
 def describe(judges: dict[str, Judge]) -> dict[str, dict[str, Any]]:
     """What report.json says of each judge of the panel."""
     return {
-        label(arch, q): {"arch": arch, "quantile": q, "tau": judge.at(q).tau, "accuracy": judge.info["accuracy"]}
-        for arch, judge in judges.items()
+        label(net, q): {"net": net, "quantile": q, "tau": judge.at(q).tau, "accuracy": judge.info["accuracy"]}
+        for net, judge in judges.items()
         for q in QUANTILES
     }
 
@@ -40,15 +40,15 @@ def panel_items(
     Each network's measurement of a run is read once; its thresholds share its tau-free units
     (FID's replicates come with them)."""
     panel: dict[str, list[dict[str, Items]]] = {}
-    for arch, judge in judges.items():
+    for net, judge in judges.items():
         kept = []
         for k, run in enumerate(runs):
             if not measurement_path(run, judge, probe, "linear").is_file():  # measured now: say so
-                log(f"[{k + 1}/{len(runs)}] {run.path.name}: judging by the {arch} judge too")
+                log(f"[{k + 1}/{len(runs)}] {run.path.name}: judging by the {net} judge too")
             kept.append(kept_measurement(run, dataset, judge, probe))
         for quantile in QUANTILES:
             tau = judge.at(quantile).tau
-            panel[label(arch, quantile)] = [
+            panel[label(net, quantile)] = [
                 items_at(items, evidence, details, tau) for items, evidence, details, _ in kept
             ]
     return panel

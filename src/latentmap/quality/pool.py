@@ -47,7 +47,7 @@ def start_worker(settings: dict[str, Any], threads: int) -> None:
 
 
 @cache
-def context(spec: str, data: DataArgs, pairs: int, seed: int, arch: str) -> tuple[Any, Any, Any]:
+def context(spec: str, data: DataArgs, pairs: int, seed: int, net: str) -> tuple[Any, Any, Any]:
     """Dataset, judge (a network of the panel) and probe, once per worker."""
     from ..data import load_dataset
     from ..data.sources import DataPaths
@@ -56,18 +56,18 @@ def context(spec: str, data: DataArgs, pairs: int, seed: int, arch: str) -> tupl
 
     dataset = load_dataset(spec, data_dir=data[0], fonts_dir=data[1], cache_dir=data[2])
     cache_dir = DataPaths.resolve(*data).cache
-    judge = judge_for(dataset, cache_dir, train_if_missing=False, progress=False, **{**WORKER["judge"], "arch": arch})
+    judge = judge_for(dataset, cache_dir, train_if_missing=False, progress=False, **{**WORKER["judge"], "net": net})
     return dataset, judge, make_probe(dataset, pairs, seed)
 
 
-def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int, archs: tuple[str, ...]) -> None:
+def measure_one(directory: str, spec: str, data: DataArgs, pairs: int, seed: int, nets: tuple[str, ...]) -> None:
     from ..cores import flushed_subnormals
     from ..train.run import load_run
     from .compare import measure_cached
 
     run = load_run(directory)
-    for arch in archs:
-        dataset, judge, probe = context(spec, data, pairs, seed, arch)
+    for net in nets:
+        dataset, judge, probe = context(spec, data, pairs, seed, net)
         with flushed_subnormals():
             measure_cached(run, dataset, judge, probe)
 
@@ -79,10 +79,10 @@ def measure_all(
     pairs: int,
     seed: int,
     jobs: int,
-    archs: tuple[str, ...] = ("cnn",),
+    nets: tuple[str, ...] = ("cnn",),
     log: Any = print,
 ) -> None:
-    """Fill the measurement caches of ``directories``, by each judge network of ``archs``,
+    """Fill the measurement caches of ``directories``, by each judge network of ``nets``,
     with ``jobs`` processes (nothing to do for one job or one run: the caller measures); a
     line per run as it is done."""
     if jobs < 2 or len(directories) < 2:
@@ -92,7 +92,7 @@ def measure_all(
     threads = threads_per_process(jobs)
     spawn = multiprocessing.get_context("spawn")  # no forked torch or BLAS thread pools
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=start_worker, initargs=(snapshot(), threads)) as pool:
-        futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed, archs): d for d in directories}
+        futures = {pool.submit(measure_one, str(d), spec, data, pairs, seed, nets): d for d in directories}
         started = time.perf_counter()
         for done, future in enumerate(as_completed(futures), start=1):
             # a run the worker could not measure is measured (and reported) by the caller

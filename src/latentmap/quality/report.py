@@ -298,7 +298,7 @@ def panel_words(report: dict[str, Any]) -> list[str]:
         return []
     judges = ", ".join(f"{name} (tau {one['tau']:.3f})" for name, one in panel.items())
     return [
-        f"A panel of {len(panel)} judges: {judges} (arch@percentile of its confidence on real test images). "
+        f"A panel of {len(panel)} judges: {judges} (network@percentile of its confidence on real test images). "
         f"The marks are the confirmatory judge's, declared in advance ({report.get('confirmatory')}), under "
         "Benjamini-Hochberg over the whole family; each other judge marks its own family the same way, "
         "shown as 'k of n agree' and in the judges column (the calls at each percentile, per network). "
@@ -310,11 +310,11 @@ def judges_cell(result: dict[str, Any] | None) -> str:
     """``cnn ▲▲= · mlp ▲▲▲``: each network's calls at each of its thresholds."""
     if not result or "judges" not in result:
         return ""
-    by_arch: dict[str, str] = {}
+    by_net: dict[str, str] = {}
     for name, call in result["judges"].items():
-        arch = name.split("@")[0]
-        by_arch[arch] = by_arch.get(arch, "") + MARKS[call]
-    cell = " · ".join(f"{arch} {calls}" for arch, calls in by_arch.items())
+        net = name.split("@")[0]
+        by_net[net] = by_net.get(net, "") + MARKS[call]
+    cell = " · ".join(f"{net} {calls}" for net, calls in by_net.items())
     return cell + (f" ({result['agree']} of {result['of']} agree)" if "agree" in result else "")
 
 

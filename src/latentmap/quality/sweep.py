@@ -311,7 +311,7 @@ def report_dataset(specs: list[RunSpec], out: Path, options: SweepOptions, log: 
     )
     cache = DataPaths.resolve(options.data_dir, options.fonts_dir, options.cache_dir).cache
     judges = {
-        arch: judge_for(dataset, cache, progress=options.progress, announce=log, arch=arch) for arch in options.judges
+        net: judge_for(dataset, cache, progress=options.progress, announce=log, net=net) for net in options.judges
     }
     judge = judges[options.judges[0]]
     probe = make_probe(dataset, options.pairs, options.seed)

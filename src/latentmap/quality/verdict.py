@@ -187,9 +187,9 @@ def reading(reports: list[dict[str, Any]]) -> str:
     accuracy: dict[str, list[str]] = {}
     quantiles: set[float] = set()
     for report in reports:
-        for one in (report.get("panel") or {"": {"arch": "cnn", **report["judge"]}}).values():
+        for one in (report.get("panel") or {"": {"net": "cnn", **report["judge"]}}).values():
             quantiles.update([one["quantile"]] if "quantile" in one else [])
-            found = accuracy.setdefault(one["arch"], [])
+            found = accuracy.setdefault(one.get("net", one.get("arch")), [])  # "arch" in reports before 0.2
             said = f"{one['accuracy']:.2%} on {report['dataset']}"
             found += [said] if said not in found else []
     nets = {"cnn": "a CNN", "mlp": "a pixel MLP"}
