@@ -116,7 +116,7 @@ def test_families_whose_names_extend_another_split_together():
     names += ["Robotron-Regular", "NotoSerif-Regular", "OpenSans-Regular"]
     listed = ["Roboto", "Roboto Flex", "", "Noto Sans", "Noto Sans Armenian", "Robotron", "Noto Serif", ""]
     fonts = {"name": np.array(names), "family": np.array(listed)}
-    grouped = split.typeface_split(fonts).is_test
+    grouped = split.typeface_split(fonts)
     group = dict(zip(names, grouped.group.tolist(), strict=True))
     # manifest names and CamelCase file stems alike: a name that extends another joins it
     assert group["RobotoFlex-Regular"] == group["RobotoSlab-Bold"] == group["Roboto-Regular"] == "Roboto"
