@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # torchrun (tests/test_distributed.py) and the benchmarks.
 SKIP = ("#", "make", "export", "torchrun", "tensorboard", "pip", "python bench/", "latentmap demo")
 SKIP += ("latentmap sweep examples/answer.toml", "latentmap sweep examples/latent_size.toml")  # hours of runs
+SKIP += ("latentmap sweep examples/answer_digits.toml", "latentmap sweep examples/training_length.toml")
 # Flags appended per command (argparse keeps the last value): the same outputs, less work.
 QUICK = {
     "train": ["--epochs", "1", "--stages", "1", "--max_train", "1000", "--no_plot"],

@@ -255,6 +255,10 @@ def test_the_published_grids_expand_as_their_comments_say():
     at_16 = {s.key for s in sizes if s.options["d_latent"] == 16}
     assert at_16 and at_16 <= {s.key for s in answer if s.dataset == "digits"}
     assert {spec.options["kind"] for spec in sizes} == {"dense", "vae", "rae", "wae"}
+    five = read_grid(examples / "answer_digits.toml")
+    assert len(five) == 35 and {spec.options["seed"] for spec in five} == {0, 1, 2, 3, 4}
+    # seeds 0-2 are the answer grid's digits MLP runs: the same identities
+    assert {s.key for s in five if s.options["seed"] < 3} <= {s.key for s in answer if s.dataset == "digits"}
     lengths = read_grid(examples / "training_length.toml")
     assert len(lengths) == 27 and {spec.options["epochs"] for spec in lengths} == {20, 100, 300}
     assert {spec.options["lr_schedule"] for spec in lengths} == {"cosine"}
@@ -421,7 +425,12 @@ def test_the_answer_picture_marks_the_confirmatory_call_and_hatches_a_contradict
 
 
 # block of the manual's answer page -> the folder of its committed reports (a sweep's <out>/<dataset>/ copied whole)
-PUBLISHED = {"answer": "docs/answer", "latent-size": "docs/latent-size", "training-length": "docs/training-length"}
+PUBLISHED = {
+    "answer": "docs/answer",
+    "answer-digits": "docs/answer-digits",
+    "latent-size": "docs/latent-size",
+    "training-length": "docs/training-length",
+}
 
 
 def test_the_answer_page_says_what_the_committed_reports_say():

@@ -87,7 +87,7 @@ def verdict_picture(reports: list[dict[str, Any]], metrics: tuple[str, ...], tit
     judge = reports[0].get("confirmatory") or OLD_RULE_JUDGE
     fig.suptitle(
         f"▲/▼: better/worse for the confirmatory judge ({judge}), Benjamini-Hochberg at 5%\n"
-        "hatched: another judge finds the opposite; grey: not measured",
+        "hatched: another judge finds the opposite; grey: no comparison in the report",
         fontsize=9,
     )
     out = io.BytesIO()
