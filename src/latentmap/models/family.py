@@ -120,6 +120,8 @@ def every_flag() -> dict[str, Flag]:
 
 def family_value(values: dict[str, Any], name: str) -> Any:
     """A family flag read from a run's mapping: its value there, else its declared default."""
+    if name in values:  # a model reads its weights every step: no walk over the families
+        return values[name]
     flags = every_flag()
     if name not in flags:
         raise AttributeError(name)

@@ -11,6 +11,7 @@ test is conservative."""
 import itertools
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from scipy import stats as scipy_stats
@@ -61,10 +62,6 @@ def step(family: str, metric: str, start: tuple[Any, dict], end: tuple[Any, dict
     return Change(family, metric, start[0], end[0], change, change - half, change + half, p)
 
 
-def first(pair: tuple[Any, Any]) -> Any:
-    return pair[0]
-
-
 def changes_along(report: dict[str, Any], axis: str, metrics: tuple[str, ...]) -> list[Change]:
     """Every family's change of difference between neighbouring values of ``axis``, for each
     of ``metrics``, with q-values over all of them (the report's family of interaction tests)."""
@@ -73,7 +70,7 @@ def changes_along(report: dict[str, Any], axis: str, metrics: tuple[str, ...]) -
         if any(row["model"] == report.get("baseline") for row in rows):
             continue  # the plain AE's own family: a longer AE against a shorter one is no interaction
         measured = sorted(
-            ((row[axis], row["versus_baseline"]) for row in rows if row.get("versus_baseline")), key=first
+            ((row[axis], row["versus_baseline"]) for row in rows if row.get("versus_baseline")), key=itemgetter(0)
         )
         for metric in metrics:
             for start, end in itertools.pairwise(measured):

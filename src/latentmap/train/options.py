@@ -147,7 +147,7 @@ def default_out(options: TrainOptions) -> Path:
 def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> dict[str, Any]:
     """The run's config.json content; validates every option (raises before any file is written)."""
     family = trainable_family(options.kind)  # refuses an unknown kind
-    options.family = family.check_values(options.family)  # and flags of another kind, bad values
+    values = family.check_values(options.family)  # refuses another kind's flags, bad values
     for name in ("epochs", "stages", "batch_size"):
         if getattr(options, name) < 1:
             raise LatentmapError(f"--{name} must be at least 1")
@@ -198,7 +198,8 @@ def build_config(options: TrainOptions, n_features: int, n_chars: int = 1) -> di
             "numpy": np.__version__,
             "python": platform.python_version(),
         },
-        "options": {k: v for k, v in asdict(options).items() if k not in NOT_SAVED},
+        # every flag of the kind with its value, defaults included: a resume needs no later default
+        "options": {**{k: v for k, v in asdict(options).items() if k not in NOT_SAVED}, "family": values},
     }
 
 

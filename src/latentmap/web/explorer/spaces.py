@@ -1,11 +1,12 @@
 """What every explorer route shares: the space a path names (a FastAPI dependency over the
 spaces the app holds), bounded path and body types, and a judged grid's answer."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import numpy as np
 from fastapi import Depends, HTTPException, Path, Query, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from ...errors import RequestError
 from ...spaces.space import LatentSpace
@@ -60,3 +61,12 @@ def same_dataset(spaces: list[LatentSpace], ids: list[int]) -> list[LatentSpace]
 
 def labelled(spaces: list[LatentSpace], one: LatentSpace, grid: np.ndarray) -> SpaceGrid:
     return SpaceGrid(**judged(one, grid), space=spaces.index(one), name=one.info["name"], kind=one.run.kind)
+
+
+class Compared(BaseModel):
+    grids: list[SpaceGrid]
+
+
+def compared(spaces: list[LatentSpace], ids: list[int], grid_of: Callable[[LatentSpace], np.ndarray]) -> Compared:
+    """The same picks (dataset rows) through each named space's model, one labelled grid each."""
+    return Compared(grids=[labelled(spaces, one, grid_of(one)) for one in same_dataset(spaces, ids)])

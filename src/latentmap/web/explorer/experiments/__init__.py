@@ -21,6 +21,6 @@ EXPERIMENTS: dict[str, ModuleType] = {
 
 def grid_routes() -> re.Pattern[str]:
     """The request paths whose answer is an experiment's grid (``{space_id}``: any space)."""
-    paths = [route.path for one in EXPERIMENTS.values() for route in one.router.routes if route.path in one.GRIDS]
+    paths = [path for one in EXPERIMENTS.values() for path in one.GRIDS]
     pattern = "|".join(re.escape(path).replace(re.escape("{space_id}"), r"\d+") for path in paths)
     return re.compile(f"^(?:{pattern})$")

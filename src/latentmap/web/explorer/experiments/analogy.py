@@ -8,8 +8,7 @@ from pydantic import BaseModel, Field
 
 from ....spaces.space import MAX_ANALOGY_ROWS
 from ...common import JudgedGrid
-from ..spaces import Row, Space, SpaceIds, Spaces, judged, labelled, same_dataset
-from .interpolation import Compared
+from ..spaces import Compared, Row, Space, SpaceIds, Spaces, compared, judged
 
 router = APIRouter()
 GRIDS = ("/api/spaces/{space_id}/analogy", "/api/compare/analogy")
@@ -43,5 +42,5 @@ def analogy(one: Space, request: AnalogyRequest) -> JudgedGrid:
 
 @router.post("/api/compare/analogy")
 def compare_analogy(spaces: Spaces, request: CompareAnalogyRequest) -> Compared:
-    chosen = same_dataset(spaces, request.spaces)
-    return Compared(grids=[labelled(spaces, s, s.analogy_rows(request.c, request.a, request.b)) for s in chosen])
+    """The same picks (dataset rows) through each space's model, one grid per space."""
+    return compared(spaces, request.spaces, lambda s: s.analogy_rows(request.c, request.a, request.b))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from ....spaces.space import MAX_SOURCES
 from ...common import JudgedGrid
-from ..spaces import Row, Space, SpaceGrid, SpaceIds, Spaces, judged, labelled, same_dataset
+from ..spaces import Compared, Row, Space, SpaceIds, Spaces, compared, judged
 
 router = APIRouter()
 GRIDS = ("/api/spaces/{space_id}/interpolate", "/api/compare/interpolate")
@@ -27,10 +27,6 @@ class CompareInterpolateRequest(BaseModel):
     mode: Literal["linear", "slerp"] = "linear"
 
 
-class Compared(BaseModel):
-    grids: list[SpaceGrid]
-
-
 def from_picks(picks: list[int], target: int | None, b: int | None) -> tuple[str, dict[str, Any]] | None:
     """The request the notebook widget's picks make (its ``result()``): sources and a target."""
     if not picks or target is None:
@@ -47,6 +43,4 @@ def interpolate(one: Space, request: InterpolateRequest) -> JudgedGrid:
 @router.post("/api/compare/interpolate")
 def compare_interpolate(spaces: Spaces, request: CompareInterpolateRequest) -> Compared:
     """The same picks (dataset rows) through each space's model, one grid per space."""
-    chosen = same_dataset(spaces, request.spaces)
-    grids = [labelled(spaces, s, s.interpolate_rows(request.sources, request.target, request.mode)) for s in chosen]
-    return Compared(grids=grids)
+    return compared(spaces, request.spaces, lambda s: s.interpolate_rows(request.sources, request.target, request.mode))

@@ -22,7 +22,7 @@ export function pickSourcesThenTarget(state, row, shift, limit) {
 /** The URL's list of rows and its integer values. */
 export const rowsOf = (params, key) => (params.get(key) || "").split(",").filter(Boolean).map(Number).filter(Number.isInteger);
 export const oneOf = (params, key) => (params.has(key) && Number.isInteger(Number(params.get(key))) ? Number(params.get(key)) : null);
-const valid = (row) => Number.isInteger(row) && row >= 0;
+export const valid = (row) => Number.isInteger(row) && row >= 0;
 
 /** Sources and a target kept in the URL and handed to the notebook (interpolation, morph). */
 export const sourcesAndTarget = {
@@ -41,4 +41,3 @@ export const sourcesAndTarget = {
     return `${x.state.sources.length} pick(s)` + (x.state.target !== null ? `, target #${x.state.target}` : "");
   },
 };
-export { valid };

@@ -50,7 +50,7 @@ export function startExplorer(where = document, overrides = {}) {
   let map = null;
   const controlsOf = {}; // experiment name -> its controls' element
   // What the experiment modules see of this explorer (they keep no state of their own).
-  const x = { state, el, api, markers: MARKERS, compared: () => compared(), refresh: () => refresh(), markNearestOnHover: (c, g) => markNearestOnHover(c, g) };
+  const x = { state, el, api, markers: MARKERS, compared, refresh, markNearestOnHover }; // declarations: hoisted
 
   // ------------------------------------------------------------------ loading
 
