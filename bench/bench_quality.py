@@ -12,6 +12,8 @@
 The targets need far more epochs than a 2-core CPU gives in minutes: the defaults are what
 it gives; on a GPU pass the published schedules, e.g.
     python bench/bench_quality.py --ae-epochs 200 --vae-epochs 1000 --conv-epochs 100 --nll-samples 5000 --device cuda
+(``--lr-schedule cosine`` decays every model's rate to 0 over its run: the training-length
+grid's schedule.)
 """
 
 import argparse
@@ -46,7 +48,7 @@ def vae_nll(out: Path, images: np.ndarray, samples: int) -> float:
 
 
 def sampler_finding(ae_dir: Path, digits) -> dict[str, dict[str, float]]:
-    """prior_* (the fitted Gaussian, for an AE) and gmm_* of the AE, with the cached judge."""
+    """gaussian_* (one Gaussian fitted to the train codes) and gmm_* of the AE, with the cached judge."""
     from latentmap.data.sources import DataPaths
     from latentmap.quality.judge import judge_for
     from latentmap.quality.metrics import make_probe, measure
@@ -55,18 +57,25 @@ def sampler_finding(ae_dir: Path, digits) -> dict[str, dict[str, float]]:
     metrics, _ = measure(load_run(ae_dir), digits, judge, make_probe(digits, 200, 0))
     return {
         sampler: {name: metrics[f"{sampler}_{name}"] for name in ("fid", "precision", "recall", "validity")}
-        for sampler in ("prior", "gmm")
+        for sampler in ("gaussian", "gmm")
     }
+
+
+MODELS = ("ae", "mlp-vae", "conv-vae")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="which to train and measure")
     parser.add_argument("--ae-epochs", type=int, default=20)
     parser.add_argument("--vae-epochs", type=int, default=20)
     parser.add_argument("--conv-epochs", type=int, default=5)
     parser.add_argument("--nll-samples", type=int, default=1000)
     parser.add_argument("--nll-images", type=int, default=2000)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--lr-schedule", default="constant", choices=("constant", "cosine"), help="every model's learning-rate schedule"
+    )
     args = parser.parse_args()
     digits = load_dataset("digits")
     train_images, test = digits.split("train").images, digits.split("test")
@@ -74,45 +83,52 @@ def main() -> None:
 
     pca = Preprocessor(pca_dims=30).fit(train_images)
     pca_error = summed_squared_error(test.images, pca.inverse_transform(pca.transform(test.images)))
+    rows = [("PCA-30, summed squared error", pca_error, "13.87", "-")]
+    finding = None
     with tempfile.TemporaryDirectory() as tmp:
-        common = {"no_plot": True, "no_tensorboard": True, "device": args.device}
-        ae = TrainOptions(
-            kind="dense", layers=[1000, 500, 250], d_latent=30, epochs=args.ae_epochs, out=f"{tmp}/ae", **common
-        )
-        ae_dir, ae_seconds = timed_train(ae)
-        ae_error = summed_squared_error(test.images, load_run(ae_dir).reconstruct(test.images))
+        common = {"no_plot": True, "no_tensorboard": True, "device": args.device, "lr_schedule": args.lr_schedule}
         vae = {"kind": "vae", "likelihood": "bernoulli", "dynamic_binarization": True, "batch_size": 100, **common}
-        mlp = TrainOptions(
-            layers=[200, 200], d_latent=50, activation="tanh", epochs=args.vae_epochs, out=f"{tmp}/mlp", **vae
-        )
-        mlp_dir, mlp_seconds = timed_train(mlp)
-        conv_dir, conv_seconds = timed_train(
-            TrainOptions(arch="conv", epochs=args.conv_epochs, out=f"{tmp}/conv", **vae)
-        )
-        mlp_nll = vae_nll(mlp_dir, nll_images, args.nll_samples)
-        conv_nll = vae_nll(conv_dir, nll_images, args.nll_samples)
-        finding = sampler_finding(ae_dir, digits)
+        if "ae" in args.models:
+            ae = TrainOptions(
+                kind="dense", layers=[1000, 500, 250], d_latent=30, epochs=args.ae_epochs, out=f"{tmp}/ae", **common
+            )
+            ae_dir, seconds = timed_train(ae)
+            error = summed_squared_error(test.images, load_run(ae_dir).reconstruct(test.images))
+            rows.append(("AE 784-1000-500-250-30, summed squared error", error, "<= 3.00", cost(ae, seconds)))
+            finding = sampler_finding(ae_dir, digits)
+        if "mlp-vae" in args.models:
+            mlp = TrainOptions(
+                layers=[200, 200], d_latent=50, activation="tanh", epochs=args.vae_epochs, out=f"{tmp}/mlp", **vae
+            )
+            mlp_dir, seconds = timed_train(mlp)
+            nll = vae_nll(mlp_dir, nll_images, args.nll_samples)
+            rows.append(("VAE MLP 784-200-200-50 NLL (nats)", nll, "<= 88", cost(mlp, seconds)))
+        if "conv-vae" in args.models:
+            conv = TrainOptions(arch="conv", epochs=args.conv_epochs, out=f"{tmp}/conv", **vae)
+            conv_dir, seconds = timed_train(conv)
+            nll = vae_nll(conv_dir, nll_images, args.nll_samples)
+            rows.append(("VAE conv 16 32 NLL (nats)", nll, "<= 84", cost(conv, seconds)))
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print(
         f"hardware: {device}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"{platform.machine()}"
+        f"{platform.machine()}; learning rate {args.lr_schedule}"
     )
     print(f"{'measure':48} {'ours':>8} {'target':>8}  epochs, time")
-    rows = [
-        ("PCA-30, summed squared error", pca_error, "13.87", "-"),
-        ("AE 784-1000-500-250-30, summed squared error", ae_error, "<= 3.00", f"{args.ae_epochs}, {ae_seconds:.0f} s"),
-        ("VAE MLP 784-200-200-50 NLL (nats)", mlp_nll, "<= 88", f"{args.vae_epochs}, {mlp_seconds:.0f} s"),
-        ("VAE conv 16 32 NLL (nats)", conv_nll, "<= 84", f"{args.conv_epochs}, {conv_seconds:.0f} s"),
-    ]
-    for name, ours, target, cost in rows:
-        print(f"{name:48} {ours:8.2f} {target:>8}  {cost}")
-    print(f"  (NLL: k={args.nll_samples} importance samples on {len(nll_images)} test images)")
-    print("AE samples (30-d codes), judge features:  FID   precision  recall  validity")
-    for sampler, label in (("prior", "one fitted Gaussian"), ("gmm", "10-component mixture")):
-        m = finding[sampler]
-        print(f"  {label:38} {m['fid']:6.1f}  {m['precision']:9.3f}  {m['recall']:6.3f}  {m['validity']:8.3f}")
-    print("  (Ghosh et al. 2020, MNIST FID of a plain AE: Gaussian 58.7 -> mixture 10.7)")
+    for name, ours, target, spent in rows:
+        print(f"{name:48} {ours:8.2f} {target:>8}  {spent}")
+    if {"mlp-vae", "conv-vae"} & set(args.models):
+        print(f"  (NLL: k={args.nll_samples} importance samples on {len(nll_images)} test images)")
+    if finding is not None:
+        print("AE samples (30-d codes), judge features:  FID   precision  recall  validity")
+        for sampler, label in (("gaussian", "one fitted Gaussian"), ("gmm", "10-component mixture")):
+            m = finding[sampler]
+            print(f"  {label:38} {m['fid']:6.1f}  {m['precision']:9.3f}  {m['recall']:6.3f}  {m['validity']:8.3f}")
+        print("  (Ghosh et al. 2020, MNIST FID of a plain AE: Gaussian 58.7 -> mixture 10.7)")
+
+
+def cost(options: TrainOptions, seconds: float) -> str:
+    return f"{options.epochs}, {seconds:.0f} s"
 
 
 if __name__ == "__main__":

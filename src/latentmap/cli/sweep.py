@@ -56,8 +56,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         choices=("cnn", "mlp"),
         default=["cnn", "mlp"],
-        help="the report's panel of judge networks, each at tau on its 1st, 5th and 20th percentile: a difference "
-        "is marked only where all agree (the first gives the numbers)",
+        help="the report's panel of judge networks, each at tau on its 1st, 5th and 20th percentile; the first, at "
+        "its 5th percentile, is the confirmatory judge that marks a difference, the others are shown beside it "
+        "(a mark is split where one of them is significant the other way)",
     )
     add_data_options(sweep)
     sweep.set_defaults(handler=cmd_sweep)

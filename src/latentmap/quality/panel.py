@@ -4,7 +4,8 @@ Every run is scored by each judge network of the panel (the CNN every part uses 
 MLP that sees images another way) at tau on the 1st, 5th and 20th percentile of that
 judge's confidence on real test images: six judges. A measurement keeps the judge's
 confidence in each decode, not its verdicts (:mod:`.validity`), so the three thresholds of
-one network cost one measurement. The report marks a difference only where all six agree.
+one network cost one measurement. The report's mark is the confirmatory judge's (the first
+network at its 5th percentile); the others are counted beside it (:func:`.report.judge_by_panel`).
 """
 
 from collections.abc import Callable
