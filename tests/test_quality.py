@@ -290,6 +290,9 @@ def test_seed_spreads_pool_over_models_unless_one_is_far_larger():
     failed = own_spread(acai)
     assert moderated(failed, pooled) == failed  # a failed seed keeps its model's own spread
     assert outlying_seeds(acai, pooled) == [0] and outlying_seeds(groups[3], pooled) == []  # and is reported
+    # and stays out of the others' pool, which it would widen a hundredfold
+    assert pooled_spread([*groups, acai]) == pooled
+    assert pooled_spread([*groups, rng.normal(0.7, 0.01, 3)]).df == 26  # a typical one joins
 
 
 def test_false_discoveries_are_controlled_over_a_report_family():
