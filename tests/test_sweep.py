@@ -256,9 +256,10 @@ def test_the_published_grids_expand_as_their_comments_say():
     assert at_16 and at_16 <= {s.key for s in answer if s.dataset == "digits"}
     assert {spec.options["kind"] for spec in sizes} == {"dense", "vae", "rae", "wae"}
     five = read_grid(examples / "answer_digits.toml")
-    assert len(five) == 35 and {spec.options["seed"] for spec in five} == {0, 1, 2, 3, 4}
-    # seeds 0-2 are the answer grid's digits MLP runs: the same identities
-    assert {s.key for s in five if s.options["seed"] < 3} <= {s.key for s in answer if s.dataset == "digits"}
+    assert len(five) == 55 and {spec.options["seed"] for spec in five} == {0, 1, 2, 3, 4}
+    # seeds 0-2 are the answer grid's digits runs, MLP and conv: the same identities and names
+    digits = {(s.key, s.directory) for s in answer if s.dataset == "digits"}
+    assert {(s.key, s.directory) for s in five if s.options["seed"] < 3} == digits
     lengths = read_grid(examples / "training_length.toml")
     assert len(lengths) == 27 and {spec.options["epochs"] for spec in lengths} == {20, 100, 300}
     assert {spec.options["lr_schedule"] for spec in lengths} == {"cosine"}
