@@ -148,11 +148,22 @@ def test_a_model_that_never_returns_is_stopped(native, onnx_pair, tmp_path, caps
     assert "was stopped" in one_line_error(capsys)
 
 
+def as_from_a_terminal() -> None:
+    """In the child, before it runs: SIGINT neither ignored nor blocked, as a shell leaves it. A
+    child inherits both from the test worker, where an earlier test's library may have changed
+    them, and a Python started with SIGINT ignored never sees Ctrl-C (twice in full runs the
+    command ran on to its 30 s limit; alone it stops at once)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_ctrl_c_stops_a_looping_model(native, onnx_pair, tmp_path, data_opts):  # noqa: F811
     looping_decoder(tmp_path / "loop.onnx", native.d_latent)
     command = [sys.executable, "-m", "latentmap", "import-model", str(onnx_pair[0]), str(tmp_path / "loop.onnx")]
     process = subprocess.Popen(
-        [*command, "--dataset", "digits", "--out", str(tmp_path / "run")], stderr=subprocess.PIPE
+        [*command, "--dataset", "digits", "--out", str(tmp_path / "run")],
+        stderr=subprocess.PIPE,
+        preexec_fn=as_from_a_terminal,
     )
     time.sleep(6)  # past start-up, inside the probe (whose own limit is 30 s)
     process.send_signal(signal.SIGINT)
