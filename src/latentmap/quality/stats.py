@@ -21,6 +21,7 @@ N_BOOT = 1000
 # 2.5% tail, enough for a percentile bound to be read from more than a couple of draws.
 N_BOOT_SETWISE = 500
 LEVEL = 0.95
+FAILED_TRAINING_ALPHA = 0.01  # a model's seeds spread beyond the others' by this F-test level: a failed training
 
 
 @dataclass
@@ -194,14 +195,14 @@ def own_spread(per_seed: np.ndarray) -> SeedSpread | None:
     return SeedSpread(float(np.var(per_seed, ddof=1)), len(per_seed) - 1) if len(per_seed) > 1 else None
 
 
-def pooled_spread(groups: list[np.ndarray], alpha: float = 0.01) -> SeedSpread | None:
+def pooled_spread(groups: list[np.ndarray]) -> SeedSpread | None:
     """The seed variance pooled over several models' per-seed values (each about its own
     mean): three seeds give a model 2 degrees of freedom, a dataset's dozen models 24. A model
     whose seeds spread more than the pool of the others allows (:func:`exceeds`: a failed
     training) stays out of it: one collapsed ACAI critic on numeric widened every other
     model's interval of GMM Fréchet distance (the AE's seeds, 16.8 to 19.1, got [0, 47])."""
     spreads = [own for own in map(own_spread, groups) if own is not None and math.isfinite(own.variance)]
-    kept = [s for k, s in enumerate(spreads) if not exceeds(s, combined(spreads[:k] + spreads[k + 1 :]), alpha)]
+    kept = [s for k, s in enumerate(spreads) if not exceeds(s, combined(spreads[:k] + spreads[k + 1 :]))]
     return combined(kept)
 
 
@@ -210,32 +211,33 @@ def combined(spreads: list[SeedSpread]) -> SeedSpread | None:
     return SeedSpread(sum(s.variance * s.df for s in spreads) / df, df) if df > 0 else None
 
 
-def exceeds(own: SeedSpread, pooled: SeedSpread | None, alpha: float = 0.01) -> bool:
+def exceeds(own: SeedSpread, pooled: SeedSpread | None) -> bool:
     """Whether a model's own seed spread is larger than the pooled one beyond chance (an F
-    test at ``alpha``)."""
+    test at FAILED_TRAINING_ALPHA): the one rule behind the pool, :func:`moderated` and
+    :func:`outlying_seeds`."""
     from scipy import stats
 
     if pooled is None or pooled.variance <= 0:
         return False
-    return bool(stats.f.sf(own.variance / pooled.variance, own.df, pooled.df) < alpha)
+    return bool(stats.f.sf(own.variance / pooled.variance, own.df, pooled.df) < FAILED_TRAINING_ALPHA)
 
 
-def moderated(own: SeedSpread | None, pooled: SeedSpread | None, alpha: float = 0.01) -> SeedSpread | None:
+def moderated(own: SeedSpread | None, pooled: SeedSpread | None) -> SeedSpread | None:
     """The pooled spread, unless this model's own is larger than the pooled one beyond chance
     (:func:`exceeds`: a failed seed), where its own stands."""
     if own is None:
         return pooled
     if pooled is None or pooled.variance <= 0:
         return own
-    return own if exceeds(own, pooled, alpha) else pooled
+    return own if exceeds(own, pooled) else pooled
 
 
-def outlying_seeds(per_seed: np.ndarray, pooled: SeedSpread | None, alpha: float = 0.01) -> list[int]:
+def outlying_seeds(per_seed: np.ndarray, pooled: SeedSpread | None) -> list[int]:
     """The seed that stands apart where a model's seeds spread more than the pooled seed spread
     allows (:func:`exceeds`): the one farthest from the median of its seeds. A training that
     failed (an ACAI critic that collapsed) is a finding to report, not noise to average."""
     own = own_spread(per_seed)
-    if own is None or len(per_seed) < 3 or not exceeds(own, pooled, alpha):
+    if own is None or len(per_seed) < 3 or not exceeds(own, pooled):
         return []
     return [int(np.argmax(np.abs(per_seed - np.median(per_seed))))]
 
